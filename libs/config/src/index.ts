@@ -1,0 +1,23 @@
+export { ConfigError, loadConfig, describeConfig, type ConfigSchema } from './load';
+export {
+  kafkaVars,
+  registryVars,
+  postgresVars,
+  clickhouseVars,
+  commonVars,
+  serviceConfigSchemas,
+  gatewayConfigSchema,
+  validatorConfigSchema,
+  matcherConfigSchema,
+  dispatcherConfigSchema,
+  historyConfigSchema,
+  devStackConfigSchema,
+  type DevStackConfig,
+  type ServiceName,
+  type GatewayConfig,
+  type ValidatorConfig,
+  type MatcherConfig,
+  type DispatcherConfig,
+  type HistoryConfig,
+  type CommonConfig,
+} from './schemas';

@@ -1,0 +1,152 @@
+import { z } from 'zod';
+
+const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const csv = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+  .refine((list) => list.length > 0, 'must list at least one host:port')
+  .refine((list) => list.every((b) => /^[^:\s]+:\d+$/.test(b)), 'each entry must be host:port');
+const url = z.string().url('must be a URL');
+const bool = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1');
+
+/** Shared by every service. */
+export const commonVars = {
+  RELAY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Prefix of every topic name, so several stacks (or test runs) can share a broker. */
+  RELAY_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9._-]+$/, 'letters, digits, dot, underscore and dash only')
+    .default('relay'),
+};
+
+export const kafkaVars = {
+  RELAY_KAFKA_BROKERS: csv.default(['127.0.0.1:9092']),
+  RELAY_KAFKA_CLIENT_ID: z.string().min(1).optional(),
+};
+
+export const registryVars = {
+  /** Base URL of the Confluent-compatible API, e.g. http://127.0.0.1:8081/apis/ccompat/v7 */
+  RELAY_REGISTRY_URL: url.default('http://127.0.0.1:8081/apis/ccompat/v7'),
+};
+
+export const postgresVars = {
+  RELAY_PG_URL: url.default('postgres://postgres@127.0.0.1:5432/relay'),
+  RELAY_PG_POOL_MAX: positiveInt(10),
+};
+
+export const clickhouseVars = {
+  /** When set, history uses this ClickHouse server instead of the embedded chDB engine. */
+  CLICKHOUSE_URL: url.optional(),
+  CLICKHOUSE_USER: z.string().optional(),
+  CLICKHOUSE_PASSWORD: z.string().optional(),
+  CLICKHOUSE_DATABASE: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/).default('relay'),
+  /** Data directory of the embedded engine (ignored with CLICKHOUSE_URL). */
+  RELAY_CHDB_PATH: z.string().min(1).default('.relay/chdb'),
+  RELAY_HISTORY_RETENTION_DAYS: positiveInt(365),
+};
+
+const consumerVars = {
+  /** Max messages handled per batch by a consumer stage. */
+  RELAY_BATCH_MAX: positiveInt(500),
+  /** Partitions a consumer instance works on at once (bounds work in flight). */
+  RELAY_PARTITIONS_CONCURRENCY: positiveInt(3),
+};
+
+export const gatewayConfigSchema = z.object({
+  ...commonVars,
+  ...kafkaVars,
+  ...registryVars,
+  ...postgresVars,
+  RELAY_GATEWAY_PORT: port(3000),
+  RELAY_GATEWAY_HOST: z.string().default('0.0.0.0'),
+  RELAY_PUBLIC_URL: url.optional(),
+  /** Where the history service's query API listens (the gateway forwards to it). */
+  RELAY_HISTORY_URL: url.default('http://127.0.0.1:3004'),
+  RELAY_MAX_BODY_BYTES: positiveInt(256 * 1024),
+  /** Producer linger: how long the gateway waits to group concurrent requests into one produce call. */
+  RELAY_PRODUCE_LINGER_MS: z.coerce.number().int().min(0).max(100).default(2),
+  RELAY_API_KEY_CACHE_MS: positiveInt(5000),
+});
+
+export const validatorConfigSchema = z.object({
+  ...commonVars,
+  ...kafkaVars,
+  ...registryVars,
+  ...postgresVars,
+  ...consumerVars,
+  RELAY_VALIDATOR_PORT: port(3001),
+  RELAY_EVENT_TYPE_CACHE_MS: positiveInt(2000),
+});
+
+export const matcherConfigSchema = z.object({
+  ...commonVars,
+  ...kafkaVars,
+  ...registryVars,
+  ...postgresVars,
+  ...consumerVars,
+  RELAY_MATCHER_PORT: port(3002),
+});
+
+export const dispatcherConfigSchema = z.object({
+  ...commonVars,
+  ...kafkaVars,
+  ...registryVars,
+  ...postgresVars,
+  ...consumerVars,
+  RELAY_DISPATCHER_PORT: port(3003),
+  RELAY_ALLOW_LOOPBACK_WEBHOOKS: bool.default(false),
+});
+
+export const historyConfigSchema = z.object({
+  ...commonVars,
+  ...kafkaVars,
+  ...registryVars,
+  ...clickhouseVars,
+  ...consumerVars,
+  RELAY_HISTORY_PORT: port(3004),
+  RELAY_HISTORY_HOST: z.string().default('127.0.0.1'),
+  RELAY_HISTORY_FLUSH_MS: positiveInt(200),
+});
+
+export const serviceConfigSchemas = {
+  gateway: gatewayConfigSchema,
+  validator: validatorConfigSchema,
+  matcher: matcherConfigSchema,
+  dispatcher: dispatcherConfigSchema,
+  history: historyConfigSchema,
+} as const;
+
+export type ServiceName = keyof typeof serviceConfigSchemas;
+export type CommonConfig = z.infer<z.ZodObject<typeof commonVars>>;
+export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
+export type ValidatorConfig = z.infer<typeof validatorConfigSchema>;
+export type MatcherConfig = z.infer<typeof matcherConfigSchema>;
+export type DispatcherConfig = z.infer<typeof dispatcherConfigSchema>;
+export type HistoryConfig = z.infer<typeof historyConfigSchema>;
+
+/** `npm start`: the local stack and the dev team/key it provisions. */
+export const devStackConfigSchema = z.object({
+  ...commonVars,
+  ...postgresVars,
+  RELAY_GATEWAY_PORT: port(3000),
+  RELAY_VALIDATOR_PORT: port(3001),
+  RELAY_MATCHER_PORT: port(3002),
+  RELAY_DISPATCHER_PORT: port(3003),
+  RELAY_HISTORY_PORT: port(3004),
+  RELAY_KAFKA_PORT: port(9092),
+  RELAY_KAFKA_CONTROLLER_PORT: port(9093),
+  RELAY_REGISTRY_PORT: port(8081),
+  RELAY_PROMETHEUS_PORT: port(9090),
+  /** Where Kafka data, the embedded ClickHouse, logs and the dev key live (gitignored). */
+  RELAY_STATE_DIR: z.string().min(1).default('.relay'),
+  /** Downloads (Kafka and Apicurio from Maven Central); outside the repository by default. */
+  RELAY_CACHE_DIR: z.string().min(1).optional(),
+  RELAY_DEV_TEAM_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - (1–64)').default('dev-team'),
+  /** Fixed dev API key; generated once and kept in the state directory when unset. */
+  RELAY_DEV_API_KEY: z.string().min(16, 'at least 16 characters').max(256).optional(),
+  CLICKHOUSE_URL: url.optional(),
+});
+export type DevStackConfig = z.infer<typeof devStackConfigSchema>;

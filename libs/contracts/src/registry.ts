@@ -1,0 +1,176 @@
+import { SchemaRegistry, SchemaType, COMPATIBILITY } from '@kafkajs/confluent-schema-registry';
+import avro from 'avsc';
+import { ContractError } from './errors';
+import { loadSchema } from './schemas';
+import { TOPICS, topicName, valueSubject, type TopicKey, type TopicValue } from './topics';
+
+export interface ContractRegistryOptions {
+  /** Base URL of the Confluent-compatible API (Apicurio: `<base>/apis/ccompat/v7`). */
+  url: string;
+  topicPrefix: string;
+}
+
+export interface Decoded<T> {
+  schemaId: number;
+  value: T;
+}
+
+const MAGIC_BYTE = 0;
+
+/**
+ * The project's view of the schema registry: registers every topic's value schema under
+ * `<topic>-value` with BACKWARD compatibility, encodes with the Confluent wire format
+ * (magic byte 0 + 4-byte big-endian schema id + Avro body) and decodes any writer schema
+ * registered under the subject into our reader schema.
+ *
+ * Registry I/O (register, fetch a schema by id, caching) goes through
+ * @kafkajs/confluent-schema-registry. Decoding keeps its own cache of reader types and
+ * writer→reader resolvers: the library's `decode(…, { readerSchema })` re-parses the
+ * reader schema on every message, which is far too slow on a consumer's hot path.
+ */
+export class ContractRegistry {
+  readonly client: SchemaRegistry;
+  private readonly ids = new Map<TopicKey, number>();
+  private readonly readers = new Map<TopicKey, avro.Type>();
+  private readonly resolvers = new Map<string, { writer: avro.Type; resolver: avro.Resolver | null }>();
+
+  constructor(private readonly options: ContractRegistryOptions) {
+    this.client = new SchemaRegistry({ host: options.url, retry: { retries: 3 } });
+  }
+
+  get url(): string {
+    return this.options.url;
+  }
+
+  /**
+   * Registers the value schema of each topic (idempotent: the same schema gets the same
+   * id) and pins the subject's compatibility to BACKWARD, so a consumer on the new schema
+   * can always read data written with the previous one.
+   */
+  async registerAll(keys: readonly TopicKey[] = Object.keys(TOPICS) as TopicKey[]): Promise<Record<string, number>> {
+    const result: Record<string, number> = {};
+    for (const key of keys) {
+      const subject = valueSubject(this.options.topicPrefix, key);
+      const schema = loadSchema(TOPICS[key].schema);
+      try {
+        const { id } = await this.client.register(
+          { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
+          { subject, compatibility: COMPATIBILITY.BACKWARD },
+        );
+        await this.setCompatibility(subject, 'BACKWARD');
+        this.ids.set(key, id);
+        result[subject] = id;
+      } catch (cause) {
+        const status = (cause as { status?: number }).status;
+        throw new ContractError(
+          status === 409 ? 'INCOMPATIBLE_SCHEMA' : 'REGISTRY_UNAVAILABLE',
+          `Could not register ${subject} at ${this.options.url}: ${(cause as Error).message}`,
+          { cause },
+        );
+      }
+    }
+    return result;
+  }
+
+  /** PUT /config/<subject>; the library only sets it on first registration. */
+  async setCompatibility(subject: string, level: 'BACKWARD'): Promise<void> {
+    const res = await fetch(`${this.options.url}/config/${encodeURIComponent(subject)}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+      body: JSON.stringify({ compatibility: level }),
+    });
+    if (!res.ok) {
+      throw new ContractError('REGISTRY_UNAVAILABLE', `PUT config ${subject} answered ${res.status}`);
+    }
+  }
+
+  schemaIdOf(key: TopicKey): number {
+    const id = this.ids.get(key);
+    if (id === undefined) {
+      throw new ContractError('SCHEMA_NOT_FOUND', `Schema of ${key} not registered yet; call registerAll() first`);
+    }
+    return id;
+  }
+
+  topic(key: TopicKey): string {
+    return topicName(this.options.topicPrefix, key);
+  }
+
+  encode<K extends TopicKey>(key: K, value: TopicValue<K>): Promise<Buffer> {
+    return this.client.encode(this.schemaIdOf(key), value).catch((cause: unknown) => {
+      throw new ContractError('ENCODE_FAILED', `Value does not match ${TOPICS[key].schema}: ${(cause as Error).message}`, {
+        cause,
+      });
+    });
+  }
+
+  /** Reads the schema id from the wire header; throws UNDECODABLE for non-Confluent bytes. */
+  static schemaIdFromHeader(buffer: Buffer | null | undefined): number {
+    if (!buffer || buffer.length < 5 || buffer[0] !== MAGIC_BYTE) {
+      throw new ContractError(
+        'UNDECODABLE',
+        buffer && buffer.length >= 1 && buffer[0] !== MAGIC_BYTE
+          ? `Not Confluent wire format: magic byte is ${buffer[0]}, expected 0`
+          : 'Not Confluent wire format: message shorter than the 5-byte header',
+      );
+    }
+    return buffer.readInt32BE(1);
+  }
+
+  async decode<K extends TopicKey>(key: K, buffer: Buffer | null): Promise<Decoded<TopicValue<K>>> {
+    const schemaId = ContractRegistry.schemaIdFromHeader(buffer);
+    const cacheKey = `${key}:${schemaId}`;
+    let entry = this.resolvers.get(cacheKey);
+    const reader = this.readerOf(key);
+    if (!entry) {
+      let writerSchema: unknown;
+      try {
+        writerSchema = await this.client.getSchema(schemaId);
+      } catch (cause) {
+        const status = (cause as { status?: number }).status;
+        throw new ContractError(
+          status === 404 ? 'SCHEMA_NOT_FOUND' : 'REGISTRY_UNAVAILABLE',
+          `Schema id ${schemaId} could not be fetched: ${(cause as Error).message}`,
+          { cause },
+        );
+      }
+      const writer = writerSchema as avro.Type;
+      let resolver: avro.Resolver | null = null;
+      try {
+        resolver = writer.equals(reader) ? null : reader.createResolver(writer);
+      } catch (cause) {
+        throw new ContractError(
+          'INCOMPATIBLE_SCHEMA',
+          `Schema id ${schemaId} cannot be read as ${TOPICS[key].schema}: ${(cause as Error).message}`,
+          { cause },
+        );
+      }
+      entry = { writer, resolver };
+      this.resolvers.set(cacheKey, entry);
+    }
+    try {
+      const body = (buffer as Buffer).subarray(5);
+      const value = (entry.resolver ? reader.fromBuffer(body, entry.resolver) : reader.fromBuffer(body)) as TopicValue<K>;
+      return { schemaId, value };
+    } catch (cause) {
+      throw new ContractError('UNDECODABLE', `Avro body does not match schema id ${schemaId}: ${(cause as Error).message}`, {
+        cause,
+      });
+    }
+  }
+
+  /** Readiness probe: the registry answers its subjects list. */
+  async ping(): Promise<void> {
+    const res = await fetch(`${this.options.url}/subjects`);
+    if (!res.ok) throw new ContractError('REGISTRY_UNAVAILABLE', `registry answered ${res.status}`);
+  }
+
+  private readerOf(key: TopicKey): avro.Type {
+    let reader = this.readers.get(key);
+    if (!reader) {
+      reader = avro.Type.forSchema(loadSchema(TOPICS[key].schema) as avro.Schema);
+      this.readers.set(key, reader);
+    }
+    return reader;
+  }
+}

@@ -1,0 +1,65 @@
+import type { DeadLetter, EventEnvelope, RejectedEvent } from './generated/types';
+import type { SchemaName } from './schemas';
+
+/**
+ * The typed topic map: one entry per topic with its value schema, key meaning and
+ * provisioning settings, so producers and consumers cannot disagree.
+ */
+export const TOPICS = {
+  ingested: {
+    suffix: 'events.ingested',
+    schema: 'EventEnvelope',
+    key: 'team_id:target_key',
+    partitions: 6,
+    config: { 'retention.ms': String(7 * 24 * 3600 * 1000), 'min.insync.replicas': '1' },
+  },
+  validated: {
+    suffix: 'events.validated',
+    schema: 'EventEnvelope',
+    key: 'team_id:target_key',
+    partitions: 6,
+    config: { 'retention.ms': String(7 * 24 * 3600 * 1000), 'min.insync.replicas': '1' },
+  },
+  rejected: {
+    suffix: 'events.rejected',
+    schema: 'RejectedEvent',
+    key: 'team_id:target_key',
+    partitions: 6,
+    config: { 'retention.ms': String(30 * 24 * 3600 * 1000), 'min.insync.replicas': '1' },
+  },
+  dlq: {
+    suffix: 'dlq',
+    schema: 'DeadLetter',
+    key: 'original key',
+    partitions: 3,
+    config: { 'retention.ms': String(30 * 24 * 3600 * 1000), 'min.insync.replicas': '1' },
+  },
+} as const satisfies Record<
+  string,
+  { suffix: string; schema: SchemaName; key: string; partitions: number; config: Record<string, string> }
+>;
+
+export type TopicKey = keyof typeof TOPICS;
+
+interface SchemaTypes {
+  EventEnvelope: EventEnvelope;
+  RejectedEvent: RejectedEvent;
+  DeadLetter: DeadLetter;
+}
+
+/** The TypeScript type of a topic's value. */
+export type TopicValue<K extends TopicKey> = SchemaTypes[(typeof TOPICS)[K]['schema']];
+
+/** Full topic name, e.g. `relay.events.ingested` for prefix `relay`. */
+export function topicName(prefix: string, key: TopicKey): string {
+  return `${prefix}.${TOPICS[key].suffix}`;
+}
+
+/** Registry subject of a topic's value (Confluent TopicNameStrategy). */
+export function valueSubject(prefix: string, key: TopicKey): string {
+  return `${topicName(prefix, key)}-value`;
+}
+
+export function topicKeyOf(prefix: string, topic: string): TopicKey | undefined {
+  return (Object.keys(TOPICS) as TopicKey[]).find((k) => topicName(prefix, k) === topic);
+}

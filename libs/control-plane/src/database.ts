@@ -1,0 +1,94 @@
+import path from 'node:path';
+import { Pool, Client } from 'pg';
+import { runner } from 'node-pg-migrate';
+import { ControlPlaneError } from './errors';
+
+export const MIGRATIONS_DIR = path.resolve(__dirname, '../migrations');
+
+const HOW_TO_START =
+  'Start the local PostgreSQL server (Debian: `pg_ctlcluster <version> main start`, e.g. `pg_ctlcluster 15 main start`) ' +
+  'or point RELAY_PG_URL at a reachable server.';
+
+function databaseName(url: string): string {
+  const name = decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
+  if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)) {
+    throw new ControlPlaneError('DATABASE_UNAVAILABLE', `Database name "${name}" in RELAY_PG_URL must be a plain identifier`);
+  }
+  return name;
+}
+
+/** Creates the database named in `url` if it does not exist (connecting to `postgres`). */
+export async function ensureDatabase(url: string): Promise<{ created: boolean }> {
+  const name = databaseName(url);
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new Client({ connectionString: admin.toString(), connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+  } catch (cause) {
+    throw new ControlPlaneError(
+      'DATABASE_UNAVAILABLE',
+      `PostgreSQL does not answer at ${admin.host}: ${(cause as Error).message}. ${HOW_TO_START}`,
+      { cause },
+    );
+  }
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (rowCount) return { created: false };
+    try {
+      await client.query(`CREATE DATABASE "${name}"`);
+    } catch (error) {
+      // Two processes starting together may race; the loser sees duplicate_database.
+      if ((error as { code?: string }).code !== '42P04') throw error;
+      return { created: false };
+    }
+    return { created: true };
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Applies pending migrations with node-pg-migrate. Its advisory lock makes concurrent runs
+ * safe but fails fast ("Another migration is already running") instead of waiting, and
+ * several services boot at once, so the loser waits and tries again: by then the winner
+ * has usually applied everything and the retry is a no-op.
+ */
+export async function migrate(url: string, log: (msg: string) => void = () => undefined, waitMs = 60000): Promise<string[]> {
+  const deadline = Date.now() + waitMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const applied = await runner({
+        databaseUrl: url,
+        dir: MIGRATIONS_DIR,
+        direction: 'up',
+        migrationsTable: 'relay_migrations',
+        count: Infinity,
+        checkOrder: true,
+        verbose: false,
+        log,
+      });
+      return applied.map((m) => m.name);
+    } catch (cause) {
+      const busy = /another migration is already running/i.test((cause as Error).message);
+      if (busy && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, Math.min(1000, 50 * attempt)));
+        continue;
+      }
+      throw new ControlPlaneError('MIGRATION_FAILED', `Control-plane migrations failed: ${(cause as Error).message}`, { cause });
+    }
+  }
+}
+
+/** ensureDatabase + migrate: what every service that owns control-plane data runs at boot. */
+export async function prepareDatabase(url: string, log?: (msg: string) => void): Promise<void> {
+  await ensureDatabase(url);
+  await migrate(url, log);
+}
+
+export function createPool(url: string, max = 10): Pool {
+  const pool = new Pool({ connectionString: url, max, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30000 });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  return pool;
+}

@@ -1,0 +1,27 @@
+// Public surface of the history store: client (server or embedded chDB), migrations,
+// batched writer and paginated reads of the `events` table.
+export { createHistoryClient, type HistoryBackend, type HistoryClient, type HistoryClientOptions } from './client';
+export {
+  applyRetention,
+  DEFAULT_MIGRATIONS_DIR,
+  DEFAULT_RETENTION_DAYS,
+  loadMigrations,
+  MigrationChecksumError,
+  runMigrations,
+  type MigrationFile,
+  type MigrationOptions,
+  type MigrationResult,
+} from './migrations';
+export { HistoryWriter, insertEvents, type HistoryWriterOptions } from './writer';
+export { DEFAULT_PAGE_LIMIT, HistoryQueries, MAX_PAGE_LIMIT } from './queries';
+export {
+  EVENT_STATUS_RANK,
+  HistoryValidationError,
+  type EventHistoryInput,
+  type EventHistoryPage,
+  type EventHistoryRow,
+  type EventStatus,
+  type HistoryValidationErrorCode,
+  type ListEventHistoriesParams,
+  type Timestamp,
+} from './types';

@@ -1,0 +1,40 @@
+import type { TopicKey, TopicValue } from '@relay/contracts';
+
+/** A record a stage wants written; the consumer runner encodes and produces it. */
+export interface OutputRecord<K extends TopicKey = TopicKey> {
+  topic: K;
+  key: string | null;
+  value: TopicValue<K>;
+  headers?: Record<string, string>;
+}
+
+/**
+ * What a stage decided for one consumed message. The runner turns it into Kafka writes
+ * and commits the offset only after they are acknowledged.
+ * - ok:   processed; `outputs` (possibly none) are produced before the offset is committed.
+ * - dlq:  cannot be processed, ever (poison); goes to the dead-letter topic with the reason.
+ * - drop: deliberately ignored (e.g. a duplicate), counted and logged, nothing produced.
+ */
+export type MessageOutcome =
+  | { kind: 'ok'; outputs: OutputRecord[] }
+  | { kind: 'dlq'; code: string; reason: string }
+  | { kind: 'drop'; reason: string };
+
+export const ok = (...outputs: OutputRecord[]): MessageOutcome => ({ kind: 'ok', outputs });
+export const dlq = (code: string, reason: string): MessageOutcome => ({ kind: 'dlq', code, reason });
+export const drop = (reason: string): MessageOutcome => ({ kind: 'drop', reason });
+
+/** A consumed, decoded message handed to a stage's handler. */
+export interface InboundMessage<T> {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  headers: Record<string, string>;
+  timestamp: string;
+  schemaId: number;
+  value: T;
+}
+
+/** A stage's handler: one outcome per message, in the same order. Pure of Kafka. */
+export type BatchHandler<T> = (messages: InboundMessage<T>[]) => Promise<MessageOutcome[]>;

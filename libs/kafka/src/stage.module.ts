@@ -1,0 +1,147 @@
+import { type DynamicModule, Inject, Module, type OnApplicationShutdown, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { Admin, Kafka } from 'kafkajs';
+import { Logger } from 'nestjs-pino';
+import { ContractRegistry } from '@relay/contracts';
+import { ConfigError } from '@relay/config';
+import { ObservabilityModule, Readiness, RelayMetrics, createLogger, type Logger as PinoLogger } from '@relay/observability';
+import { createKafka } from './client';
+import { DurableProducer } from './producer';
+import { KafkaStageServer } from './stage.server';
+import { prepareWire } from './topics';
+
+export const KAFKA = Symbol('KAFKA');
+const KAFKA_ADMIN = Symbol('KAFKA_ADMIN');
+
+export interface StageWiring {
+  service: string;
+  logLevel: string;
+  brokers: string[];
+  clientId?: string;
+  registryUrl: string;
+  topicPrefix: string;
+}
+
+class WireLifecycle implements OnApplicationShutdown {
+  constructor(
+    @Inject(DurableProducer) private readonly producer: DurableProducer,
+    @Inject(KAFKA_ADMIN) private readonly admin: Admin,
+  ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.producer.disconnect();
+    await this.admin.disconnect();
+  }
+}
+
+/**
+ * Kafka, registry and producer for a consumer stage, plus logging/metrics/health; its
+ * readiness covers the broker and the registry (the stage adds its own stores).
+ */
+@Module({})
+export class StageWiringModule {
+  static forRoot(w: StageWiring): DynamicModule {
+    return {
+      module: StageWiringModule,
+      global: true,
+      imports: [ObservabilityModule.forRoot({ service: w.service, logLevel: w.logLevel })],
+      providers: [
+        {
+          provide: KAFKA,
+          useFactory: () =>
+            createKafka({ brokers: w.brokers, clientId: w.clientId ?? `relay-${w.service}`, logger: createLogger(w.service, w.logLevel) }),
+        },
+        {
+          provide: KAFKA_ADMIN,
+          inject: [KAFKA],
+          useFactory: async (kafka: Kafka) => {
+            const admin = kafka.admin();
+            await admin.connect();
+            return admin;
+          },
+        },
+        {
+          provide: ContractRegistry,
+          inject: [KAFKA],
+          useFactory: async (kafka: Kafka) => {
+            const registry = new ContractRegistry({ url: w.registryUrl, topicPrefix: w.topicPrefix });
+            await prepareWire(kafka, registry, w.topicPrefix);
+            return registry;
+          },
+        },
+        {
+          provide: DurableProducer,
+          inject: [KAFKA],
+          useFactory: async (kafka: Kafka) => {
+            const producer = new DurableProducer(kafka);
+            await producer.connect();
+            return producer;
+          },
+        },
+        {
+          provide: 'WIRE_READINESS',
+          inject: [Readiness, KAFKA_ADMIN, ContractRegistry],
+          useFactory: (readiness: Readiness, admin: Admin, registry: ContractRegistry) => {
+            readiness.register('kafka', () => admin.describeCluster());
+            readiness.register('registry', () => registry.ping());
+            return true;
+          },
+        },
+        WireLifecycle,
+      ],
+      exports: [KAFKA, ContractRegistry, DurableProducer],
+    };
+  }
+}
+
+export interface RunStageOptions {
+  service: string;
+  module: DynamicModule | Type<unknown>;
+  port: number;
+  host?: string;
+  groupId: string;
+  batchMax: number;
+  partitionsConcurrency: number;
+  logLevel: string;
+}
+
+/**
+ * Boots a consumer stage as a NestJS hybrid app: the HTTP side serves /metrics and
+ * /health/*, the KafkaStageServer transport runs the @EventPattern batch handlers.
+ * SIGTERM/SIGINT: stop consuming, let the batch in flight finish and commit, disconnect.
+ */
+export async function runStage(options: RunStageOptions): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(options.module, new FastifyAdapter(), { bufferLogs: true });
+  app.useLogger(app.get(Logger));
+  app.enableShutdownHooks();
+  app.connectMicroservice(
+    {
+      strategy: new KafkaStageServer({
+        kafka: app.get<Kafka>(KAFKA),
+        registry: app.get(ContractRegistry),
+        producer: app.get(DurableProducer),
+        metrics: app.get(RelayMetrics),
+        logger: createLogger(options.service, options.logLevel),
+        stage: options.service,
+        groupId: options.groupId,
+        batchMax: options.batchMax,
+        partitionsConcurrency: options.partitionsConcurrency,
+      }),
+    },
+    { inheritAppConfig: true },
+  );
+  await app.startAllMicroservices();
+  await app.listen(options.port, options.host ?? '0.0.0.0');
+  return app;
+}
+
+/** Standard `main` wrapper: configuration errors print the variables, others the cause. */
+export function runMain(service: string, main: (log: PinoLogger) => Promise<unknown>): void {
+  const log = createLogger(service, 'info');
+  main(log).catch((error: unknown) => {
+    if (error instanceof ConfigError) console.error(error.message);
+    else log.fatal({ err: error }, `${service} failed to start`);
+    process.exit(1);
+  });
+}

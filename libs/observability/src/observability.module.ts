@@ -1,0 +1,94 @@
+import { Controller, Get, Header, Inject, Module, type DynamicModule } from '@nestjs/common';
+import { HealthCheck, HealthCheckService, HealthIndicatorService, TerminusModule } from '@nestjs/terminus';
+import { LoggerModule } from 'nestjs-pino';
+import { createLogger } from './logger';
+import { RelayMetrics } from './metrics';
+import { Readiness } from './readiness';
+
+export interface ObservabilityOptions {
+  service: string;
+  logLevel: string;
+}
+
+export const SERVICE_NAME = Symbol('SERVICE_NAME');
+const READINESS_TIMEOUT_MS = 2000;
+
+@Controller()
+class MetricsController {
+  constructor(@Inject(RelayMetrics) private readonly metrics: RelayMetrics) {}
+
+  @Get('metrics')
+  @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
+  async metricsText(): Promise<string> {
+    return this.metrics.registry.metrics();
+  }
+}
+
+@Controller('health')
+class HealthController {
+  constructor(
+    @Inject(HealthCheckService) private readonly health: HealthCheckService,
+    @Inject(HealthIndicatorService) private readonly indicators: HealthIndicatorService,
+    @Inject(Readiness) private readonly readiness: Readiness,
+  ) {}
+
+  /** Live: the process answers. Restart it only if this fails. */
+  @Get('live')
+  live(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
+  /** Ready: every dependency answers within the timeout (503 otherwise, naming which). */
+  @Get('ready')
+  @HealthCheck()
+  ready() {
+    return this.health.check(
+      this.readiness.entries().map(([name, check]) => async () => {
+        const session = this.indicators.check(name);
+        try {
+          await Promise.race([
+            check(),
+            new Promise((_, reject) => setTimeout(() => reject(new Error('timed out')), READINESS_TIMEOUT_MS).unref()),
+          ]);
+          return session.up();
+        } catch (error) {
+          return session.down({ message: (error as Error).message });
+        }
+      }),
+    );
+  }
+}
+
+/**
+ * Logging (pino, JSON), metrics (/metrics) and health (/health/live, /health/ready) for
+ * every service, configured the same way everywhere.
+ */
+@Module({})
+export class ObservabilityModule {
+  static forRoot(options: ObservabilityOptions): DynamicModule {
+    const logger = createLogger(options.service, options.logLevel);
+    return {
+      module: ObservabilityModule,
+      global: true,
+      imports: [
+        TerminusModule.forRoot({ logger: false }),
+        LoggerModule.forRoot({
+          pinoHttp: {
+            logger,
+            // Request lines at debug: at ingest rates an info line per request costs more than the request.
+            autoLogging: true,
+            customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'debug'),
+            quietReqLogger: true,
+          },
+        }),
+      ],
+      controllers: [MetricsController, HealthController],
+      providers: [
+        { provide: SERVICE_NAME, useValue: options.service },
+        { provide: RelayMetrics, useValue: new RelayMetrics(options.service) },
+        Readiness,
+      ],
+      exports: [RelayMetrics, Readiness, SERVICE_NAME],
+    };
+  }
+}

@@ -1,0 +1,208 @@
+import { Kafka, logLevel } from 'kafkajs';
+import { v7 as uuidv7 } from 'uuid';
+import { ContractRegistry, type DeadLetter, type EventEnvelope } from '@relay/contracts';
+import { eventually, startRelay, type RelayUnderTest } from '@relay/testing';
+
+/**
+ * The first slice end to end, on real Kafka, Apicurio, PostgreSQL and embedded
+ * ClickHouse: event type → trigger → gateway → ingested → validator → validated/rejected
+ * → history → GET /v1/event-histories.
+ */
+describe('pipeline end to end', () => {
+  let relay: RelayUnderTest;
+  let registry: ContractRegistry;
+  let kafka: Kafka;
+
+  const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${relay.gatewayUrl}${path}`, {
+      method,
+      headers: {
+        'x-api-key': relay.apiKey,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : null) as Record<string, unknown> & { data?: unknown } };
+  };
+
+  const historyRow = (eventId: string) =>
+    eventually(async () => {
+      const res = await api('GET', `/v1/event-histories/${eventId}`);
+      return res.status === 200 ? (res.body.data as Record<string, unknown>) : undefined;
+    }, 30000);
+
+  const storePurchase = {
+    name: 'Physical store purchase',
+    code_name: 'store_purchase',
+    properties: {
+      metaData: [
+        { name: 'order_id', type: 'number', required: true },
+        { name: 'total_amount', type: 'decimal', required: true },
+        { name: 'store_code', type: 'text', required: false },
+      ],
+    },
+  };
+
+  beforeAll(async () => {
+    relay = await startRelay();
+    registry = new ContractRegistry({ url: relay.infra.registryUrl, topicPrefix: relay.topicPrefix });
+    await registry.registerAll();
+    kafka = new Kafka({ brokers: relay.infra.brokers, clientId: 'e2e', logLevel: logLevel.NOTHING });
+    const created = await api('POST', '/v1/events', storePurchase);
+    expect(created.status).toBe(201);
+  }, 180000);
+
+  afterAll(async () => {
+    await relay?.stop();
+  }, 60000);
+
+  it('declares an event type once; the code_name is unique per team', async () => {
+    const again = await api('POST', '/v1/events', storePurchase);
+    expect(again.status).toBe(409);
+    expect(again.body).toMatchObject({ success: false, code: 'CODE_NAME_TAKEN' });
+    const got = await api('GET', '/v1/events/store_purchase');
+    expect(got.status).toBe(200);
+    expect(got.body.data).toMatchObject({ code_name: 'store_purchase', version: 1, target: 'contact' });
+  });
+
+  it('accepts a valid trigger with 202 and the event reaches history as validated', async () => {
+    const res = await api(
+      'POST',
+      '/v1/events/trigger/store_purchase',
+      { contact: { email: 'Marie.Dupont@Example.com' }, metaData: { order_id: 12345, total_amount: 89.5, store_code: 'PAR-13' } },
+      { 'spm-api-key': relay.apiKey, 'x-api-key': '' },
+    );
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ success: true, event_id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+
+    const row = await historyRow(res.body.event_id as string);
+    expect(row).toMatchObject({
+      event_id: res.body.event_id,
+      team_id: relay.teamId,
+      code_name: 'store_purchase',
+      status: 'validated',
+      dialect: 'shopimind',
+      environment: 'production',
+      schema_version: 1,
+      contact_email: 'marie.dupont@example.com',
+      errors: [],
+    });
+    expect(JSON.parse(row.payload as string) as unknown).toEqual({
+      contact: { email: 'marie.dupont@example.com' },
+      metaData: { order_id: 12345, total_amount: 89.5, store_code: 'PAR-13' },
+    });
+
+    const list = await api('GET', '/v1/event-histories?code_name=store_purchase&limit=10');
+    expect(list.status).toBe(200);
+    expect((list.body.data as { event_id: string }[]).map((r) => r.event_id)).toContain(res.body.event_id);
+  });
+
+  it('answers 400 with every error at once, in seed 000 form', async () => {
+    const res = await api('POST', '/v1/events/trigger/store_purchase', {
+      contact: { email: 'marie.dupont@example.com' },
+      metaData: { order_id: '12345' },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ statusCode: 400, success: false });
+    expect(res.body.errors).toEqual(
+      expect.arrayContaining([
+        'Missing required property: metaData.total_amount',
+        'Invalid type for property: metaData.order_id. Expected number, got string',
+      ]),
+    );
+  });
+
+  it('answers 404 for an unknown code_name, 400 for malformed JSON, 401 without a valid key', async () => {
+    const unknown = await api('POST', '/v1/events/trigger/nope', { contact: { id: '1' } });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toMatchObject({ code: 'EVENT_TYPE_NOT_FOUND' });
+
+    const malformed = await api('POST', '/v1/events/trigger/store_purchase', '{"contact": {');
+    expect(malformed.status).toBe(400);
+    expect(malformed.body).toMatchObject({ success: false, code: 'MALFORMED_JSON' });
+
+    const noKey = await api('POST', '/v1/events/trigger/store_purchase', { contact: { id: '1' } }, { 'x-api-key': 'wrong' });
+    expect(noKey.status).toBe(401);
+    expect(noKey.body).toMatchObject({ code: 'UNAUTHORIZED' });
+  });
+
+  const envelope = (overrides: Partial<EventEnvelope>): EventEnvelope => ({
+    event_id: uuidv7(),
+    team_id: relay.teamId,
+    environment: 'production',
+    code_name: 'store_purchase',
+    dialect: 'kafka',
+    received_at: Date.now(),
+    idempotency_key: null,
+    contact: { id: 'c-42', email: null, phone: null, custom_data_json: null },
+    visitor: null,
+    meta_data_json: JSON.stringify({ order_id: 7, total_amount: 10.25 }),
+    custom_data_json: null,
+    schema_version: null,
+    ...overrides,
+  });
+
+  const produce = async (messages: { key: string; value: Buffer }[]) => {
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: registry.topic('ingested'), acks: -1, messages });
+    await producer.disconnect();
+  };
+
+  it('validates events produced straight to Kafka (wire format + registry) exactly like HTTP ones', async () => {
+    const good = envelope({});
+    const bad = envelope({ meta_data_json: JSON.stringify({ order_id: 8, total_amount: 1, coupon: 'X' }) });
+    await produce([
+      { key: `${relay.teamId}:contact:id:c-42`, value: await registry.encode('ingested', good) },
+      { key: `${relay.teamId}:contact:id:c-42`, value: await registry.encode('ingested', bad) },
+    ]);
+    expect(await historyRow(good.event_id)).toMatchObject({ status: 'validated', dialect: 'kafka', contact_id: 'c-42' });
+    const rejected = await historyRow(bad.event_id);
+    expect(rejected).toMatchObject({ status: 'rejected', reason_code: 'INVALID_PAYLOAD' });
+    expect(rejected.errors).toEqual([expect.stringContaining('metaData.coupon')]);
+  });
+
+  it('writes a schema id in the wire header that resolves through the ccompat API', async () => {
+    const consumer = kafka.consumer({ groupId: `e2e-${uuidv7()}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: registry.topic('validated'), fromBeginning: true });
+    const first = await new Promise<Buffer>((resolve) => {
+      void consumer.run({ eachMessage: async ({ message }) => resolve(message.value as Buffer) });
+    });
+    await consumer.disconnect();
+    expect(first[0]).toBe(0);
+    const id = first.readInt32BE(1);
+    const res = await fetch(`${relay.infra.registryUrl}/schemas/ids/${id}`);
+    expect(res.status).toBe(200);
+    const schema = JSON.parse(((await res.json()) as { schema: string }).schema) as { name: string };
+    expect(schema.name).toBe('EventEnvelope');
+  });
+
+  it('dead-letters garbage bytes on the ingested topic and keeps validating', async () => {
+    await produce([{ key: 'garbage', value: Buffer.from('definitely not avro') }]);
+    const after = envelope({});
+    await produce([{ key: `${relay.teamId}:contact:id:c-42`, value: await registry.encode('ingested', after) }]);
+    expect(await historyRow(after.event_id)).toMatchObject({ status: 'validated' });
+
+    const consumer = kafka.consumer({ groupId: `e2e-${uuidv7()}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: registry.topic('dlq'), fromBeginning: true });
+    const letter = await new Promise<DeadLetter>((resolve) => {
+      void consumer.run({
+        eachMessage: async ({ message }) => resolve((await registry.decode('dlq', message.value)).value),
+      });
+    });
+    await consumer.disconnect();
+    expect(letter).toMatchObject({
+      source_topic: registry.topic('ingested'),
+      stage: 'validator',
+      reason_code: 'UNDECODABLE',
+    });
+    expect(letter.value?.toString()).toBe('definitely not avro');
+
+    const metrics = await (await fetch(`http://127.0.0.1:${relay.ports.validator}/metrics`)).text();
+    expect(metrics).toMatch(/relay_dlq_messages_total\{[^}]*reason="UNDECODABLE"[^}]*\} 1/);
+  });
+});

@@ -1,0 +1,82 @@
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
+import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { EventTypeCache, EventTypesRepository, type ApiKeyPrincipal, type StoredEventType } from '@relay/control-plane';
+import { mergeEventTypePatch, parseEventTypeDefinition, parseEventTypePatch } from '@relay/event-schema';
+import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
+import { ApiError } from '../http/api-error';
+
+export interface EventTypeView extends StoredEventType {
+  trigger_path: string;
+}
+
+const view = (t: StoredEventType): EventTypeView => ({ ...t, trigger_path: `/v1/events/trigger/${t.code_name}` });
+
+/** Seed 000's createEvent · listEvents · getEvent · updateEvent · deleteEvent. */
+@ApiTags('event types')
+@ApiHeader({ name: 'X-API-Key', required: true, description: 'Also accepted: Authorization: Bearer <key>, spm-api-key' })
+@UseGuards(ApiKeyGuard)
+@Controller('v1/events')
+export class EventTypesController {
+  constructor(
+    @Inject(EventTypesRepository) private readonly repo: EventTypesRepository,
+    @Inject(EventTypeCache) private readonly cache: EventTypeCache,
+  ) {}
+
+  @Post()
+  @HttpCode(201)
+  @ApiOperation({ summary: 'createEvent: declare an event type and its payload schema' })
+  async create(@Principal() principal: ApiKeyPrincipal, @Body() body: unknown): Promise<{ success: true; data: EventTypeView }> {
+    const parsed = parseEventTypeDefinition(body);
+    if (!parsed.ok) throw ApiError.badRequest(parsed.errors);
+    const created = await this.repo.create(principal.teamId, parsed.value);
+    this.cache.invalidate(principal.teamId, created.code_name);
+    return { success: true, data: view(created) };
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'listEvents: event types of the team, newest first' })
+  async list(
+    @Principal() principal: ApiKeyPrincipal,
+    @Query('limit') limitText?: string,
+    @Query('cursor') cursor?: string,
+  ): Promise<{ success: true; data: EventTypeView[]; next_cursor: string | null }> {
+    const limit = limitText === undefined ? 50 : Number(limitText);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 200) {
+      throw ApiError.badRequest(['limit must be an integer between 1 and 200'], 'INVALID_QUERY');
+    }
+    const page = await this.repo.list(principal.teamId, limit, cursor);
+    return { success: true, data: page.data.map(view), next_cursor: page.next_cursor };
+  }
+
+  @Get(':code_name')
+  @ApiOperation({ summary: 'getEvent' })
+  async get(@Principal() principal: ApiKeyPrincipal, @Param('code_name') codeName: string): Promise<{ success: true; data: EventTypeView }> {
+    const found = await this.repo.get(principal.teamId, codeName);
+    if (!found) throw ApiError.notFound('EVENT_TYPE_NOT_FOUND', `Event type not found: ${codeName}`);
+    return { success: true, data: view(found) };
+  }
+
+  @Patch(':code_name')
+  @ApiOperation({ summary: 'updateEvent: writes a new schema version; renaming rotates the trigger URL at once' })
+  async update(
+    @Principal() principal: ApiKeyPrincipal,
+    @Param('code_name') codeName: string,
+    @Body() body: unknown,
+  ): Promise<{ success: true; data: EventTypeView }> {
+    const parsed = parseEventTypePatch(body);
+    if (!parsed.ok) throw ApiError.badRequest(parsed.errors);
+    const patch = parsed.value;
+    const updated = await this.repo.update(principal.teamId, codeName, (current) => mergeEventTypePatch(current, patch));
+    this.cache.invalidate(principal.teamId, codeName);
+    this.cache.invalidate(principal.teamId, updated.code_name);
+    return { success: true, data: view(updated) };
+  }
+
+  @Delete(':code_name')
+  @ApiOperation({ summary: 'deleteEvent: irreversible' })
+  async remove(@Principal() principal: ApiKeyPrincipal, @Param('code_name') codeName: string): Promise<{ success: true }> {
+    await this.repo.delete(principal.teamId, codeName);
+    this.cache.invalidate(principal.teamId, codeName);
+    return { success: true };
+  }
+}

@@ -1,0 +1,53 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger, PinoLogger } from 'nestjs-pino';
+import { ConfigError, describeConfig, gatewayConfigSchema, loadConfig } from '@relay/config';
+import { prepareDatabase } from '@relay/control-plane';
+import { RelayMetrics, createLogger } from '@relay/observability';
+import { GatewayModule } from './app.module';
+import { ErrorFilter } from './http/error.filter';
+
+async function bootstrap(): Promise<void> {
+  const config = loadConfig('gateway', gatewayConfigSchema);
+  const log = createLogger('gateway', config.RELAY_LOG_LEVEL);
+  log.info({ config: describeConfig(config) }, 'starting');
+  await prepareDatabase(config.RELAY_PG_URL, (msg) => log.debug(msg));
+
+  const adapter = new FastifyAdapter({ bodyLimit: config.RELAY_MAX_BODY_BYTES, trustProxy: true });
+  const app = await NestFactory.create<NestFastifyApplication>(GatewayModule.forRoot(config), adapter, { bufferLogs: true });
+  app.useLogger(app.get(Logger));
+  app.useGlobalFilters(new ErrorFilter(await app.resolve(PinoLogger)));
+  app.enableShutdownHooks();
+
+  const metrics = app.get(RelayMetrics);
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const labels = { method: request.method, route };
+    metrics.httpRequests.inc({ ...labels, status_class: `${Math.floor(reply.statusCode / 100)}xx` });
+    metrics.httpSeconds.observe(labels, reply.elapsedTime / 1000);
+  });
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Relay API')
+      .setDescription('Event types, ingestion, history. Authenticate with X-API-Key (or Authorization: Bearer, or spm-api-key).')
+      .setVersion('0.1.0')
+      .addApiKey({ type: 'apiKey', name: 'X-API-Key', in: 'header' }, 'api-key')
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document);
+
+  await app.listen(config.RELAY_GATEWAY_PORT, config.RELAY_GATEWAY_HOST);
+  log.info({ port: config.RELAY_GATEWAY_PORT }, 'gateway listening');
+}
+
+bootstrap().catch((error: unknown) => {
+  // A configuration error names every bad variable; anything else is logged with its cause.
+  if (error instanceof ConfigError) console.error(error.message);
+  else console.error('gateway failed to start:', error);
+  process.exit(1);
+});

@@ -1,0 +1,78 @@
+import type { EventEnvelope, RejectedEvent } from '@relay/contracts';
+import type { EventHistoryInput } from '@relay/history-store';
+
+const parse = (text: string | null): unknown => (text === null ? undefined : (JSON.parse(text) as unknown));
+
+/**
+ * The serialized payload kept in history: the event in seed 000's trigger shape
+ * (contact, visitor, metaData, customData), whatever dialect it came in.
+ */
+export function payloadOf(envelope: EventEnvelope): string {
+  try {
+    const body: Record<string, unknown> = {};
+    if (envelope.contact) {
+      body.contact = {
+        ...(envelope.contact.id !== null ? { id: envelope.contact.id } : {}),
+        ...(envelope.contact.email !== null ? { email: envelope.contact.email } : {}),
+        ...(envelope.contact.phone !== null ? { phone: envelope.contact.phone } : {}),
+        ...(envelope.contact.custom_data_json !== null ? { customData: parse(envelope.contact.custom_data_json) } : {}),
+      };
+    }
+    if (envelope.visitor) {
+      body.visitor = {
+        ...(envelope.visitor.id !== null ? { id: envelope.visitor.id } : {}),
+        ...(envelope.visitor.custom_data_json !== null ? { customData: parse(envelope.visitor.custom_data_json) } : {}),
+      };
+    }
+    if (envelope.meta_data_json !== null) body.metaData = parse(envelope.meta_data_json);
+    if (envelope.custom_data_json !== null) body.customData = parse(envelope.custom_data_json);
+    return JSON.stringify(body);
+  } catch {
+    // A slot that is not JSON (only possible on the rejected path) is kept verbatim.
+    return JSON.stringify({ raw_envelope: envelope });
+  }
+}
+
+export function fromValidated(envelope: EventEnvelope): EventHistoryInput {
+  return {
+    event_id: envelope.event_id,
+    team_id: envelope.team_id,
+    environment: envelope.environment,
+    code_name: envelope.code_name,
+    dialect: envelope.dialect,
+    status: 'validated',
+    schema_version: envelope.schema_version,
+    contact_id: envelope.contact?.id ?? null,
+    contact_email: envelope.contact?.email ?? null,
+    contact_phone: envelope.contact?.phone ?? null,
+    visitor_id: envelope.visitor?.id ?? null,
+    payload: payloadOf(envelope),
+    received_at: envelope.received_at,
+  };
+}
+
+export function fromRejected(rejected: RejectedEvent): EventHistoryInput {
+  let envelope: EventEnvelope | null = null;
+  try {
+    envelope = JSON.parse(rejected.envelope_json) as EventEnvelope;
+  } catch {
+    envelope = null;
+  }
+  return {
+    event_id: rejected.event_id,
+    team_id: rejected.team_id,
+    environment: rejected.environment,
+    code_name: rejected.code_name,
+    dialect: rejected.dialect,
+    status: 'rejected',
+    reason_code: rejected.reason_code,
+    errors: rejected.errors,
+    schema_version: rejected.schema_version,
+    contact_id: envelope?.contact?.id ?? null,
+    contact_email: envelope?.contact?.email ?? null,
+    contact_phone: envelope?.contact?.phone ?? null,
+    visitor_id: envelope?.visitor?.id ?? null,
+    payload: envelope ? payloadOf(envelope) : rejected.envelope_json,
+    received_at: rejected.received_at,
+  };
+}

@@ -1,0 +1,19 @@
+import 'reflect-metadata';
+import { describeConfig, historyConfigSchema, loadConfig } from '@relay/config';
+import { runMain, runStage } from '@relay/kafka';
+import { HistoryModule } from './app.module';
+
+runMain('history', async (log) => {
+  const config = loadConfig('history', historyConfigSchema);
+  log.info({ config: describeConfig(config) }, 'starting');
+  await runStage({
+    service: 'history',
+    module: HistoryModule.forRoot(config),
+    port: config.RELAY_HISTORY_PORT,
+    host: config.RELAY_HISTORY_HOST,
+    groupId: `${config.RELAY_TOPIC_PREFIX}.history`,
+    batchMax: config.RELAY_BATCH_MAX,
+    partitionsConcurrency: config.RELAY_PARTITIONS_CONCURRENCY,
+    logLevel: config.RELAY_LOG_LEVEL,
+  });
+});

@@ -1,0 +1,24 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import type { MatcherConfig } from '@relay/config';
+import { StageWiringModule } from '@relay/kafka';
+import { MatcherController } from './matcher.controller';
+
+@Module({})
+export class MatcherModule {
+  static forRoot(config: Readonly<MatcherConfig>): DynamicModule {
+    return {
+      module: MatcherModule,
+      imports: [
+        StageWiringModule.forRoot({
+          service: 'matcher',
+          logLevel: config.RELAY_LOG_LEVEL,
+          brokers: config.RELAY_KAFKA_BROKERS,
+          clientId: config.RELAY_KAFKA_CLIENT_ID,
+          registryUrl: config.RELAY_REGISTRY_URL,
+          topicPrefix: config.RELAY_TOPIC_PREFIX,
+        }),
+      ],
+      controllers: [MatcherController],
+    };
+  }
+}

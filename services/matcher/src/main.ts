@@ -1,0 +1,18 @@
+import 'reflect-metadata';
+import { describeConfig, loadConfig, matcherConfigSchema } from '@relay/config';
+import { runMain, runStage } from '@relay/kafka';
+import { MatcherModule } from './app.module';
+
+runMain('matcher', async (log) => {
+  const config = loadConfig('matcher', matcherConfigSchema);
+  log.info({ config: describeConfig(config) }, 'starting');
+  await runStage({
+    service: 'matcher',
+    module: MatcherModule.forRoot(config),
+    port: config.RELAY_MATCHER_PORT,
+    groupId: `${config.RELAY_TOPIC_PREFIX}.matcher`,
+    batchMax: config.RELAY_BATCH_MAX,
+    partitionsConcurrency: config.RELAY_PARTITIONS_CONCURRENCY,
+    logLevel: config.RELAY_LOG_LEVEL,
+  });
+});

@@ -1,0 +1,53 @@
+import { type DynamicModule, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import type { Pool } from 'pg';
+import type { ValidatorConfig } from '@relay/config';
+import { EventTypeCache, EventTypesRepository, createPool } from '@relay/control-plane';
+import { StageWiringModule } from '@relay/kafka';
+import { Readiness } from '@relay/observability';
+import { ValidatorController } from './validator.controller';
+
+const PG_POOL = Symbol('PG_POOL');
+
+class PoolLifecycle implements OnApplicationShutdown {
+  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+  async onApplicationShutdown(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+@Module({})
+export class ValidatorModule {
+  static forRoot(config: Readonly<ValidatorConfig>): DynamicModule {
+    return {
+      module: ValidatorModule,
+      imports: [
+        StageWiringModule.forRoot({
+          service: 'validator',
+          logLevel: config.RELAY_LOG_LEVEL,
+          brokers: config.RELAY_KAFKA_BROKERS,
+          clientId: config.RELAY_KAFKA_CLIENT_ID,
+          registryUrl: config.RELAY_REGISTRY_URL,
+          topicPrefix: config.RELAY_TOPIC_PREFIX,
+        }),
+      ],
+      controllers: [ValidatorController],
+      providers: [
+        { provide: PG_POOL, useFactory: () => createPool(config.RELAY_PG_URL, config.RELAY_PG_POOL_MAX) },
+        {
+          provide: EventTypeCache,
+          inject: [PG_POOL],
+          useFactory: (pool: Pool) => new EventTypeCache(new EventTypesRepository(pool), config.RELAY_EVENT_TYPE_CACHE_MS),
+        },
+        {
+          provide: 'PG_READINESS',
+          inject: [Readiness, PG_POOL],
+          useFactory: (readiness: Readiness, pool: Pool) => {
+            readiness.register('postgres', () => pool.query('SELECT 1'));
+            return true;
+          },
+        },
+        PoolLifecycle,
+      ],
+    };
+  }
+}

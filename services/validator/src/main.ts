@@ -1,0 +1,20 @@
+import 'reflect-metadata';
+import { describeConfig, loadConfig, validatorConfigSchema } from '@relay/config';
+import { prepareDatabase } from '@relay/control-plane';
+import { runMain, runStage } from '@relay/kafka';
+import { ValidatorModule } from './app.module';
+
+runMain('validator', async (log) => {
+  const config = loadConfig('validator', validatorConfigSchema);
+  log.info({ config: describeConfig(config) }, 'starting');
+  await prepareDatabase(config.RELAY_PG_URL);
+  await runStage({
+    service: 'validator',
+    module: ValidatorModule.forRoot(config),
+    port: config.RELAY_VALIDATOR_PORT,
+    groupId: `${config.RELAY_TOPIC_PREFIX}.validator`,
+    batchMax: config.RELAY_BATCH_MAX,
+    partitionsConcurrency: config.RELAY_PARTITIONS_CONCURRENCY,
+    logLevel: config.RELAY_LOG_LEVEL,
+  });
+});

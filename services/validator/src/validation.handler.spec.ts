@@ -1,0 +1,104 @@
+import type { EventEnvelope, RejectedEvent } from '@relay/contracts';
+import type { StoredEventType } from '@relay/control-plane';
+import type { InboundMessage, OutputRecord } from '@relay/kafka';
+import { createValidationHandler, type EventTypeLookup } from './validation.handler';
+
+const eventType: StoredEventType = {
+  id: 'et1',
+  team_id: 'team-a',
+  code_name: 'store_purchase',
+  name: 'Store purchase',
+  description: null,
+  target: 'contact',
+  version: 3,
+  properties: {
+    metaData: [
+      { name: 'order_id', type: 'number', required: true },
+      { name: 'total_amount', type: 'decimal', required: true },
+    ],
+  },
+  created_at: '2026-01-01T00:00:00.000Z',
+  updated_at: '2026-01-01T00:00:00.000Z',
+};
+
+const lookup: EventTypeLookup = {
+  get: async (teamId, codeName) => (teamId === 'team-a' && codeName === 'store_purchase' ? eventType : null),
+};
+
+const envelope = (overrides: Partial<EventEnvelope> = {}): EventEnvelope => ({
+  event_id: 'e1',
+  team_id: 'team-a',
+  environment: 'production',
+  code_name: 'store_purchase',
+  dialect: 'kafka',
+  received_at: 1700000000000,
+  idempotency_key: null,
+  contact: { id: null, email: 'A@B.COM', phone: null, custom_data_json: null },
+  visitor: null,
+  meta_data_json: '{"order_id":1,"total_amount":2.5}',
+  custom_data_json: null,
+  schema_version: null,
+  ...overrides,
+});
+
+const message = (value: EventEnvelope): InboundMessage<EventEnvelope> => ({
+  topic: 'relay.events.ingested',
+  partition: 0,
+  offset: '0',
+  key: Buffer.from('team-a:contact:email:a@b.com'),
+  headers: {},
+  timestamp: '0',
+  schemaId: 1,
+  value,
+});
+
+describe('validation handler', () => {
+  const reasons: string[] = [];
+  const handle = createValidationHandler(lookup, (r) => reasons.push(r));
+
+  beforeEach(() => (reasons.length = 0));
+
+  it('sends a valid event to validated, normalised and stamped with the schema version', async () => {
+    const [outcome] = await handle([message(envelope())]);
+    expect(outcome).toEqual({
+      kind: 'ok',
+      outputs: [
+        {
+          topic: 'validated',
+          key: 'team-a:contact:email:a@b.com',
+          value: expect.objectContaining({
+            event_id: 'e1',
+            schema_version: 3,
+            contact: { id: null, email: 'a@b.com', phone: null, custom_data_json: null },
+          }),
+        },
+      ],
+    });
+  });
+
+  it('rejects with every error and keeps the envelope', async () => {
+    const [outcome] = await handle([message(envelope({ meta_data_json: '{"order_id":"x","extra":1}' }))]);
+    const out = (outcome as { outputs: OutputRecord<'rejected'>[] }).outputs[0] as OutputRecord<'rejected'>;
+    const value = out.value;
+    expect(out.topic).toBe('rejected');
+    expect(value.reason_code).toBe('INVALID_PAYLOAD');
+    expect(value.errors).toEqual(
+      expect.arrayContaining([
+        'Missing required property: metaData.total_amount',
+        'Invalid type for property: metaData.order_id. Expected number, got string',
+      ]),
+    );
+    expect(value.errors.length).toBe(3);
+    expect(JSON.parse(value.envelope_json)).toMatchObject({ event_id: 'e1' });
+    expect(reasons).toEqual(['INVALID_PAYLOAD']);
+  });
+
+  it('rejects an unknown event type and broken JSON slots instead of throwing', async () => {
+    const outcomes = await handle([
+      message(envelope({ code_name: 'nope' })),
+      message(envelope({ meta_data_json: '{not json' })),
+    ]);
+    const codes = outcomes.map((o) => ((o as { outputs: OutputRecord<'rejected'>[] }).outputs[0]?.value as RejectedEvent).reason_code);
+    expect(codes).toEqual(['UNKNOWN_EVENT_TYPE', 'INVALID_ENVELOPE']);
+  });
+});
