@@ -52,15 +52,32 @@ export class ContractRegistry {
     for (const key of keys) {
       const subject = valueSubject(this.options.topicPrefix, key);
       const schema = loadSchema(TOPICS[key].schema);
+      const id = await this.registerOne(subject, schema);
+      this.ids.set(key, id);
+      result[subject] = id;
+    }
+    return result;
+  }
+
+  /**
+   * Several services register at boot at the same moment. On a brand-new subject the
+   * registry may then answer a transient 409 to the loser (Apicurio: "A rule named
+   * 'COMPATIBILITY' already exists"); a short retry finds the subject in place.
+   */
+  private async registerOne(subject: string, schema: object, attempts = 5): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
       try {
         const { id } = await this.client.register(
           { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
           { subject, compatibility: COMPATIBILITY.BACKWARD },
         );
         await this.setCompatibility(subject, 'BACKWARD');
-        this.ids.set(key, id);
-        result[subject] = id;
+        return id;
       } catch (cause) {
+        if (attempt < attempts) {
+          await new Promise((r) => setTimeout(r, 100 * attempt + Math.random() * 100));
+          continue;
+        }
         const status = (cause as { status?: number }).status;
         throw new ContractError(
           status === 409 ? 'INCOMPATIBLE_SCHEMA' : 'REGISTRY_UNAVAILABLE',
@@ -69,7 +86,6 @@ export class ContractRegistry {
         );
       }
     }
-    return result;
   }
 
   /** PUT /config/<subject>; the library only sets it on first registration. */

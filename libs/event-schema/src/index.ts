@@ -41,3 +41,4 @@ export {
 } from './options';
 export { LONGTEXT_MAX_LENGTH, TEXT_MAX_LENGTH } from './field-types';
 export { EMAIL_MAX_LENGTH, ID_MAX_LENGTH, PHONE_MAX_INPUT_LENGTH } from './identity';
+export { envelopeSlots, triggerBodyFromEnvelope, type EnvelopeSlots } from './envelope';

@@ -32,21 +32,23 @@ const newProducer = () => kafka.producer({ createPartitioner: Partitioners.Defau
 const freshTopicName = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
 const uniqueGroupId = (prefix: string) => `${prefix}-${randomBytes(6).toString('hex')}`;
 /**
- * kafkajs's createTopics({ waitForLeaders: true }) is racy on KRaft: while polling it only
- * tolerates LEADER_NOT_AVAILABLE, but a KRaft broker may briefly answer
- * UNKNOWN_TOPIC_OR_PARTITION right after the topic was created. So: create without waiting,
- * then poll metadata tolerating both.
+ * kafkajs's createTopics({ waitForLeaders: true }) is racy on KRaft, where a broker's metadata
+ * runs ahead of its replica manager: metadata may briefly answer UNKNOWN_TOPIC_OR_PARTITION
+ * (kafkajs then fails), and a partition listed with a leader may still refuse a produce with
+ * NOT_LEADER_OR_FOLLOWER (kafkajs then re-sends the whole per-broker request: duplicates). So:
+ * create without waiting, then wait until metadata shows leaders and ListOffsets, answered by
+ * each leader replica, succeeds. (Same as waitForTopicLeaders() in @relay/testing.)
  */
 async function waitForLeaders(admin: Admin, topic: string, partitions: number): Promise<void> {
   const deadline = Date.now() + 30000;
   for (;;) {
     try {
       const found = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]?.partitions ?? [];
-      if (found.length === partitions && found.every((p) => p.leader >= 0)) return;
+      if (found.length === partitions && found.every((p) => p.leader >= 0) && (await admin.fetchTopicOffsets(topic)).length === partitions) return;
     } catch (error) {
-      if (!['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE'].includes((error as { type?: string }).type ?? '')) throw error;
+      if (Date.now() > deadline) throw error;
     }
-    if (Date.now() > deadline) throw new Error(`no leaders for ${topic}`);
+    if (Date.now() > deadline) throw new Error(`no serving leaders for ${topic}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

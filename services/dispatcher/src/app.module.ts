@@ -1,6 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { DispatcherConfig } from '@relay/config';
-import { StageWiringModule } from '@relay/kafka';
+import { WireModule } from '@relay/kafka';
 
 /**
  * The outbound-webhook dispatcher. Its input topic (webhook deliveries) is produced by
@@ -13,7 +13,7 @@ export class DispatcherModule {
     return {
       module: DispatcherModule,
       imports: [
-        StageWiringModule.forRoot({
+        WireModule.forRoot({
           service: 'dispatcher',
           logLevel: config.RELAY_LOG_LEVEL,
           brokers: config.RELAY_KAFKA_BROKERS,

@@ -1,7 +1,7 @@
 import { type DynamicModule, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import type { HistoryConfig } from '@relay/config';
 import { HistoryQueries, HistoryWriter, applyRetention, createHistoryClient, runMigrations, type HistoryClient } from '@relay/history-store';
-import { StageWiringModule } from '@relay/kafka';
+import { WireModule } from '@relay/kafka';
 import { Readiness } from '@relay/observability';
 import { HistoryConsumer } from './history.consumer';
 import { HistoryHttpController } from './history.http';
@@ -26,7 +26,7 @@ export class HistoryModule {
     return {
       module: HistoryModule,
       imports: [
-        StageWiringModule.forRoot({
+        WireModule.forRoot({
           service: 'history',
           logLevel: config.RELAY_LOG_LEVEL,
           brokers: config.RELAY_KAFKA_BROKERS,

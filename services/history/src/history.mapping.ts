@@ -1,36 +1,16 @@
 import type { EventEnvelope, RejectedEvent } from '@relay/contracts';
+import { triggerBodyFromEnvelope } from '@relay/event-schema';
 import type { EventHistoryInput } from '@relay/history-store';
-
-const parse = (text: string | null): unknown => (text === null ? undefined : (JSON.parse(text) as unknown));
 
 /**
  * The serialized payload kept in history: the event in seed 000's trigger shape
- * (contact, visitor, metaData, customData), whatever dialect it came in.
+ * (contact, visitor, metaData, customData), whatever dialect it came in. A slot that is
+ * not JSON (possible only on the rejected path) keeps the raw envelope instead.
  */
 export function payloadOf(envelope: EventEnvelope): string {
-  try {
-    const body: Record<string, unknown> = {};
-    if (envelope.contact) {
-      body.contact = {
-        ...(envelope.contact.id !== null ? { id: envelope.contact.id } : {}),
-        ...(envelope.contact.email !== null ? { email: envelope.contact.email } : {}),
-        ...(envelope.contact.phone !== null ? { phone: envelope.contact.phone } : {}),
-        ...(envelope.contact.custom_data_json !== null ? { customData: parse(envelope.contact.custom_data_json) } : {}),
-      };
-    }
-    if (envelope.visitor) {
-      body.visitor = {
-        ...(envelope.visitor.id !== null ? { id: envelope.visitor.id } : {}),
-        ...(envelope.visitor.custom_data_json !== null ? { customData: parse(envelope.visitor.custom_data_json) } : {}),
-      };
-    }
-    if (envelope.meta_data_json !== null) body.metaData = parse(envelope.meta_data_json);
-    if (envelope.custom_data_json !== null) body.customData = parse(envelope.custom_data_json);
-    return JSON.stringify(body);
-  } catch {
-    // A slot that is not JSON (only possible on the rejected path) is kept verbatim.
-    return JSON.stringify({ raw_envelope: envelope });
-  }
+  const errors: string[] = [];
+  const body = triggerBodyFromEnvelope(envelope, errors);
+  return JSON.stringify(errors.length === 0 ? body : { raw_envelope: envelope });
 }
 
 export function fromValidated(envelope: EventEnvelope): EventHistoryInput {

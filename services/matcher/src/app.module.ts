@@ -1,6 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { MatcherConfig } from '@relay/config';
-import { StageWiringModule } from '@relay/kafka';
+import { WireModule } from '@relay/kafka';
 import { MatcherController } from './matcher.controller';
 
 @Module({})
@@ -9,7 +9,7 @@ export class MatcherModule {
     return {
       module: MatcherModule,
       imports: [
-        StageWiringModule.forRoot({
+        WireModule.forRoot({
           service: 'matcher',
           logLevel: config.RELAY_LOG_LEVEL,
           brokers: config.RELAY_KAFKA_BROKERS,

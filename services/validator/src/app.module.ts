@@ -2,7 +2,7 @@ import { type DynamicModule, Inject, Module, type OnApplicationShutdown } from '
 import type { Pool } from 'pg';
 import type { ValidatorConfig } from '@relay/config';
 import { EventTypeCache, EventTypesRepository, createPool } from '@relay/control-plane';
-import { StageWiringModule } from '@relay/kafka';
+import { WireModule } from '@relay/kafka';
 import { Readiness } from '@relay/observability';
 import { ValidatorController } from './validator.controller';
 
@@ -21,7 +21,7 @@ export class ValidatorModule {
     return {
       module: ValidatorModule,
       imports: [
-        StageWiringModule.forRoot({
+        WireModule.forRoot({
           service: 'validator',
           logLevel: config.RELAY_LOG_LEVEL,
           brokers: config.RELAY_KAFKA_BROKERS,

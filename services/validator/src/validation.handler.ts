@@ -1,6 +1,6 @@
 import type { EventEnvelope, RejectedEvent } from '@relay/contracts';
 import type { StoredEventType } from '@relay/control-plane';
-import { validateTriggerPayload, type NormalizedEvent } from '@relay/event-schema';
+import { envelopeSlots, triggerBodyFromEnvelope, validateTriggerPayload, type NormalizedEvent } from '@relay/event-schema';
 import { ok, type InboundMessage, type MessageOutcome, type OutputRecord } from '@relay/kafka';
 
 export interface EventTypeLookup {
@@ -9,61 +9,8 @@ export interface EventTypeLookup {
 
 export type RejectionCounter = (reason: string) => void;
 
-/** Parses one of the envelope's JSON-text slots; collects an error instead of throwing. */
-function parseSlot(text: string | null, path: string, errors: string[]): unknown {
-  if (text === null) return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    errors.push(`Invalid JSON in envelope field ${path}`);
-    return undefined;
-  }
-}
-
-/** Rebuilds seed 000's trigger body from the canonical envelope, for the shared validator. */
-export function envelopeToBody(envelope: EventEnvelope, errors: string[]): Record<string, unknown> {
-  const body: Record<string, unknown> = {};
-  if (envelope.contact) {
-    const contact: Record<string, unknown> = {};
-    if (envelope.contact.id !== null) contact.id = envelope.contact.id;
-    if (envelope.contact.email !== null) contact.email = envelope.contact.email;
-    if (envelope.contact.phone !== null) contact.phone = envelope.contact.phone;
-    const custom = parseSlot(envelope.contact.custom_data_json, 'contact.custom_data_json', errors);
-    if (custom !== undefined) contact.customData = custom;
-    body.contact = contact;
-  }
-  if (envelope.visitor) {
-    const visitor: Record<string, unknown> = {};
-    if (envelope.visitor.id !== null) visitor.id = envelope.visitor.id;
-    const custom = parseSlot(envelope.visitor.custom_data_json, 'visitor.custom_data_json', errors);
-    if (custom !== undefined) visitor.customData = custom;
-    body.visitor = visitor;
-  }
-  const meta = parseSlot(envelope.meta_data_json, 'meta_data_json', errors);
-  if (meta !== undefined) body.metaData = meta;
-  const custom = parseSlot(envelope.custom_data_json, 'custom_data_json', errors);
-  if (custom !== undefined) body.customData = custom;
-  return body;
-}
-
-const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
-
 function normalizedEnvelope(envelope: EventEnvelope, event: NormalizedEvent, version: number): EventEnvelope {
-  return {
-    ...envelope,
-    contact: event.contact
-      ? {
-          id: event.contact.id === undefined ? null : String(event.contact.id),
-          email: event.contact.email ?? null,
-          phone: event.contact.phone ?? null,
-          custom_data_json: json(event.contact.customData),
-        }
-      : null,
-    visitor: event.visitor ? { id: String(event.visitor.id), custom_data_json: json(event.visitor.customData) } : null,
-    meta_data_json: json(event.metaData),
-    custom_data_json: json(event.customData),
-    schema_version: version,
-  };
+  return { ...envelope, ...envelopeSlots(event), schema_version: version };
 }
 
 function rejected(envelope: EventEnvelope, reasonCode: string, errors: string[], version: number | null): RejectedEvent {
@@ -104,7 +51,7 @@ export function createValidationHandler(eventTypes: EventTypeLookup, countReject
         continue;
       }
       const errors: string[] = [];
-      const body = envelopeToBody(envelope, errors);
+      const body = triggerBodyFromEnvelope(envelope, errors);
       if (errors.length > 0) {
         outcomes.push(ok(reject('INVALID_ENVELOPE', errors, eventType.version)));
         continue;

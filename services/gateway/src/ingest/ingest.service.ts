@@ -2,11 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import { v7 as uuidv7 } from 'uuid';
 import { ContractRegistry, type EventEnvelope } from '@relay/contracts';
 import type { ApiKeyPrincipal } from '@relay/control-plane';
-import type { NormalizedEvent } from '@relay/event-schema';
+import { envelopeSlots, type NormalizedEvent } from '@relay/event-schema';
 import { LingeringProducer } from '@relay/kafka';
 import { RelayMetrics } from '@relay/observability';
-
-const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
 
 /** Partition key: all events of one target of one team stay in order on one partition. */
 export const partitionKey = (teamId: string, targetKey: string): string => `${teamId}:${targetKey}`;
@@ -26,17 +24,7 @@ export function toEnvelope(
     dialect,
     received_at: Date.now(),
     idempotency_key: idempotencyKey,
-    contact: event.contact
-      ? {
-          id: event.contact.id === undefined ? null : String(event.contact.id),
-          email: event.contact.email ?? null,
-          phone: event.contact.phone ?? null,
-          custom_data_json: json(event.contact.customData),
-        }
-      : null,
-    visitor: event.visitor ? { id: String(event.visitor.id), custom_data_json: json(event.visitor.customData) } : null,
-    meta_data_json: json(event.metaData),
-    custom_data_json: json(event.customData),
+    ...envelopeSlots(event),
     schema_version: null,
   };
 }

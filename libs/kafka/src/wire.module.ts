@@ -14,7 +14,7 @@ import { prepareWire } from './topics';
 export const KAFKA = Symbol('KAFKA');
 const KAFKA_ADMIN = Symbol('KAFKA_ADMIN');
 
-export interface StageWiring {
+export interface WireOptions {
   service: string;
   logLevel: string;
   brokers: string[];
@@ -36,14 +36,14 @@ class WireLifecycle implements OnApplicationShutdown {
 }
 
 /**
- * Kafka, registry and producer for a consumer stage, plus logging/metrics/health; its
- * readiness covers the broker and the registry (the stage adds its own stores).
+ * Kafka, registry and producer for a service, plus logging/metrics/health; its
+ * readiness covers the broker and the registry (the service adds its own stores).
  */
 @Module({})
-export class StageWiringModule {
-  static forRoot(w: StageWiring): DynamicModule {
+export class WireModule {
+  static forRoot(w: WireOptions): DynamicModule {
     return {
-      module: StageWiringModule,
+      module: WireModule,
       global: true,
       imports: [ObservabilityModule.forRoot({ service: w.service, logLevel: w.logLevel })],
       providers: [

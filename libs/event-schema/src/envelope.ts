@@ -1,0 +1,63 @@
+import type { EventEnvelope } from '@relay/contracts';
+import type { NormalizedEvent } from './model';
+
+export type EnvelopeSlots = Pick<EventEnvelope, 'contact' | 'visitor' | 'meta_data_json' | 'custom_data_json'>;
+
+const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
+
+/** A validated event's target and payload slots in the wire envelope's shape (slots as JSON text). */
+export function envelopeSlots(event: NormalizedEvent): EnvelopeSlots {
+  return {
+    contact: event.contact
+      ? {
+          id: event.contact.id === undefined ? null : String(event.contact.id),
+          email: event.contact.email ?? null,
+          phone: event.contact.phone ?? null,
+          custom_data_json: json(event.contact.customData),
+        }
+      : null,
+    visitor: event.visitor ? { id: String(event.visitor.id), custom_data_json: json(event.visitor.customData) } : null,
+    meta_data_json: json(event.metaData),
+    custom_data_json: json(event.customData),
+  };
+}
+
+function parseSlot(text: string | null, path: string, errors: string[]): unknown {
+  if (text === null) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    errors.push(`Invalid JSON in envelope field ${path}`);
+    return undefined;
+  }
+}
+
+/**
+ * The inverse: seed 000's trigger body rebuilt from an envelope (what the validator checks
+ * and what history shows as the payload). Slots that are not JSON are reported in
+ * `errors`, never thrown.
+ */
+export function triggerBodyFromEnvelope(envelope: EnvelopeSlots, errors: string[]): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  if (envelope.contact) {
+    const contact: Record<string, unknown> = {};
+    if (envelope.contact.id !== null) contact.id = envelope.contact.id;
+    if (envelope.contact.email !== null) contact.email = envelope.contact.email;
+    if (envelope.contact.phone !== null) contact.phone = envelope.contact.phone;
+    const custom = parseSlot(envelope.contact.custom_data_json, 'contact.custom_data_json', errors);
+    if (custom !== undefined) contact.customData = custom;
+    body.contact = contact;
+  }
+  if (envelope.visitor) {
+    const visitor: Record<string, unknown> = {};
+    if (envelope.visitor.id !== null) visitor.id = envelope.visitor.id;
+    const custom = parseSlot(envelope.visitor.custom_data_json, 'visitor.custom_data_json', errors);
+    if (custom !== undefined) visitor.customData = custom;
+    body.visitor = visitor;
+  }
+  const meta = parseSlot(envelope.meta_data_json, 'meta_data_json', errors);
+  if (meta !== undefined) body.metaData = meta;
+  const custom = parseSlot(envelope.custom_data_json, 'custom_data_json', errors);
+  if (custom !== undefined) body.customData = custom;
+  return body;
+}
