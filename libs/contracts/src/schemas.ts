@@ -8,6 +8,8 @@ export const SCHEMA_FILES = {
   EventEnvelope: 'event-envelope.avsc',
   RejectedEvent: 'rejected-event.avsc',
   DeadLetter: 'dead-letter.avsc',
+  WebhookDelivery: 'webhook-delivery.avsc',
+  WebhookAttempt: 'webhook-attempt.avsc',
 } as const;
 
 export type SchemaName = keyof typeof SCHEMA_FILES;

@@ -1,4 +1,4 @@
-import type { DeadLetter, EventEnvelope, RejectedEvent } from './generated/types';
+import type { DeadLetter, EventEnvelope, RejectedEvent, WebhookAttempt, WebhookDelivery } from './generated/types';
 import type { SchemaName } from './schemas';
 
 /**
@@ -27,6 +27,20 @@ export const TOPICS = {
     partitions: 6,
     config: { 'retention.ms': String(30 * 24 * 3600 * 1000), 'min.insync.replicas': '1' },
   },
+  deliveries: {
+    suffix: 'webhooks.deliveries',
+    schema: 'WebhookDelivery',
+    key: 'endpoint_id',
+    partitions: 6,
+    config: { 'retention.ms': String(7 * 24 * 3600 * 1000), 'min.insync.replicas': '1' },
+  },
+  attempts: {
+    suffix: 'webhooks.attempts',
+    schema: 'WebhookAttempt',
+    key: 'endpoint_id',
+    partitions: 6,
+    config: { 'retention.ms': String(7 * 24 * 3600 * 1000), 'min.insync.replicas': '1' },
+  },
   dlq: {
     suffix: 'dlq',
     schema: 'DeadLetter',
@@ -45,6 +59,8 @@ interface SchemaTypes {
   EventEnvelope: EventEnvelope;
   RejectedEvent: RejectedEvent;
   DeadLetter: DeadLetter;
+  WebhookDelivery: WebhookDelivery;
+  WebhookAttempt: WebhookAttempt;
 }
 
 /** The TypeScript type of a topic's value. */

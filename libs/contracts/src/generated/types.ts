@@ -72,3 +72,47 @@ export interface DeadLetter {
   value: null | Buffer;
   headers: Record<string, string>;
 }
+
+/** One outbound webhook delivery to one endpoint: an event for an endpoint subscribed to its code_name, a fired scenario action, or one of Relay's own kinds (event.rejected, delivery.failed). Written to relay.webhooks.deliveries keyed by endpoint_id; the dispatcher batches, signs, sends and retries it. */
+export interface WebhookDelivery {
+  /** Stable id (UUIDv7), the same on every retry: sent as webhook-id so receivers can deduplicate. */
+  delivery_id: string;
+  team_id: string;
+  /** production or staging; staging deliveries never reach production endpoints. */
+  environment: string;
+  endpoint_id: string;
+  /** subscription (event of a subscribed code_name), scenario_action, or relay (Relay's own event kinds). */
+  kind: string;
+  /** What happened, e.g. the code_name, or event.rejected / delivery.failed. */
+  action: string;
+  event_id: null | string;
+  code_name: null | string;
+  scenario_id: null | string;
+  action_index: null | number;
+  /** The resolved contact (id, email, phone, fields) as JSON text. */
+  contact_json: null | string;
+  /** The body of this delivery's item as JSON text (event data, or a scenario's rendered template). */
+  payload_json: string;
+  /** When the event was received by Relay. */
+  occurred_at: number;
+  created_at: number;
+}
+
+/** One HTTP attempt of a delivery (or of a batch: one record per delivery in it). Written to relay.webhooks.attempts keyed by endpoint_id; feeds history and endpoint health. */
+export interface WebhookAttempt {
+  attempt_id: string;
+  delivery_id: string;
+  team_id: string;
+  endpoint_id: string;
+  event_id: null | string;
+  /** 1 for the first try. */
+  attempt: number;
+  /** succeeded, retrying (failed, another attempt is scheduled) or dead (failed, no attempt left: dead-lettered). */
+  outcome: string;
+  http_status: null | number;
+  latency_ms: number;
+  error: null | string;
+  /** First bytes of the response body. */
+  response_snippet: null | string;
+  attempted_at: number;
+}

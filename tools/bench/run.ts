@@ -1,0 +1,726 @@
+/**
+ * `npm run bench`: throughput and latency of the pipeline against the raw ceilings of this
+ * machine, in one run, with one HTTP load generator (autocannon):
+ *
+ *  1. Kafka + Apicurio on free ports (startTestStack).
+ *  2. Ceilings: bare Fastify under the same autocannon load; Kafka's ProducerPerformance
+ *     and ConsumerPerformance on a fresh 6-partition topic.
+ *  3. The pipeline (startRelay: five services, fresh topics, test database, chDB dir).
+ *  4. HTTP ingest: seed 000 trigger bodies at full speed → requests/s and accept latency;
+ *     then accept → history: every accepted event is waited for in history.
+ *  5. HTTP at a quarter of that rate: accept → history latency without a backlog.
+ *  6. Straight to Kafka: N envelopes (Avro, registry) with kafkajs → producer rate and
+ *     first produce → all in history.
+ *  7. Summary table, `metric <name> <value>` and `ratio <name> <value>` lines.
+ *
+ * Everything it starts is stopped on exit, failure or Ctrl-C. Settings: BENCH_* variables
+ * (see docs/benchmarks.md).
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { cpus } from 'node:os';
+import path from 'node:path';
+import { Kafka, Partitioners, logLevel, type Message } from 'kafkajs';
+import { v7 as uuidv7 } from 'uuid';
+import { ContractRegistry, type EventEnvelope } from '@relay/contracts';
+import { ensureKafka, getFreePort, spawnManaged, tailFile, type ManagedProcess } from '@relay/local-stack';
+import { DEFAULT_PG_URL, createTestTopic, freshTopicName, startRelay, startTestStack, type RelayUnderTest } from '@relay/testing';
+import {
+  runConsumerPerformance,
+  runProducerPerformance,
+  type ConsumerPerfResult,
+  type ProducerPerfResult,
+} from './kafka-perf';
+import { runLoad, stopLoad, type LoadResult } from './load';
+import {
+  coresBetween,
+  cpuSnapshot,
+  endToEndMs,
+  formatCores,
+  percentiles,
+  readHistoryRows,
+  scrape,
+  stageDelta,
+  sumOf,
+  type CpuSnapshot,
+  type Percentiles,
+  type Sample,
+  type StageDelta,
+} from './observe';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+// ---- settings ---------------------------------------------------------------------------
+
+function setting(name: string, fallback: number, min = 1): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min) throw new Error(`${name} must be a number >= ${min}, got "${raw}"`);
+  return value;
+}
+
+const S = {
+  connections: setting('BENCH_CONNECTIONS', 50),
+  durationS: setting('BENCH_DURATION_S', 15),
+  warmupS: setting('BENCH_WARMUP_S', 3, 0),
+  pacedS: setting('BENCH_PACED_S', 10, 0),
+  pacedFraction: setting('BENCH_PACED_FRACTION', 0.25, 0.01),
+  kafkaEvents: setting('BENCH_KAFKA_EVENTS', 50000),
+  kafkaBatch: setting('BENCH_KAFKA_BATCH', 1000),
+  kafkaInFlight: setting('BENCH_KAFKA_IN_FLIGHT', 4),
+  perfRecords: setting('BENCH_PERF_RECORDS', 200000),
+  recordSize: setting('BENCH_RECORD_SIZE', 350),
+  drainTimeoutS: setting('BENCH_DRAIN_TIMEOUT_S', 240),
+};
+
+// ---- output -----------------------------------------------------------------------------
+
+const startedAt = performance.now();
+const elapsed = () => ((performance.now() - startedAt) / 1000).toFixed(1);
+const say = (line: string) => console.log(`[bench ${elapsed().padStart(5)} s] ${line}`);
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const fmt = (v: number, digits = 0) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
+const num = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(3));
+
+// ---- cleanup ----------------------------------------------------------------------------
+
+const cleanups: { what: string; run: () => Promise<unknown> }[] = [];
+const onCleanup = (what: string, run: () => Promise<unknown>) => cleanups.push({ what, run });
+let cleaning: Promise<void> | undefined;
+
+function cleanUp(): Promise<void> {
+  cleaning ??= (async () => {
+    stopLoad();
+    for (const { what, run } of cleanups.reverse()) {
+      say(`cleanup: ${what}`);
+      try {
+        await run();
+      } catch (error) {
+        say(`cleanup: ${what} failed: ${(error as Error).message}`);
+      }
+    }
+  })();
+  return cleaning;
+}
+
+let signalled = 0;
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(sig, () => {
+    signalled++;
+    if (signalled > 1) {
+      say(`${sig} again: exiting without waiting for the cleanup (child watchdogs stop the JVMs)`);
+      process.exit(130);
+    }
+    say(`${sig}: stopping everything the benchmark started`);
+    void cleanUp().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+  });
+}
+
+// ---- phases -----------------------------------------------------------------------------
+
+const triggerBody = (prefix: string) => (n: number) => ({
+  contact: { email: `${prefix}-${n}@bench.example.com` },
+  metaData: { order_id: n, total_amount: 89.5, store_code: 'PAR-13' },
+});
+
+const storePurchase = {
+  name: 'Physical store purchase',
+  code_name: 'store_purchase',
+  properties: {
+    metaData: [
+      { name: 'order_id', type: 'number', required: true },
+      { name: 'total_amount', type: 'decimal', required: true },
+      { name: 'store_code', type: 'text', required: false },
+    ],
+  },
+};
+
+async function waitHttp(url: string, proc: ManagedProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (proc.hasExited()) throw new Error(`${proc.name} exited before answering:\n${tailFile(proc.logFile)}`);
+    try {
+      if ((await fetch(url, { signal: AbortSignal.timeout(1000) })).ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs} ms:\n${tailFile(proc.logFile)}`);
+    await sleep(100);
+  }
+}
+
+interface CeilingResults {
+  fastify: LoadResult;
+  fastifyCores: Map<string, number>;
+  producerPerf: ProducerPerfResult;
+  producerPerfCores: Map<string, number>;
+  consumerPerf: ConsumerPerfResult;
+  consumerPerfCores: Map<string, number>;
+}
+
+interface PipelinePhase {
+  title: string;
+  /** Events the pipeline took in (gateway 202s, or records the producer had acknowledged). */
+  accepted: number;
+  /** From the first request / produce to the last event in history. */
+  totalS: number;
+  /** From the end of the load / last acknowledged produce to the last event in history. */
+  drainS: number;
+  inHistory: number;
+  validated: number;
+  endToEndMs: Percentiles;
+  coresDuringLoad: Map<string, number>;
+  coresDuringDrain: Map<string, number> | null;
+  validator: StageDelta;
+  history: StageDelta;
+}
+
+/**
+ * Polls the history service's own counter of messages it has written and committed
+ * (relay_stage_batch_size_sum, observed after the rows are flushed and the offsets
+ * committed) until it reaches `target`. Resolves with the time it was seen.
+ */
+async function waitForHistory(historyUrl: string, base: number, expected: number, label: string): Promise<number> {
+  const deadline = performance.now() + S.drainTimeoutS * 1000;
+  let lastLog = performance.now();
+  for (;;) {
+    const done = sumOf(await scrape(historyUrl), 'relay_stage_batch_size_sum') - base;
+    const now = performance.now();
+    if (done >= expected) return now;
+    if (now > deadline) throw new Error(`${label}: only ${done} of ${expected} events in history after ${S.drainTimeoutS} s`);
+    if (now - lastLog >= 5000) {
+      say(`  ${label}: ${done}/${expected} events in history`);
+      lastLog = now;
+    }
+    await sleep(100);
+  }
+}
+
+async function runCeilings(workDir: string, brokers: string[], classpath: string, kafkaPid: number): Promise<CeilingResults> {
+  // -- bare Fastify, same autocannon settings as the gateway run
+  const port = await getFreePort();
+  const marker = `relay-bench-fastify:${randomUUID()}`;
+  say(`ceiling 1/3: bare Fastify hello-world on :${port} (autocannon, ${S.connections} connections, ${S.durationS} s)`);
+  const server = await spawnManaged({
+    name: 'fastify-ceiling',
+    command: process.execPath,
+    args: ['-r', path.join(ROOT, 'tools', 'register.js'), path.join(__dirname, 'fastify-server.ts'), String(port), marker],
+    marker,
+    cwd: ROOT,
+    logFile: path.join(workDir, 'fastify-ceiling.log'),
+    stateDir: path.join(workDir, 'pids'),
+    stopTimeoutMs: 5000,
+  });
+  onCleanup('fastify ceiling process', () => server.stop());
+  await waitHttp(`http://127.0.0.1:${port}/health`, server, 30000);
+  const load = {
+    url: `http://127.0.0.1:${port}/v1/events/trigger/store_purchase`,
+    connections: S.connections,
+    headers: { 'x-api-key': 'not-checked' },
+    body: triggerBody('fastify'),
+    log: say,
+  };
+  if (S.warmupS > 0) await runLoad({ ...load, durationS: S.warmupS, title: 'fastify warmup' });
+  const pids = new Map([
+    ['fastify', server.pid],
+    ['bench (autocannon)', process.pid],
+  ]);
+  let cpu0 = cpuSnapshot(pids);
+  const fastify = await runLoad({ ...load, durationS: S.durationS, title: 'fastify ceiling' });
+  const fastifyCores = coresBetween(cpu0, cpuSnapshot(pids));
+  await server.stop();
+  say(`  fastify: ${fmt(fastify.requestsPerSec)} req/s, p50 ${fastify.latencyMs.p50} ms, p99 ${fastify.latencyMs.p99} ms, non-2xx ${fastify.non2xx}`);
+  say(`  cores: ${formatCores(fastifyCores)}`);
+
+  // -- the broker's own tools on a fresh 6-partition topic
+  const topic = freshTopicName('bench-perf');
+  await createTestTopic(brokers, topic, 6);
+  const kafkaPids = new Map([['kafka', kafkaPid]]);
+  const perf = {
+    classpath,
+    workDir,
+    brokers: brokers.join(','),
+    topic,
+    onStart: (proc: ManagedProcess) => onCleanup(`${proc.name} JVM`, () => proc.stop()),
+  };
+  say(`ceiling 2/3: ProducerPerformance, ${S.perfRecords} records of ${S.recordSize} B, acks=all, unthrottled, topic ${topic} (6 partitions)`);
+  cpu0 = cpuSnapshot(kafkaPids);
+  const producerPerf = await runProducerPerformance({ ...perf, records: S.perfRecords, recordSize: S.recordSize });
+  const producerPerfCores = coresBetween(cpu0, cpuSnapshot(kafkaPids));
+  say(
+    `  ProducerPerformance: ${fmt(producerPerf.recordsPerSec)} records/s (${fmt(producerPerf.mbPerSec, 2)} MB/s), ` +
+      `latency avg ${producerPerf.avgLatencyMs} ms, p99 ${producerPerf.p99Ms} ms; broker ${formatCores(producerPerfCores)}`,
+  );
+  say(`ceiling 3/3: ConsumerPerformance, the same ${S.perfRecords} records`);
+  cpu0 = cpuSnapshot(kafkaPids);
+  const consumerPerf = await runConsumerPerformance({ ...perf, records: S.perfRecords });
+  const consumerPerfCores = coresBetween(cpu0, cpuSnapshot(kafkaPids));
+  say(
+    `  ConsumerPerformance: ${fmt(consumerPerf.fetchRecordsPerSec)} records/s while fetching (${fmt(consumerPerf.fetchMbPerSec, 2)} MB/s), ` +
+      `${fmt(consumerPerf.recordsPerSec)} records/s including the ${consumerPerf.rebalanceMs} ms group join`,
+  );
+  return { fastify, fastifyCores, producerPerf, producerPerfCores, consumerPerf, consumerPerfCores };
+}
+
+interface Pipeline {
+  relay: RelayUnderTest;
+  historyUrl: string;
+  validatorUrl: string;
+  teamA: { teamId: string; apiKey: string };
+  teamB: { teamId: string; apiKey: string };
+  /** Processes whose CPU time is accounted per phase. */
+  pids: Map<string, number>;
+}
+
+async function createEventType(gatewayUrl: string, apiKey: string): Promise<void> {
+  const res = await fetch(`${gatewayUrl}/v1/events`, {
+    method: 'POST',
+    headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
+    body: JSON.stringify(storePurchase),
+  });
+  if (res.status !== 201) throw new Error(`POST /v1/events answered ${res.status}: ${await res.text()}`);
+}
+
+async function measureRows(
+  p: Pipeline,
+  team: { teamId: string },
+  fromMs: number,
+): Promise<{ inHistory: number; validated: number; endToEndMs: Percentiles }> {
+  const rows = await readHistoryRows(p.historyUrl, { teamId: team.teamId, codeName: 'store_purchase', fromMs });
+  return {
+    inHistory: rows.length,
+    validated: rows.filter((r) => r.status === 'validated').length,
+    endToEndMs: percentiles(endToEndMs(rows)),
+  };
+}
+
+async function httpPhase(p: Pipeline, title: string, durationS: number, overallRate?: number): Promise<{ load: LoadResult; phase: PipelinePhase }> {
+  const { relay } = p;
+  const gwBefore = await scrape(relay.gatewayUrl);
+  const [histBefore, valBefore] = await Promise.all([scrape(p.historyUrl), scrape(p.validatorUrl)]);
+  const cpu0 = cpuSnapshot(p.pids);
+  const fromMs = Date.now();
+  const t0 = performance.now();
+  const load = await runLoad({
+    url: `${relay.gatewayUrl}/v1/events/trigger/store_purchase`,
+    connections: S.connections,
+    durationS,
+    headers: { 'x-api-key': p.teamA.apiKey },
+    body: triggerBody(`${title.replace(/\W+/g, '-')}-${randomUUID().slice(0, 8)}`),
+    ...(overallRate ? { overallRate } : {}),
+    log: say,
+    title,
+  });
+  const tLoad = performance.now();
+  const cpuLoad = cpuSnapshot(p.pids);
+  const accepted =
+    sumOf(await scrape(relay.gatewayUrl), 'relay_events_ingested_total', { outcome: 'accepted' }) -
+    sumOf(gwBefore, 'relay_events_ingested_total', { outcome: 'accepted' });
+  say(`  ${title}: ${fmt(load.requestsPerSec)} req/s, ${accepted} accepted, non-2xx ${load.non2xx}, errors ${load.errors}; waiting for history`);
+  const tDone = await waitForHistory(p.historyUrl, sumOf(histBefore, 'relay_stage_batch_size_sum'), accepted, title);
+  const cpuDone = cpuSnapshot(p.pids);
+  const [histAfter, valAfter] = await Promise.all([scrape(p.historyUrl), scrape(p.validatorUrl)]);
+  const rows = await measureRows(p, p.teamA, fromMs);
+  const phase: PipelinePhase = {
+    title,
+    accepted,
+    totalS: (tDone - t0) / 1000,
+    drainS: (tDone - tLoad) / 1000,
+    ...rows,
+    coresDuringLoad: coresBetween(cpu0, cpuLoad),
+    coresDuringDrain: tDone - tLoad > 1000 ? coresBetween(cpuLoad, cpuDone) : null,
+    validator: stageDelta(valBefore, valAfter),
+    history: stageDelta(histBefore, histAfter),
+  };
+  reportPhase(phase);
+  return { load, phase };
+}
+
+function reportPhase(phase: PipelinePhase): void {
+  const e = phase.endToEndMs;
+  say(
+    `  ${phase.title}: all ${phase.accepted} in history ${fmt(phase.drainS, 1)} s after the last accept; ` +
+      `${phase.validated}/${phase.inHistory} rows validated; accept → history p50 ${e.p50} ms, p99 ${e.p99} ms, max ${e.max} ms`,
+  );
+  say(`  cores while loading: ${formatCores(phase.coresDuringLoad)}`);
+  if (phase.coresDuringDrain) say(`  cores while draining: ${formatCores(phase.coresDuringDrain)}`);
+  say(
+    `  batches: validator ${phase.validator.batches} (avg ${fmt(phase.validator.avgBatchSize)} msgs, ${fmt(phase.validator.avgBatchMs, 1)} ms), ` +
+      `history ${phase.history.batches} (avg ${fmt(phase.history.avgBatchSize)} msgs, ${fmt(phase.history.avgBatchMs, 1)} ms)`,
+  );
+}
+
+interface KafkaPhase {
+  phase: PipelinePhase;
+  producerEventsPerSec: number;
+  producerS: number;
+  envelopeBytes: number;
+}
+
+async function kafkaPhase(p: Pipeline, brokers: string[], registryUrl: string): Promise<KafkaPhase> {
+  const registry = new ContractRegistry({ url: registryUrl, topicPrefix: p.relay.topicPrefix });
+  await registry.registerAll(['ingested']);
+  const topic = registry.topic('ingested');
+  const kafka = new Kafka({ clientId: 'relay-bench', brokers, logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  onCleanup('bench Kafka producer', () => producer.disconnect());
+  const teamId = p.teamB.teamId;
+  let bytes = 0;
+
+  const batchOf = async (first: number, count: number): Promise<Message[]> => {
+    const receivedAt = Date.now();
+    return Promise.all(
+      Array.from({ length: count }, async (_, i) => {
+        const n = first + i;
+        const email = `kafka-${n}@bench.example.com`;
+        const envelope: EventEnvelope = {
+          event_id: uuidv7(),
+          team_id: teamId,
+          environment: 'production',
+          code_name: 'store_purchase',
+          dialect: 'kafka',
+          received_at: receivedAt,
+          idempotency_key: null,
+          contact: { id: null, email, phone: null, custom_data_json: null },
+          visitor: null,
+          meta_data_json: JSON.stringify({ order_id: n, total_amount: 89.5, store_code: 'PAR-13' }),
+          custom_data_json: null,
+          schema_version: null,
+        };
+        const value = await registry.encode('ingested', envelope);
+        bytes += value.length;
+        return { key: `${teamId}:contact:email:${email}`, value };
+      }),
+    );
+  };
+
+  /** Produces `total` events, batches encoded just before they are sent, a few batches in flight. */
+  const produce = async (first: number, total: number): Promise<void> => {
+    const inFlight = new Set<Promise<void>>();
+    let failure: unknown;
+    for (let i = 0; i < total && failure === undefined; i += S.kafkaBatch) {
+      const messages = await batchOf(first + i, Math.min(S.kafkaBatch, total - i));
+      const sending: Promise<void> = producer.send({ topic, acks: -1, messages }).then(
+        () => void inFlight.delete(sending),
+        (error: unknown) => {
+          failure ??= error;
+          inFlight.delete(sending);
+        },
+      );
+      inFlight.add(sending);
+      if (inFlight.size >= S.kafkaInFlight) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+    if (failure !== undefined) throw failure instanceof Error ? failure : new Error(String(failure));
+  };
+
+  // Warm-up: one batch, drained, so metadata and connections exist before the clock starts.
+  let base = sumOf(await scrape(p.historyUrl), 'relay_stage_batch_size_sum');
+  await produce(1_000_000_000, S.kafkaBatch);
+  await waitForHistory(p.historyUrl, base, S.kafkaBatch, 'kafka warmup');
+  bytes = 0;
+
+  const N = S.kafkaEvents;
+  say(`direct to Kafka: ${N} envelopes (Avro via the registry) to ${topic}, batches of ${S.kafkaBatch}, ${S.kafkaInFlight} in flight, acks=-1`);
+  const [histBefore, valBefore] = await Promise.all([scrape(p.historyUrl), scrape(p.validatorUrl)]);
+  base = sumOf(histBefore, 'relay_stage_batch_size_sum');
+  const cpu0 = cpuSnapshot(p.pids);
+  const fromMs = Date.now();
+  const t0 = performance.now();
+  await produce(0, N);
+  const tProduced = performance.now();
+  const cpuProduced = cpuSnapshot(p.pids);
+  const producerS = (tProduced - t0) / 1000;
+  say(`  kafkajs producer: ${N} events acknowledged in ${fmt(producerS, 2)} s (${fmt(N / producerS)} events/s); waiting for history`);
+  const tDone = await waitForHistory(p.historyUrl, base, N, 'direct to Kafka');
+  const cpuDone = cpuSnapshot(p.pids);
+  const [histAfter, valAfter] = await Promise.all([scrape(p.historyUrl), scrape(p.validatorUrl)]);
+  const rows = await measureRows(p, p.teamB, fromMs);
+  const phase: PipelinePhase = {
+    title: 'direct to Kafka',
+    accepted: N,
+    totalS: (tDone - t0) / 1000,
+    drainS: (tDone - tProduced) / 1000,
+    ...rows,
+    coresDuringLoad: coresBetween(cpu0, cpuProduced),
+    coresDuringDrain: tDone - tProduced > 1000 ? coresBetween(cpuProduced, cpuDone) : null,
+    validator: stageDelta(valBefore, valAfter),
+    history: stageDelta(histBefore, histAfter),
+  };
+  reportPhase(phase);
+  await producer.disconnect();
+  return { phase, producerEventsPerSec: N / producerS, producerS, envelopeBytes: bytes / N };
+}
+
+// ---- summary ----------------------------------------------------------------------------
+
+interface Results {
+  ceilings: CeilingResults;
+  http: { load: LoadResult; phase: PipelinePhase };
+  paced: { load: LoadResult; phase: PipelinePhase; rate: number } | null;
+  kafka: KafkaPhase;
+}
+
+function summarize(r: Results, problems: string[]): void {
+  const { fastify, producerPerf: pp, consumerPerf: cp } = r.ceilings;
+  const http = r.http;
+  const k = r.kafka;
+  const lat = (l: { p50: number; p90: number; p99: number; max: number }) => [fmt(l.p50), fmt(l.p90), fmt(l.p99), fmt(l.max)];
+  const rows: string[][] = [
+    ['measurement', 'throughput', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'notes'],
+    [
+      'ceiling: bare Fastify POST echo',
+      `${fmt(fastify.requestsPerSec)} req/s`,
+      ...lat(fastify.latencyMs),
+      `${fastify.requests} requests, non-2xx ${fastify.non2xx}`,
+    ],
+    [
+      'HTTP ingest: trigger → 202',
+      `${fmt(http.load.requestsPerSec)} req/s`,
+      ...lat(http.load.latencyMs),
+      `${http.phase.accepted} accepted, non-2xx ${http.load.non2xx}, errors ${http.load.errors}`,
+    ],
+    [
+      'HTTP end to end: accept → history',
+      `${fmt(http.phase.accepted / http.phase.totalS)} ev/s`,
+      ...lat(http.phase.endToEndMs),
+      `${http.phase.validated}/${http.phase.accepted} validated, drained ${fmt(http.phase.drainS, 1)} s after load`,
+    ],
+  ];
+  if (r.paced) {
+    rows.push([
+      `HTTP paced (${fmt(r.paced.rate)} req/s): accept → history`,
+      `${fmt(r.paced.load.requestsPerSec)} req/s`,
+      ...lat(r.paced.phase.endToEndMs),
+      `202 p50/p99 ${fmt(r.paced.load.latencyMs.p50)}/${fmt(r.paced.load.latencyMs.p99)} ms, ${r.paced.phase.validated}/${r.paced.phase.accepted} validated`,
+    ]);
+  }
+  rows.push(
+    [
+      'ceiling: Kafka ProducerPerformance',
+      `${fmt(pp.recordsPerSec)} rec/s`,
+      fmt(pp.p50Ms),
+      '-',
+      fmt(pp.p99Ms),
+      fmt(pp.maxLatencyMs),
+      `${S.recordSize} B, acks=all, ${fmt(pp.mbPerSec, 2)} MB/s, p95 ${pp.p95Ms} ms`,
+    ],
+    [
+      'ceiling: Kafka ConsumerPerformance',
+      `${fmt(cp.fetchRecordsPerSec)} rec/s`,
+      '-',
+      '-',
+      '-',
+      '-',
+      `${fmt(cp.fetchMbPerSec, 2)} MB/s fetching; ${fmt(cp.recordsPerSec)} rec/s with group join`,
+    ],
+    [
+      'direct Kafka: kafkajs produce (acks=-1)',
+      `${fmt(k.producerEventsPerSec)} ev/s`,
+      '-',
+      '-',
+      '-',
+      '-',
+      `${k.phase.accepted} envelopes, ${fmt(k.envelopeBytes)} B each, ${fmt(k.producerS, 2)} s`,
+    ],
+    [
+      'direct Kafka end to end: → history',
+      `${fmt(k.phase.accepted / k.phase.totalS)} ev/s`,
+      ...lat(k.phase.endToEndMs),
+      `${k.phase.validated}/${k.phase.accepted} validated, drained ${fmt(k.phase.drainS, 1)} s after producer`,
+    ],
+  );
+  const [header = [], ...body] = rows;
+  const widths = header.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
+  const line = (row: string[]) =>
+    row.map((c, i) => (i === 0 || i === row.length - 1 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  console.log('');
+  console.log(`Relay benchmark: ${S.connections} connections, ${S.durationS} s per HTTP run, ${S.kafkaEvents} direct events, ${cpus().length} cores`);
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of body) console.log(line(row));
+
+  console.log('');
+  console.log('Where the CPU went (cores used on average; 2.00 = both cores busy):');
+  console.log(`  fastify ceiling:          ${formatCores(r.ceilings.fastifyCores)}`);
+  console.log(`  ProducerPerformance:      ${formatCores(r.ceilings.producerPerfCores)} (+ the tool's own JVM)`);
+  console.log(`  ConsumerPerformance:      ${formatCores(r.ceilings.consumerPerfCores)} (+ the tool's own JVM)`);
+  for (const ph of [http.phase, r.paced?.phase, k.phase]) {
+    if (!ph) continue;
+    console.log(`  ${`${ph.title}, load:`.padEnd(25)} ${formatCores(ph.coresDuringLoad)}`);
+    if (ph.coresDuringDrain) console.log(`  ${`${ph.title}, drain:`.padEnd(25)} ${formatCores(ph.coresDuringDrain)}`);
+    console.log(
+      `  ${`${ph.title}, batches:`.padEnd(25)} validator avg ${fmt(ph.validator.avgBatchSize)} msgs / ${fmt(ph.validator.avgBatchMs, 1)} ms, ` +
+        `history avg ${fmt(ph.history.avgBatchSize)} msgs / ${fmt(ph.history.avgBatchMs, 1)} ms`,
+    );
+  }
+
+  const metrics: [string, number][] = [
+    ['fastify_rps', fastify.requestsPerSec],
+    ['fastify_latency_p50_ms', fastify.latencyMs.p50],
+    ['fastify_latency_p90_ms', fastify.latencyMs.p90],
+    ['fastify_latency_p99_ms', fastify.latencyMs.p99],
+    ['fastify_latency_max_ms', fastify.latencyMs.max],
+    ['http_ingest_rps', http.load.requestsPerSec],
+    ['http_ingest_latency_p50_ms', http.load.latencyMs.p50],
+    ['http_ingest_latency_p90_ms', http.load.latencyMs.p90],
+    ['http_ingest_latency_p99_ms', http.load.latencyMs.p99],
+    ['http_ingest_latency_max_ms', http.load.latencyMs.max],
+    ['http_ingest_non2xx', http.load.non2xx],
+    ['http_ingest_errors', http.load.errors],
+    ['http_ingest_accepted', http.phase.accepted],
+    ['http_history_validated', http.phase.validated],
+    ['http_end_to_end_eps', http.phase.accepted / http.phase.totalS],
+    ['http_drain_s', http.phase.drainS],
+    ['http_end_to_end_p50_ms', http.phase.endToEndMs.p50],
+    ['http_end_to_end_p90_ms', http.phase.endToEndMs.p90],
+    ['http_end_to_end_p99_ms', http.phase.endToEndMs.p99],
+    ['http_end_to_end_max_ms', http.phase.endToEndMs.max],
+  ];
+  if (r.paced) {
+    metrics.push(
+      ['paced_rps', r.paced.load.requestsPerSec],
+      ['paced_ingest_latency_p50_ms', r.paced.load.latencyMs.p50],
+      ['paced_ingest_latency_p99_ms', r.paced.load.latencyMs.p99],
+      ['paced_end_to_end_p50_ms', r.paced.phase.endToEndMs.p50],
+      ['paced_end_to_end_p90_ms', r.paced.phase.endToEndMs.p90],
+      ['paced_end_to_end_p99_ms', r.paced.phase.endToEndMs.p99],
+      ['paced_end_to_end_max_ms', r.paced.phase.endToEndMs.max],
+    );
+  }
+  metrics.push(
+    ['producer_perf_rps', pp.recordsPerSec],
+    ['producer_perf_mb_per_s', pp.mbPerSec],
+    ['producer_perf_latency_p50_ms', pp.p50Ms],
+    ['producer_perf_latency_p99_ms', pp.p99Ms],
+    ['consumer_perf_rps', cp.fetchRecordsPerSec],
+    ['consumer_perf_mb_per_s', cp.fetchMbPerSec],
+    ['consumer_perf_rps_with_group_join', cp.recordsPerSec],
+    ['kafka_producer_eps', k.producerEventsPerSec],
+    ['kafka_envelope_bytes', k.envelopeBytes],
+    ['kafka_end_to_end_eps', k.phase.accepted / k.phase.totalS],
+    ['kafka_drain_s', k.phase.drainS],
+    ['kafka_history_validated', k.phase.validated],
+    ['kafka_end_to_end_p50_ms', k.phase.endToEndMs.p50],
+    ['kafka_end_to_end_p90_ms', k.phase.endToEndMs.p90],
+    ['kafka_end_to_end_p99_ms', k.phase.endToEndMs.p99],
+    ['kafka_end_to_end_max_ms', k.phase.endToEndMs.max],
+    ['bench_wall_s', (performance.now() - startedAt) / 1000],
+  );
+  console.log('');
+  for (const [name, value] of metrics) console.log(`metric ${name} ${num(value)}`);
+
+  const kafkaE2e = k.phase.accepted / k.phase.totalS;
+  const ratios: [string, number][] = [
+    ['http_ingest_vs_fastify', http.load.requestsPerSec / fastify.requestsPerSec],
+    ['kafka_ingest_vs_producer_perf', kafkaE2e / pp.recordsPerSec],
+    ['end_to_end_vs_consumer_perf', kafkaE2e / cp.fetchRecordsPerSec],
+    ['kafkajs_producer_vs_producer_perf', k.producerEventsPerSec / pp.recordsPerSec],
+    ['http_end_to_end_vs_http_ingest', http.phase.accepted / http.phase.totalS / http.load.requestsPerSec],
+  ];
+  console.log('');
+  for (const [name, value] of ratios) console.log(`ratio ${name} ${value.toFixed(3)}`);
+
+  if (problems.length > 0) {
+    console.log('');
+    for (const p of problems) console.log(`PROBLEM: ${p}`);
+  }
+}
+
+function checkPhase(phase: PipelinePhase, problems: string[]): void {
+  if (phase.validated !== phase.accepted || phase.inHistory !== phase.accepted) {
+    problems.push(`${phase.title}: ${phase.accepted} accepted but ${phase.inHistory} rows in history, ${phase.validated} validated`);
+  }
+}
+
+function checkLoad(load: LoadResult, problems: string[]): void {
+  if (load.non2xx > 0 || load.errors > 0) {
+    problems.push(`${load.title}: ${load.non2xx} non-2xx responses (${JSON.stringify(load.statusCodes)}), ${load.errors} errors`);
+  }
+}
+
+// ---- main -------------------------------------------------------------------------------
+
+async function main(): Promise<boolean> {
+  say(`settings: ${JSON.stringify(S)}`);
+  const pgUrl = process.env.RELAY_PG_URL ?? DEFAULT_PG_URL;
+
+  say('starting Kafka and Apicurio Registry (startTestStack)');
+  const stackStarting = startTestStack({ pgUrl, log: (l) => say(`  ${l}`) });
+  onCleanup('Kafka, Apicurio and their temp state', async () => (await stackStarting.catch(() => undefined))?.stop());
+  const stack = await stackStarting;
+  say(`  Kafka ${stack.brokers.join(',')}, registry ${stack.registryUrl}`);
+  process.env.RELAY_KAFKA_BROKERS = stack.brokers.join(',');
+  process.env.RELAY_REGISTRY_URL = stack.registryUrl;
+  process.env.RELAY_PG_URL = stack.pgUrl;
+  const { classpath } = await ensureKafka({ log: (l) => say(`  ${l}`) });
+  const workDir = path.join(stack.root, 'bench');
+  mkdirSync(workDir, { recursive: true });
+
+  const ceilings = await runCeilings(workDir, stack.brokers, classpath, stack.kafka.pid);
+
+  say('starting the pipeline (startRelay: gateway, validator, matcher, dispatcher, history)');
+  const relayStarting = startRelay();
+  onCleanup('pipeline services, test database, chDB dir', async () => (await relayStarting.catch(() => undefined))?.stop());
+  const relay = await relayStarting;
+  const teamB = await relay.addTeam();
+  const p: Pipeline = {
+    relay,
+    historyUrl: `http://127.0.0.1:${relay.ports.history}`,
+    validatorUrl: `http://127.0.0.1:${relay.ports.validator}`,
+    teamA: { teamId: relay.teamId, apiKey: relay.apiKey },
+    teamB,
+    pids: new Map<string, number>([
+      ...relay.services.services.map((s): [string, number] => [s.name, s.pid]),
+      ['kafka', stack.kafka.pid],
+      ['apicurio', stack.registry.pid],
+      ['bench (load, producer)', process.pid],
+    ]),
+  };
+  say(`  gateway ${relay.gatewayUrl}, history ${p.historyUrl}, topics ${relay.topicPrefix}.*`);
+  await createEventType(relay.gatewayUrl, p.teamA.apiKey);
+  await createEventType(relay.gatewayUrl, p.teamB.apiKey);
+  say('  event type store_purchase created for the HTTP team and the direct-Kafka team');
+
+  const problems: string[] = [];
+  if (S.warmupS > 0) {
+    say(`HTTP warmup: ${S.warmupS} s (not measured)`);
+    await httpPhase(p, 'http warmup', S.warmupS);
+  }
+  say(`HTTP ingest: POST /v1/events/trigger/store_purchase, ${S.connections} connections, ${S.durationS} s, a new contact email per request`);
+  const http = await httpPhase(p, 'HTTP ingest', S.durationS);
+  checkLoad(http.load, problems);
+  checkPhase(http.phase, problems);
+
+  let paced: Results['paced'] = null;
+  if (S.pacedS > 0) {
+    const rate = Math.max(1, Math.round(http.load.requestsPerSec * S.pacedFraction));
+    say(`HTTP paced: ${rate} req/s (${S.pacedFraction} of the ingest rate) for ${S.pacedS} s: accept → history latency without a backlog`);
+    const run = await httpPhase(p, 'HTTP paced', S.pacedS, rate);
+    checkLoad(run.load, problems);
+    checkPhase(run.phase, problems);
+    paced = { ...run, rate };
+  }
+
+  const kafka = await kafkaPhase(p, stack.brokers, stack.registryUrl);
+  checkPhase(kafka.phase, problems);
+
+  summarize({ ceilings, http, paced, kafka }, problems);
+  return problems.length === 0;
+}
+
+main().then(
+  async (ok) => {
+    const wall = (performance.now() - startedAt) / 1000;
+    await cleanUp();
+    say(`benchmark done: ${wall.toFixed(1)} s measured, ${elapsed()} s with cleanup${ok ? '' : ' (with problems, see above)'}`);
+    process.exit(ok ? 0 : 1);
+  },
+  async (error: unknown) => {
+    console.error(`[bench] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    await cleanUp();
+    process.exit(1);
+  },
+);
