@@ -17,7 +17,7 @@ let failed = 0;
 function step(title: string, command: string, args: string[]): number {
   console.log(`\n=== ${title}`);
   const started = Date.now();
-  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env: process.env });
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env: { ...process.env, NX_DAEMON: 'false' } });
   const status = result.status ?? 1;
   console.log(`=== ${title}: ${status === 0 ? 'ok' : 'FAILED'} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   return status;
@@ -54,6 +54,9 @@ function jest(project: string, extra: string[]): void {
 }
 
 check('typecheck', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']);
+// The module-boundary rule reads Nx's cached project graph and silently skips itself
+// without one (a fresh clone has none): compute it first.
+step('project graph', bin('nx'), ['show', 'projects']);
 check('lint', bin('eslint'), ['.']);
 jest('unit', []);
 jest('integration', ['--runInBand']);

@@ -42,9 +42,7 @@ import {
   scrape,
   stageDelta,
   sumOf,
-  type CpuSnapshot,
   type Percentiles,
-  type Sample,
   type StageDelta,
 } from './observe';
 
@@ -383,10 +381,16 @@ async function kafkaPhase(p: Pipeline, brokers: string[], registryUrl: string): 
           dialect: 'kafka',
           received_at: receivedAt,
           idempotency_key: null,
-          contact: { id: null, email, phone: null, custom_data_json: null },
+          contact: { id: null, email, phone: null, custom_data_json: null, external_id: null, name: null, attributes_json: null },
           visitor: null,
           meta_data_json: JSON.stringify({ order_id: n, total_amount: 89.5, store_code: 'PAR-13' }),
           custom_data_json: null,
+          variables_json: null,
+          source: null,
+          trigger_at: null,
+          occurred_at: null,
+          client_id: null,
+          requires_identity: false,
           schema_version: null,
         };
         const value = await registry.encode('ingested', envelope);
@@ -413,7 +417,7 @@ async function kafkaPhase(p: Pipeline, brokers: string[], registryUrl: string): 
       if (inFlight.size >= S.kafkaInFlight) await Promise.race(inFlight);
     }
     await Promise.all(inFlight);
-    if (failure !== undefined) throw failure instanceof Error ? failure : new Error(String(failure));
+    if (failure !== undefined) throw failure instanceof Error ? failure : new Error(JSON.stringify(failure));
   };
 
   // Warm-up: one batch, drained, so metadata and connections exist before the clock starts.

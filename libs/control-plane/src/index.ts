@@ -10,3 +10,4 @@ export {
   type Environment,
 } from './keys';
 export { EventTypesRepository, EventTypeCache, type StoredEventType } from './event-types';
+export { IdempotencyRepository, IdentityLinksRepository, IDEMPOTENCY_WINDOW_HOURS, IDENTIFY_LINK_DAYS } from './ingestion';

@@ -10,7 +10,7 @@ describe('envelope mapping', () => {
     if (!result.ok) throw new Error(result.errors.join());
     const slots = envelopeSlots(result.value);
     expect(slots).toEqual({
-      contact: { id: '7', email: 'a@b.co', phone: null, custom_data_json: '{"tier":"gold"}' },
+      contact: { id: '7', email: 'a@b.co', phone: null, custom_data_json: '{"tier":"gold"}', external_id: null, name: null, attributes_json: null },
       visitor: null,
       meta_data_json: '{"n":1}',
       custom_data_json: null,

@@ -1,12 +1,19 @@
-import type { EventEnvelope } from '@relay/contracts';
+import type { ContactRef, EventEnvelope } from '@relay/contracts';
 import type { NormalizedEvent } from './model';
 
 export type EnvelopeSlots = Pick<EventEnvelope, 'contact' | 'visitor' | 'meta_data_json' | 'custom_data_json'>;
 
 const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
 
-/** A validated event's target and payload slots in the wire envelope's shape (slots as JSON text). */
-export function envelopeSlots(event: NormalizedEvent): EnvelopeSlots {
+/**
+ * A validated event's target and payload slots in the wire envelope's shape (slots as JSON
+ * text). Contact profile fields outside the event-type schema (external id, name,
+ * attributes) are taken from `profile` when given.
+ */
+export function envelopeSlots(
+  event: NormalizedEvent,
+  profile?: Pick<ContactRef, 'external_id' | 'name' | 'attributes_json'> | null,
+): EnvelopeSlots {
   return {
     contact: event.contact
       ? {
@@ -14,6 +21,9 @@ export function envelopeSlots(event: NormalizedEvent): EnvelopeSlots {
           email: event.contact.email ?? null,
           phone: event.contact.phone ?? null,
           custom_data_json: json(event.contact.customData),
+          external_id: profile?.external_id ?? null,
+          name: profile?.name ?? null,
+          attributes_json: profile?.attributes_json ?? null,
         }
       : null,
     visitor: event.visitor ? { id: String(event.visitor.id), custom_data_json: json(event.visitor.customData) } : null,

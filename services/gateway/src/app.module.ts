@@ -1,12 +1,21 @@
 import { type BeforeApplicationShutdown, type DynamicModule, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { ApiKeysRepository, EventTypeCache, EventTypesRepository, createPool } from '@relay/control-plane';
+import {
+  ApiKeysRepository,
+  EventTypeCache,
+  EventTypesRepository,
+  IdempotencyRepository,
+  IdentityLinksRepository,
+  createPool,
+} from '@relay/control-plane';
 import { DurableProducer, LingeringProducer, WireModule } from '@relay/kafka';
 import { Readiness } from '@relay/observability';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { EventTypesController } from './event-types/event-types.controller';
 import { HistoryController } from './history/history.controller';
 import { IngestService } from './ingest/ingest.service';
+import { SendmatorController } from './ingest/sendmator.controller';
+import { SimonController } from './ingest/simon.controller';
 import { TriggerController } from './ingest/trigger.controller';
 import { CONFIG, PG_POOL, type Config } from './tokens';
 
@@ -41,7 +50,7 @@ export class GatewayModule {
           topicPrefix: config.RELAY_TOPIC_PREFIX,
         }),
       ],
-      controllers: [EventTypesController, TriggerController, HistoryController],
+      controllers: [EventTypesController, TriggerController, SendmatorController, SimonController, HistoryController],
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: PG_POOL, useFactory: () => createPool(config.RELAY_PG_URL, config.RELAY_PG_POOL_MAX) },
@@ -52,6 +61,8 @@ export class GatewayModule {
         },
         { provide: ApiKeysRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new ApiKeysRepository(pool, config.RELAY_API_KEY_CACHE_MS) },
         { provide: EventTypesRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new EventTypesRepository(pool) },
+        { provide: IdempotencyRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new IdempotencyRepository(pool) },
+        { provide: IdentityLinksRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new IdentityLinksRepository(pool) },
         {
           provide: EventTypeCache,
           inject: [EventTypesRepository],

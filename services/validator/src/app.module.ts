@@ -1,7 +1,7 @@
 import { type DynamicModule, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import type { Pool } from 'pg';
 import type { ValidatorConfig } from '@relay/config';
-import { EventTypeCache, EventTypesRepository, createPool } from '@relay/control-plane';
+import { EventTypeCache, EventTypesRepository, IdempotencyRepository, IdentityLinksRepository, createPool } from '@relay/control-plane';
 import { WireModule } from '@relay/kafka';
 import { Readiness } from '@relay/observability';
 import { ValidatorController } from './validator.controller';
@@ -38,6 +38,8 @@ export class ValidatorModule {
           inject: [PG_POOL],
           useFactory: (pool: Pool) => new EventTypeCache(new EventTypesRepository(pool), config.RELAY_EVENT_TYPE_CACHE_MS),
         },
+        { provide: IdempotencyRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new IdempotencyRepository(pool) },
+        { provide: IdentityLinksRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new IdentityLinksRepository(pool) },
         {
           provide: 'PG_READINESS',
           inject: [Readiness, PG_POOL],

@@ -1,7 +1,7 @@
 import type { EventEnvelope, RejectedEvent } from '@relay/contracts';
 import type { StoredEventType } from '@relay/control-plane';
 import type { InboundMessage, OutputRecord } from '@relay/kafka';
-import { createValidationHandler, type EventTypeLookup } from './validation.handler';
+import { createValidationHandler, type EventTypeLookup, type IdempotencyClaims, type IdentityLookup } from './validation.handler';
 
 const eventType: StoredEventType = {
   id: 'et1',
@@ -33,10 +33,16 @@ const envelope = (overrides: Partial<EventEnvelope> = {}): EventEnvelope => ({
   dialect: 'kafka',
   received_at: 1700000000000,
   idempotency_key: null,
-  contact: { id: null, email: 'A@B.COM', phone: null, custom_data_json: null },
+  contact: { id: null, email: 'A@B.COM', phone: null, custom_data_json: null, external_id: null, name: null, attributes_json: null },
   visitor: null,
   meta_data_json: '{"order_id":1,"total_amount":2.5}',
   custom_data_json: null,
+  variables_json: null,
+  source: null,
+  trigger_at: null,
+  occurred_at: null,
+  client_id: null,
+  requires_identity: false,
   schema_version: null,
   ...overrides,
 });
@@ -54,7 +60,18 @@ const message = (value: EventEnvelope): InboundMessage<EventEnvelope> => ({
 
 describe('validation handler', () => {
   const reasons: string[] = [];
-  const handle = createValidationHandler(lookup, (r) => reasons.push(r));
+  // In-memory stand-ins with the repositories' contract (the real ones are covered by the e2e specs).
+  const claimed = new Map<string, string>();
+  const idempotency: IdempotencyClaims = {
+    claimMany: async (claims) => {
+      for (const c of claims) if (!claimed.has(`${c.teamId}\u0000${c.key}`)) claimed.set(`${c.teamId}\u0000${c.key}`, c.eventId);
+      return new Map(claimed);
+    },
+  };
+  const identity: IdentityLookup = {
+    resolve: async (teamId, ids) => new Map(ids.filter((id) => teamId === 'team-a' && id === 'known-client').map((id) => [id, 'linked@b.com'])),
+  };
+  const handle = createValidationHandler({ eventTypes: lookup, idempotency, identity, countRejection: (r) => reasons.push(r) });
 
   beforeEach(() => (reasons.length = 0));
 
@@ -69,7 +86,7 @@ describe('validation handler', () => {
           value: expect.objectContaining({
             event_id: 'e1',
             schema_version: 3,
-            contact: { id: null, email: 'a@b.com', phone: null, custom_data_json: null },
+            contact: { id: null, email: 'a@b.com', phone: null, custom_data_json: null, external_id: null, name: null, attributes_json: null },
           }),
         },
       ],
@@ -100,5 +117,27 @@ describe('validation handler', () => {
     ]);
     const codes = outcomes.map((o) => ((o as { outputs: OutputRecord<'rejected'>[] }).outputs[0]?.value as RejectedEvent).reason_code);
     expect(codes).toEqual(['UNKNOWN_EVENT_TYPE', 'INVALID_ENVELOPE']);
+  });
+
+  it('drops a second event with an idempotency key already used, keeps the first', async () => {
+    const [first, second] = await handle([
+      message(envelope({ event_id: 'k1', idempotency_key: 'order-9' })),
+      message(envelope({ event_id: 'k2', idempotency_key: 'order-9' })),
+    ]);
+    expect(first?.kind).toBe('ok');
+    expect(second).toEqual({ kind: 'drop', reason: 'idempotency key already used by event k1' });
+  });
+
+  it('resolves identity-requiring events through identify links, rejects the rest', async () => {
+    const anonymous = { contact: null, requires_identity: true };
+    const [linked, unknown] = await handle([
+      message(envelope({ ...anonymous, client_id: 'known-client' })),
+      message(envelope({ ...anonymous, client_id: 'stranger' })),
+    ]);
+    const linkedOut = (linked as { outputs: OutputRecord<'validated'>[] }).outputs[0];
+    expect(linkedOut?.topic).toBe('validated');
+    expect(linkedOut?.value.contact?.email).toBe('linked@b.com');
+    const unknownOut = (unknown as { outputs: OutputRecord<'rejected'>[] }).outputs[0];
+    expect((unknownOut?.value as RejectedEvent).reason_code).toBe('IDENTITY_REQUIRED');
   });
 });

@@ -1,16 +1,33 @@
 import type { EventEnvelope, RejectedEvent } from '@relay/contracts';
 import type { StoredEventType } from '@relay/control-plane';
 import { envelopeSlots, triggerBodyFromEnvelope, validateTriggerPayload, type NormalizedEvent } from '@relay/event-schema';
-import { ok, type InboundMessage, type MessageOutcome, type OutputRecord } from '@relay/kafka';
+import { drop, ok, type InboundMessage, type MessageOutcome, type OutputRecord } from '@relay/kafka';
 
 export interface EventTypeLookup {
   get(teamId: string, codeName: string): Promise<StoredEventType | null>;
 }
 
+/** Idempotency keys of producers writing straight to Kafka (same table as the gateway's). */
+export interface IdempotencyClaims {
+  claimMany(claims: { teamId: string; key: string; eventId: string }[]): Promise<Map<string, string>>;
+}
+
+/** Simon-style identify links: client id → email, per team. */
+export interface IdentityLookup {
+  resolve(teamId: string, clientIds: string[]): Promise<Map<string, string>>;
+}
+
+export interface ValidationDeps {
+  eventTypes: EventTypeLookup;
+  idempotency: IdempotencyClaims;
+  identity: IdentityLookup;
+  countRejection: RejectionCounter;
+}
+
 export type RejectionCounter = (reason: string) => void;
 
 function normalizedEnvelope(envelope: EventEnvelope, event: NormalizedEvent, version: number): EventEnvelope {
-  return { ...envelope, ...envelopeSlots(event), schema_version: version };
+  return { ...envelope, ...envelopeSlots(event, envelope.contact), schema_version: version };
 }
 
 function rejected(envelope: EventEnvelope, reasonCode: string, errors: string[], version: number | null): RejectedEvent {
@@ -30,24 +47,68 @@ function rejected(envelope: EventEnvelope, reasonCode: string, errors: string[],
   };
 }
 
+/** Fills the email of identity-requiring events from live identify links (one query per team). */
+async function resolveIdentities(envelopes: EventEnvelope[], identity: IdentityLookup): Promise<EventEnvelope[]> {
+  const wanted = new Map<string, Set<string>>();
+  for (const e of envelopes) {
+    if (e.requires_identity && !e.contact?.email && e.client_id) {
+      const set = wanted.get(e.team_id) ?? new Set<string>();
+      set.add(e.client_id);
+      wanted.set(e.team_id, set);
+    }
+  }
+  if (wanted.size === 0) return envelopes;
+  const found = new Map<string, string>();
+  for (const [teamId, ids] of wanted) {
+    for (const [clientId, email] of await identity.resolve(teamId, [...ids])) found.set(`${teamId}\u0000${clientId}`, email);
+  }
+  return envelopes.map((e) => {
+    const email = e.client_id ? found.get(`${e.team_id}\u0000${e.client_id}`) : undefined;
+    if (!email || !e.requires_identity || e.contact?.email) return e;
+    const contact = e.contact ?? { id: null, email: null, phone: null, custom_data_json: null, external_id: null, name: null, attributes_json: null };
+    return { ...e, contact: { ...contact, email } };
+  });
+}
+
 /**
  * The validator stage: the authority on whether an event matches its event type, for
  * events from the gateway and from producers writing straight to Kafka alike. Every
- * event ends on exactly one of the validated or rejected topics; none is dropped.
+ * event ends on exactly one of the validated or rejected topics, except a repeat of an
+ * idempotency key already used within 24 h, which is dropped (counted) because its first
+ * event already went through.
  */
-export function createValidationHandler(eventTypes: EventTypeLookup, countRejection: RejectionCounter) {
+export function createValidationHandler(deps: ValidationDeps) {
   return async (messages: InboundMessage<EventEnvelope>[]): Promise<MessageOutcome[]> => {
+    const claims = messages
+      .filter((m) => m.value.idempotency_key)
+      .map((m) => ({ teamId: m.value.team_id, key: m.value.idempotency_key as string, eventId: m.value.event_id }));
+    const owners = await deps.idempotency.claimMany(claims);
+    const envelopes = await resolveIdentities(
+      messages.map((m) => m.value),
+      deps.identity,
+    );
     const outcomes: MessageOutcome[] = [];
-    for (const message of messages) {
-      const envelope = message.value;
+    for (const [i, message] of messages.entries()) {
+      const envelope = envelopes[i] as EventEnvelope;
       const key = message.key ? message.key.toString() : null;
       const reject = (code: string, errors: string[], version: number | null): OutputRecord<'rejected'> => {
-        countRejection(code);
+        deps.countRejection(code);
         return { topic: 'rejected', key, value: rejected(envelope, code, errors, version) };
       };
-      const eventType = await eventTypes.get(envelope.team_id, envelope.code_name);
+      if (envelope.idempotency_key) {
+        const owner = owners.get(`${envelope.team_id}\u0000${envelope.idempotency_key}`);
+        if (owner && owner !== envelope.event_id) {
+          outcomes.push(drop(`idempotency key already used by event ${owner}`));
+          continue;
+        }
+      }
+      const eventType = await deps.eventTypes.get(envelope.team_id, envelope.code_name);
       if (!eventType) {
         outcomes.push(ok(reject('UNKNOWN_EVENT_TYPE', [`Event type not found: ${envelope.code_name}`], null)));
+        continue;
+      }
+      if (envelope.requires_identity && !envelope.contact?.email) {
+        outcomes.push(ok(reject('IDENTITY_REQUIRED', ['identity required: no email and no live identify link for client_id'], eventType.version)));
         continue;
       }
       const errors: string[] = [];
@@ -56,6 +117,7 @@ export function createValidationHandler(eventTypes: EventTypeLookup, countReject
         outcomes.push(ok(reject('INVALID_ENVELOPE', errors, eventType.version)));
         continue;
       }
+      if (envelope.client_id && eventType.target !== 'contact' && !body.visitor) body.visitor = { id: envelope.client_id };
       const result = validateTriggerPayload(eventType, body);
       if (!result.ok) {
         outcomes.push(ok(reject('INVALID_PAYLOAD', result.errors, eventType.version)));

@@ -1,7 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { EventPattern } from '@nestjs/microservices';
 import type { EventEnvelope } from '@relay/contracts';
-import { EventTypeCache } from '@relay/control-plane';
+import { EventTypeCache, IdempotencyRepository, IdentityLinksRepository } from '@relay/control-plane';
 import type { InboundMessage, MessageOutcome } from '@relay/kafka';
 import { RelayMetrics } from '@relay/observability';
 import { createValidationHandler } from './validation.handler';
@@ -10,8 +10,18 @@ import { createValidationHandler } from './validation.handler';
 export class ValidatorController {
   private readonly handler: (messages: InboundMessage<EventEnvelope>[]) => Promise<MessageOutcome[]>;
 
-  constructor(@Inject(EventTypeCache) eventTypes: EventTypeCache, @Inject(RelayMetrics) metrics: RelayMetrics) {
-    this.handler = createValidationHandler(eventTypes, (reason) => metrics.rejected.inc({ stage: 'validator', reason }));
+  constructor(
+    @Inject(EventTypeCache) eventTypes: EventTypeCache,
+    @Inject(IdempotencyRepository) idempotency: IdempotencyRepository,
+    @Inject(IdentityLinksRepository) identity: IdentityLinksRepository,
+    @Inject(RelayMetrics) metrics: RelayMetrics,
+  ) {
+    this.handler = createValidationHandler({
+      eventTypes,
+      idempotency,
+      identity,
+      countRejection: (reason) => metrics.rejected.inc({ stage: 'validator', reason }),
+    });
   }
 
   @EventPattern('ingested')

@@ -6,12 +6,24 @@ export interface ContactRef {
   phone: null | string;
   /** contact.customData slot, JSON text. */
   custom_data_json: null | string;
+  /** The emitter's own id of the contact (Sendmator contact_external_id). */
+  external_id: null | string;
+  /** Display name to upsert on the contact profile. */
+  name: null | string;
+  /** Profile fields to upsert on the contact (Sendmator custom_fields), JSON text; not part of the event-type schema. */
+  attributes_json: null | string;
 }
 
 export interface VisitorRef {
   id: null | string;
   /** visitor.customData slot, JSON text. */
   custom_data_json: null | string;
+}
+
+export interface EventSource {
+  type: null | string;
+  ip: null | string;
+  user_agent: null | string;
 }
 
 /** One business event, whatever dialect it arrived in. Written to relay.events.ingested by the gateway or by direct producers, and to relay.events.validated by the validator (with schema_version set). */
@@ -33,6 +45,18 @@ export interface EventEnvelope {
   meta_data_json: null | string;
   /** customData slot, JSON text of an object. */
   custom_data_json: null | string;
+  /** Template variables for scenario actions (Sendmator variables), JSON text of an object. */
+  variables_json: null | string;
+  /** Where the event came from (Sendmator source). */
+  source: null | EventSource;
+  /** When scenarios should run, if later than now (Sendmator trigger_at): the event waits durably until then. */
+  trigger_at: null | number;
+  /** When the emitter says the event happened (Simon sentAt). */
+  occurred_at: null | number;
+  /** Anonymous client id (Simon clientId), linked to a contact by identify calls for 7 days. */
+  client_id: null | string;
+  /** Simon requiresIdentity: without an email (given or from a live identify link) the event is rejected with IDENTITY_REQUIRED. */
+  requires_identity: boolean;
   /** Event-type schema version the event was validated against; set by the validator. */
   schema_version: null | number;
 }

@@ -1,9 +1,29 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PinoLogger } from 'nestjs-pino';
 import { ContractError } from '@relay/contracts';
 import { ControlPlaneError } from '@relay/control-plane';
 import { ApiError } from './api-error';
+
+/**
+ * Seed 003's routes (/api/v1/…) answer in its shape — `{statusCode, message, error}` with
+ * the HTTP reason phrase as `error` and its exact messages — extended with Relay's `code`
+ * and `errors`. Everything else answers in seed 000's shape extended the same way.
+ */
+function render(error: ApiError, url: string): Record<string, unknown> {
+  if (url.startsWith('/api/v1/')) {
+    const message = error.code === 'UNAUTHORIZED' ? 'Unauthorized' : error.message;
+    return {
+      statusCode: error.statusCode,
+      message,
+      error: STATUS_CODES[error.statusCode] ?? 'Error',
+      code: error.code,
+      errors: error.code === 'UNAUTHORIZED' ? [message] : error.errors,
+    };
+  }
+  return { statusCode: error.statusCode, success: false, code: error.code, message: error.message, errors: error.errors };
+}
 
 interface FastifyLikeError {
   code?: string;
@@ -21,14 +41,12 @@ export class ErrorFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const request = host.switchToHttp().getRequest<FastifyRequest>();
     const error = this.toApiError(exception);
     if (error.statusCode >= 500) this.logger.error({ err: exception }, 'request failed');
     const headers: Record<string, string> = {};
     if (error.statusCode === 503) headers['retry-after'] = '1';
-    void reply
-      .status(error.statusCode)
-      .headers(headers)
-      .send({ statusCode: error.statusCode, success: false, code: error.code, message: error.message, errors: error.errors });
+    void reply.status(error.statusCode).headers(headers).send(render(error, request.url));
   }
 
   private toApiError(exception: unknown): ApiError {

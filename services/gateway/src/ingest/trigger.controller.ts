@@ -39,7 +39,7 @@ export class TriggerController {
       throw ApiError.badRequest(result.errors);
     }
     const envelope = toEnvelope(principal, codeName, 'shopimind', result.value, idempotencyKey ?? null);
-    await this.ingest.publish(envelope, result.value.targetKey);
-    return { success: true, event_id: envelope.event_id };
+    const { eventId } = await this.ingest.accept(envelope, result.value.targetKey);
+    return { success: true, event_id: eventId };
   }
 }

@@ -1,0 +1,153 @@
+import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiKeysRepository, EventTypeCache, IdentityLinksRepository, type ApiKeyPrincipal } from '@relay/control-plane';
+import { validateTriggerPayload, type NormalizedEvent } from '@relay/event-schema';
+import { RelayMetrics } from '@relay/observability';
+import { ApiError } from '../http/api-error';
+import { IngestService, rawEnvelope, toEnvelope, type EnvelopeExtras } from './ingest.service';
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const KNOWN_FIELDS = new Set(['partnerId', 'partnerSecret', 'clientId', 'context', 'sentAt', 'type', 'event', 'properties', 'traits', 'userId']);
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+interface Problem {
+  code: string;
+  errors: string[];
+}
+
+/**
+ * Seed 002's collect endpoint (Simon-style): credentials in the body (partnerId = team
+ * id, partnerSecret = API key), `type` track or identify, custom events only.
+ *
+ * - identify links `clientId` to `traits.email` for 7 days.
+ * - track maps onto the canonical envelope: properties.eventName → code_name,
+ *   properties.properties → customData, traits.userId → contact.id, traits.email →
+ *   contact.email (else the email of a live identify link of clientId), clientId →
+ *   client_id (and visitor.id when the event type targets visitors), sentAt → occurred_at.
+ * - requiresIdentity (default true): no email and no live link → rejected, reason
+ *   "identity required".
+ * - A payload that breaks the schema answers 412 with the reasons when context.debug is
+ *   true (as the vendor does); otherwise 200, and the event is recorded as rejected with
+ *   its reasons (rejected topic → history): never dropped silently.
+ */
+@ApiTags('ingestion')
+@Controller('http/v1')
+export class SimonController {
+  constructor(
+    @Inject(ApiKeysRepository) private readonly keys: ApiKeysRepository,
+    @Inject(EventTypeCache) private readonly eventTypes: EventTypeCache,
+    @Inject(IdentityLinksRepository) private readonly links: IdentityLinksRepository,
+    @Inject(IngestService) private readonly ingest: IngestService,
+    @Inject(RelayMetrics) private readonly metrics: RelayMetrics,
+  ) {}
+
+  @Post('collect')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Collect a track or identify call (Simon-style body)' })
+  async collect(@Body() body: unknown): Promise<Record<string, unknown>> {
+    if (!isObject(body)) throw ApiError.badRequest(['Request body must be a JSON object']);
+    const principal = await this.authenticate(body);
+    const debug = isObject(body.context) && body.context.debug === true;
+
+    if (body.type === 'identify') return this.identify(principal, body);
+    if (body.type !== 'track') throw ApiError.badRequest([`type must be "track" or "identify"`], 'INVALID_TYPE');
+
+    const properties = isObject(body.properties) ? body.properties : {};
+    const codeName = typeof properties.eventName === 'string' ? properties.eventName : '';
+    const traits = isObject(body.traits) ? body.traits : {};
+    const clientId = typeof body.clientId === 'string' && body.clientId !== '' ? body.clientId : null;
+    const requiresIdentity = properties.requiresIdentity !== false;
+    const extras: EnvelopeExtras = {
+      clientId,
+      requiresIdentity,
+      occurredAt: typeof body.sentAt === 'number' && Number.isFinite(body.sentAt) ? body.sentAt : null,
+    };
+
+    const contact: Record<string, unknown> = {};
+    if (traits.userId !== undefined) contact.id = traits.userId;
+    if (traits.email !== undefined) contact.email = traits.email;
+    if (contact.email === undefined && clientId) {
+      const linked = (await this.links.resolve(principal.teamId, [clientId])).get(clientId);
+      if (linked) contact.email = linked;
+    }
+    const triggerBody: Record<string, unknown> = {};
+    if (Object.keys(contact).length > 0) triggerBody.contact = contact;
+    if (properties.properties !== undefined) triggerBody.customData = properties.properties;
+
+    const checked = await this.check(principal, body, codeName, triggerBody, clientId, requiresIdentity);
+    if ('code' in checked) {
+      const problem = checked;
+      this.metrics.ingested.inc({ dialect: 'simon', outcome: 'invalid' });
+      if (debug) throw new ApiError(412, problem.code, problem.errors, problem.errors.join('; '));
+      const envelope = rawEnvelope(principal, codeName || '(none)', 'simon', triggerBody, extras);
+      await this.ingest.reject(envelope, problem.code, problem.errors);
+      return { success: true, event_id: envelope.event_id, status: 'rejected', errors: problem.errors };
+    }
+    const envelope = toEnvelope(principal, codeName, 'simon', checked.event, null, extras);
+    const { eventId } = await this.ingest.accept(envelope, checked.event.targetKey);
+    return { success: true, event_id: eventId };
+  }
+
+  /** The validated event, or every reason the track call cannot be accepted. */
+  private async check(
+    principal: ApiKeyPrincipal,
+    body: Record<string, unknown>,
+    codeName: string,
+    triggerBody: Record<string, unknown>,
+    clientId: string | null,
+    requiresIdentity: boolean,
+  ): Promise<Problem | { event: NormalizedEvent }> {
+    const errors: string[] = [];
+    for (const key of Object.keys(body)) if (!KNOWN_FIELDS.has(key)) errors.push(`Unknown property: ${key}`);
+    if (body.event !== 'custom') errors.push('event must be "custom" (only custom events are supported)');
+    if (!codeName) errors.push('Missing required property: properties.eventName');
+    if (errors.length > 0) return { code: 'INVALID_PAYLOAD', errors };
+    const eventType = await this.eventTypes.get(principal.teamId, codeName);
+    if (!eventType) return { code: 'UNKNOWN_EVENT_TYPE', errors: [`Event type not found: ${codeName}`] };
+    const contact = triggerBody.contact as Record<string, unknown> | undefined;
+    if (requiresIdentity && contact?.email === undefined) {
+      return { code: 'IDENTITY_REQUIRED', errors: ['identity required: no traits.email and no live identify link for clientId'] };
+    }
+    const result = validateTriggerPayload(eventType, this.withVisitor(triggerBody, eventType.target, clientId));
+    if (!result.ok) {
+      return {
+        code: 'INVALID_PAYLOAD',
+        errors: result.errors.map((e) =>
+          e
+            .replace(/\bcustomData\b/g, 'properties.properties')
+            .replace(/\bcontact\.id\b/g, 'traits.userId')
+            .replace(/\bcontact\.email\b/g, 'traits.email'),
+        ),
+      };
+    }
+    return { event: result.value };
+  }
+
+  /** clientId doubles as the visitor id when the event type can target visitors. */
+  private withVisitor(body: Record<string, unknown>, target: string, clientId: string | null): Record<string, unknown> {
+    return clientId && target !== 'contact' ? { ...body, visitor: { id: clientId } } : body;
+  }
+
+  private async identify(principal: ApiKeyPrincipal, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const traits = isObject(body.traits) ? body.traits : {};
+    const errors: string[] = [];
+    const clientId = body.clientId;
+    if (typeof clientId !== 'string' || clientId === '') errors.push('Missing required property: clientId');
+    const email = typeof traits.email === 'string' ? traits.email.trim().toLowerCase() : '';
+    if (!EMAIL.test(email)) errors.push('traits.email must be a valid email address');
+    if (errors.length > 0) throw ApiError.badRequest(errors);
+    const userId = typeof traits.userId === 'string' || typeof traits.userId === 'number' ? String(traits.userId) : null;
+    const { expiresAt } = await this.links.link(principal.teamId, clientId as string, email, userId);
+    this.metrics.ingested.inc({ dialect: 'simon', outcome: 'identify' });
+    return { success: true, client_id: clientId, email, expires_at: expiresAt };
+  }
+
+  /** partnerSecret is the API key; partnerId must be the key's team. */
+  private async authenticate(body: Record<string, unknown>): Promise<ApiKeyPrincipal> {
+    const secret = typeof body.partnerSecret === 'string' ? body.partnerSecret : '';
+    const principal = secret ? await this.keys.verify(secret) : null;
+    if (!principal) throw ApiError.unauthorized('Invalid or missing partnerSecret');
+    if (body.partnerId !== principal.teamId) throw new ApiError(401, 'INVALID_TEAM_CONTEXT', ['partnerId does not match the key']);
+    return principal;
+  }
+}
