@@ -77,6 +77,20 @@ export class EventTypesRepository {
     return rows[0] ? toStored(rows[0]) : null;
   }
 
+  /**
+   * The event type as it was at `version` (versions are immutable): what an event the
+   * gateway accepted under that version must be validated against.
+   */
+  async getVersion(teamId: string, codeName: string, version: number): Promise<StoredEventType | null> {
+    const { rows } = await this.pool.query<Row>(
+      `SELECT t.id, t.team_id, t.code_name, v.name, v.description, v.target, v.version, v.properties, t.created_at, v.created_at AS updated_at
+       FROM event_types t JOIN event_type_versions v ON v.event_type_id = t.id AND v.version = $3
+       WHERE t.team_id = $1 AND t.code_name = $2 AND t.deleted_at IS NULL`,
+      [teamId, codeName, version],
+    );
+    return rows[0] ? toStored(rows[0]) : null;
+  }
+
   /** Newest first, keyset-paginated on (created_at, id). */
   async list(teamId: string, limit: number, after?: string): Promise<{ data: StoredEventType[]; next_cursor: string | null }> {
     const params: unknown[] = [teamId, limit + 1];
@@ -178,6 +192,7 @@ export class EventTypesRepository {
  */
 export class EventTypeCache {
   private readonly entries = new Map<string, { value: StoredEventType | null; until: number }>();
+  private readonly versions = new Map<string, StoredEventType>();
 
   constructor(
     private readonly repo: EventTypesRepository,
@@ -192,6 +207,19 @@ export class EventTypeCache {
     const value = await this.repo.get(teamId, codeName);
     this.entries.set(key, { value, until: now + this.ttlMs });
     if (this.entries.size > 50000) this.entries.clear();
+    return value;
+  }
+
+  /** A given version: immutable, so kept until the cache is full; misses are not kept. */
+  async getVersion(teamId: string, codeName: string, version: number): Promise<StoredEventType | null> {
+    const key = `${teamId}\u0000${codeName}\u0000${version}`;
+    const hit = this.versions.get(key);
+    if (hit) return hit;
+    const value = await this.repo.getVersion(teamId, codeName, version);
+    if (value) {
+      if (this.versions.size > 50000) this.versions.clear();
+      this.versions.set(key, value);
+    }
     return value;
   }
 

@@ -211,4 +211,72 @@ describe('pipeline end to end', () => {
     const metrics = await (await fetch(`http://127.0.0.1:${relay.ports.validator}/metrics`)).text();
     expect(metrics).toMatch(/relay_dlq_messages_total\{[^}]*reason="UNDECODABLE"[^}]*\} 1/);
   });
+
+  describe('event type lifecycle (seed 000)', () => {
+    const loyalty = {
+      name: 'Points earned',
+      code_name: 'loyalty.points_earned',
+      properties: { metaData: [{ name: 'points', type: 'number', required: true }] },
+    };
+
+    it('versions every update, and each event records the version it was validated against', async () => {
+      expect((await api('POST', '/v1/events', loyalty)).status).toBe(201);
+      const v1 = await api('POST', '/v1/events/trigger/loyalty.points_earned', { contact: { id: 'p1' }, metaData: { points: 10 } });
+      expect(v1.status).toBe(202);
+
+      const patched = await api('PATCH', '/v1/events/loyalty.points_earned', {
+        properties: { metaData: [{ name: 'points', type: 'number', required: true }, { name: 'tier', type: 'text', required: false }] },
+      });
+      expect(patched.status).toBe(200);
+      expect(patched.body.data).toMatchObject({ version: 2 });
+      const v2 = await api('POST', '/v1/events/trigger/loyalty.points_earned', { contact: { id: 'p1' }, metaData: { points: 5, tier: 'gold' } });
+      expect(v2.status).toBe(202);
+
+      expect(await historyRow(v1.body.event_id as string)).toMatchObject({ schema_version: 1 });
+      expect(await historyRow(v2.body.event_id as string)).toMatchObject({ schema_version: 2 });
+    });
+
+    it('renaming rotates the trigger URL at once: the old code_name answers 404', async () => {
+      const renamed = await api('PATCH', '/v1/events/loyalty.points_earned', { code_name: 'Loyalty.PointsEarned' });
+      expect(renamed.status).toBe(200);
+      expect((await api('POST', '/v1/events/trigger/loyalty.points_earned', { contact: { id: 'p1' }, metaData: { points: 1 } })).status).toBe(404);
+      expect((await api('POST', '/v1/events/trigger/Loyalty.PointsEarned', { contact: { id: 'p1' }, metaData: { points: 1 } })).status).toBe(202);
+    });
+
+    it('refuses a bad code_name saying which rule failed', async () => {
+      const res = await api('POST', '/v1/events', { ...loyalty, code_name: 'store purchase' });
+      expect(res.status).toBe(400);
+      expect(res.body.errors).toEqual(expect.arrayContaining([expect.stringContaining('must not contain spaces')]));
+    });
+
+    it('lists event types with cursor pagination, every type once', async () => {
+      for (const code of ['page_a', 'page_b', 'page_c']) {
+        expect((await api('POST', '/v1/events', { name: code, code_name: code, properties: {} })).status).toBe(201);
+      }
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { status: number; body: Record<string, unknown> } = await api('GET', `/v1/events?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+        expect(page.status).toBe(200);
+        seen.push(...(page.body.data as { code_name: string }[]).map((t) => t.code_name));
+        cursor = page.body.next_cursor as string | null;
+      } while (cursor);
+      expect(new Set(seen).size).toBe(seen.length);
+      expect(seen).toEqual(expect.arrayContaining(['page_a', 'page_b', 'page_c', 'store_purchase', 'Loyalty.PointsEarned']));
+    });
+
+    it('deleting is irreversible: the trigger answers 404 afterwards', async () => {
+      expect((await api('DELETE', '/v1/events/page_c')).status).toBe(200);
+      expect((await api('GET', '/v1/events/page_c')).status).toBe(404);
+      expect((await api('POST', '/v1/events/trigger/page_c', { contact: { id: 'x' } })).status).toBe(404);
+    });
+
+    it('answers 413 for a body over the limit, without crashing', async () => {
+      const huge = { contact: { id: 'x' }, metaData: { order_id: 1, total_amount: 1, store_code: 'x'.repeat(300 * 1024) } };
+      const res = await api('POST', '/v1/events/trigger/store_purchase', huge);
+      expect(res.status).toBe(413);
+      expect(res.body).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+      expect((await api('GET', '/v1/events/store_purchase')).status).toBe(200);
+    });
+  });
 });

@@ -23,6 +23,10 @@ const eventType: StoredEventType = {
 
 const lookup: EventTypeLookup = {
   get: async (teamId, codeName) => (teamId === 'team-a' && codeName === 'store_purchase' ? eventType : null),
+  getVersion: async (teamId, codeName, version) =>
+    teamId === 'team-a' && codeName === 'store_purchase' && version === 2
+      ? { ...eventType, version: 2, properties: { metaData: [{ name: 'order_id', type: 'number', required: true }] } }
+      : null,
 };
 
 const envelope = (overrides: Partial<EventEnvelope> = {}): EventEnvelope => ({
@@ -139,5 +143,12 @@ describe('validation handler', () => {
     expect(linkedOut?.value.contact?.email).toBe('linked@b.com');
     const unknownOut = (unknown as { outputs: OutputRecord<'rejected'>[] }).outputs[0];
     expect((unknownOut?.value as RejectedEvent).reason_code).toBe('IDENTITY_REQUIRED');
+  });
+
+  it('validates an event against the version the gateway recorded, not the current one', async () => {
+    const [outcome] = await handle([message(envelope({ schema_version: 2, meta_data_json: '{"order_id":1}' }))]);
+    const out = (outcome as { outputs: OutputRecord<'validated'>[] }).outputs[0];
+    expect(out?.topic).toBe('validated');
+    expect(out?.value.schema_version).toBe(2);
   });
 });

@@ -5,6 +5,7 @@ import { drop, ok, type InboundMessage, type MessageOutcome, type OutputRecord }
 
 export interface EventTypeLookup {
   get(teamId: string, codeName: string): Promise<StoredEventType | null>;
+  getVersion(teamId: string, codeName: string, version: number): Promise<StoredEventType | null>;
 }
 
 /** Idempotency keys of producers writing straight to Kafka (same table as the gateway's). */
@@ -102,7 +103,13 @@ export function createValidationHandler(deps: ValidationDeps) {
           continue;
         }
       }
-      const eventType = await deps.eventTypes.get(envelope.team_id, envelope.code_name);
+      // An event the gateway accepted carries the version it was checked against: the
+      // validator uses that same version, so an update in between (or a stale cache here)
+      // cannot turn an accepted event into a rejected one. Direct producers get the current one.
+      const eventType =
+        envelope.schema_version !== null
+          ? await deps.eventTypes.getVersion(envelope.team_id, envelope.code_name, envelope.schema_version)
+          : await deps.eventTypes.get(envelope.team_id, envelope.code_name);
       if (!eventType) {
         outcomes.push(ok(reject('UNKNOWN_EVENT_TYPE', [`Event type not found: ${envelope.code_name}`], null)));
         continue;

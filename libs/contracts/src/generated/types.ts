@@ -57,7 +57,7 @@ export interface EventEnvelope {
   client_id: null | string;
   /** Simon requiresIdentity: without an email (given or from a live identify link) the event is rejected with IDENTITY_REQUIRED. */
   requires_identity: boolean;
-  /** Event-type schema version the event was validated against; set by the validator. */
+  /** Event-type schema version the event was validated against: set by the gateway for HTTP events (the validator then checks against that same version), by the validator for events produced straight to Kafka. */
   schema_version: null | number;
 }
 

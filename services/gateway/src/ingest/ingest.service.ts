@@ -19,6 +19,8 @@ export interface EnvelopeExtras {
   occurredAt?: number | null;
   clientId?: string | null;
   requiresIdentity?: boolean;
+  /** Version of the event type the gateway validated against. */
+  schemaVersion?: number | null;
 }
 
 /** Partition key: all events of one target of one team stay in order on one partition. */
@@ -47,7 +49,7 @@ function baseEnvelope(
     occurred_at: extras.occurredAt ?? null,
     client_id: extras.clientId ?? null,
     requires_identity: extras.requiresIdentity ?? false,
-    schema_version: null,
+    schema_version: extras.schemaVersion ?? null,
   };
 }
 

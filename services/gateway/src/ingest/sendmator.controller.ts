@@ -113,6 +113,7 @@ export class SendmatorController {
       variables,
       source: sourceRecord,
       triggerAt: triggerAt?.getTime() ?? null,
+      schemaVersion: eventType.version,
     };
     const envelope = toEnvelope(principal, eventName, 'sendmator', result.value, idempotencyKey ?? null, extras);
     const { eventId } = await this.ingest.accept(envelope, result.value.targetKey);

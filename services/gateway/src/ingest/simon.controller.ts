@@ -83,7 +83,7 @@ export class SimonController {
       await this.ingest.reject(envelope, problem.code, problem.errors);
       return { success: true, event_id: envelope.event_id, status: 'rejected', errors: problem.errors };
     }
-    const envelope = toEnvelope(principal, codeName, 'simon', checked.event, null, extras);
+    const envelope = toEnvelope(principal, codeName, 'simon', checked.event, null, { ...extras, schemaVersion: checked.version });
     const { eventId } = await this.ingest.accept(envelope, checked.event.targetKey);
     return { success: true, event_id: eventId };
   }
@@ -96,7 +96,7 @@ export class SimonController {
     triggerBody: Record<string, unknown>,
     clientId: string | null,
     requiresIdentity: boolean,
-  ): Promise<Problem | { event: NormalizedEvent }> {
+  ): Promise<Problem | { event: NormalizedEvent; version: number }> {
     const errors: string[] = [];
     for (const key of Object.keys(body)) if (!KNOWN_FIELDS.has(key)) errors.push(`Unknown property: ${key}`);
     if (body.event !== 'custom') errors.push('event must be "custom" (only custom events are supported)');
@@ -120,7 +120,7 @@ export class SimonController {
         ),
       };
     }
-    return { event: result.value };
+    return { event: result.value, version: eventType.version };
   }
 
   /** clientId doubles as the visitor id when the event type can target visitors. */

@@ -38,7 +38,9 @@ export class TriggerController {
       this.metrics.ingested.inc({ dialect: 'shopimind', outcome: 'invalid' });
       throw ApiError.badRequest(result.errors);
     }
-    const envelope = toEnvelope(principal, codeName, 'shopimind', result.value, idempotencyKey ?? null);
+    const envelope = toEnvelope(principal, codeName, 'shopimind', result.value, idempotencyKey ?? null, {
+      schemaVersion: eventType.version,
+    });
     const { eventId } = await this.ingest.accept(envelope, result.value.targetKey);
     return { success: true, event_id: eventId };
   }
