@@ -4,6 +4,7 @@
  * and API key, starts the five services, and prints how to use them. Ctrl-C / SIGTERM
  * stops everything it started.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ContractRegistry } from '@relay/contracts';
@@ -88,10 +89,11 @@ async function main(): Promise<void> {
 
     say('Topics and schemas');
     const registry = new ContractRegistry({ url: registryServer.ccompatUrl, topicPrefix: config.RELAY_TOPIC_PREFIX });
-    const kafkaClient = createKafka({ brokers: kafka.brokers, clientId: 'relay-start', logger: createLogger('start', 'warn') });
+    const kafkaClient = createKafka({ brokers: kafka.brokers, clientId: 'relay-start', logger: createLogger('start', 'fatal') });
     await prepareWire(kafkaClient, registry, config.RELAY_TOPIC_PREFIX);
 
     const apiKey = await provisionDevKey(config.RELAY_PG_URL, config.RELAY_DEV_TEAM_ID, config.RELAY_DEV_API_KEY, stateDir);
+    const adminToken = config.RELAY_ADMIN_TOKEN ?? devSecret(path.join(stateDir, 'admin-token'), () => `rly_admin_${randomBytes(24).toString('base64url')}`);
 
     say('Starting gateway, validator, matcher, dispatcher, history');
     const services: RelayServices = await startRelayServices(
@@ -119,6 +121,9 @@ async function main(): Promise<void> {
           RELAY_DISPATCHER_PORT: String(config.RELAY_DISPATCHER_PORT),
           RELAY_HISTORY_PORT: String(config.RELAY_HISTORY_PORT),
           RELAY_HISTORY_URL: `http://127.0.0.1:${config.RELAY_HISTORY_PORT}`,
+          RELAY_ADMIN_TOKEN: adminToken,
+          // Local demos point webhooks at receivers on this machine; deployments keep the SSRF guard.
+          RELAY_ALLOW_LOOPBACK_WEBHOOKS: 'true',
           ...(config.CLICKHOUSE_URL ? { CLICKHOUSE_URL: config.CLICKHOUSE_URL } : {}),
         },
       },
@@ -133,6 +138,7 @@ async function main(): Promise<void> {
         `  OpenAPI      ${gateway}/docs`,
         `  Team id      ${config.RELAY_DEV_TEAM_ID}`,
         `  API key      ${apiKey}`,
+        `  Admin token  ${adminToken}   (npm run relay -- teams list)`,
         `  Kafka        ${kafka.brokers.join(',')}   (topics ${config.RELAY_TOPIC_PREFIX}.*)`,
         `  Registry     ${registryServer.ccompatUrl}`,
         `  Logs         ${path.relative(process.cwd(), logDir) || logDir}/`,
@@ -172,6 +178,14 @@ async function provisionDevKey(pgUrl: string, teamId: string, fixedKey: string |
     await pool.end();
   }
   return key;
+}
+
+/** A dev secret generated once and kept (mode 600) in the state directory, like the dev key. */
+function devSecret(file: string, generate: () => string): string {
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const value = generate();
+  writeFileSync(file, `${value}\n`, { mode: 0o600 });
+  return value;
 }
 
 void main();

@@ -12,6 +12,8 @@ export {
   dispatcherConfigSchema,
   historyConfigSchema,
   devStackConfigSchema,
+  adminCliConfigSchema,
+  type AdminCliConfig,
   type DevStackConfig,
   type ServiceName,
   type GatewayConfig,

@@ -52,7 +52,7 @@ export function loadConfig<S extends ConfigSchema>(
 
 // Names of variables whose values are secrets (RELAY_DEV_API_KEY, CLICKHOUSE_PASSWORD,
 // RELAY_ADMIN_TOKEN…), but not settings that merely mention keys (RELAY_API_KEY_CACHE_MS).
-const SECRET_PATTERN = /(?:^|_)(?:SECRET|PASSWORD|TOKEN|API_KEY)$/i;
+const SECRET_PATTERN = /(?:^|_)(?:SECRET|SECRET_KEY|PASSWORD|TOKEN|API_KEY)$/i;
 
 /** Config as printable text with secrets masked and credentials stripped from URLs. */
 export function describeConfig(config: Readonly<Record<string, unknown>>): Record<string, unknown> {

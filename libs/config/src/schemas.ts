@@ -48,6 +48,20 @@ export const clickhouseVars = {
   RELAY_HISTORY_RETENTION_DAYS: positiveInt(365),
 };
 
+/** Outbound webhooks: shared by the gateway (endpoints API) and the dispatcher (sending). */
+export const webhookVars = {
+  /**
+   * AES-256-GCM key (32 bytes, base64 or hex) that encrypts endpoint signing secrets at
+   * rest. Unset: a fixed DEV-ONLY key is used with a warning at boot (see docs/webhooks.md).
+   */
+  RELAY_WEBHOOK_SECRET_KEY: z
+    .string()
+    .refine((v) => /^[0-9a-fA-F]{64}$/.test(v) || Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, hex (64 chars) or base64')
+    .optional(),
+  /** Lets endpoints resolve to loopback addresses (local demos and tests only). */
+  RELAY_ALLOW_LOOPBACK_WEBHOOKS: bool.default(false),
+};
+
 const consumerVars = {
   /** Max messages handled per batch by a consumer stage. */
   RELAY_BATCH_MAX: positiveInt(500),
@@ -69,6 +83,11 @@ export const gatewayConfigSchema = z.object({
   /** Producer linger: how long the gateway waits to group concurrent requests into one produce call. */
   RELAY_PRODUCE_LINGER_MS: z.coerce.number().int().min(0).max(100).default(2),
   RELAY_API_KEY_CACHE_MS: positiveInt(5000),
+  /** Follow LISTEN relay_api_keys to drop revoked keys at once (the cache TTL stays the bound without it). */
+  RELAY_API_KEY_CHANGE_FEED: bool.default(true),
+  /** Bearer token of the /admin/v1 routes; unset: the admin routes answer 404. */
+  RELAY_ADMIN_TOKEN: z.string().min(16, 'at least 16 characters').max(256).optional(),
+  ...webhookVars,
 });
 
 export const validatorConfigSchema = z.object({
@@ -88,6 +107,16 @@ export const matcherConfigSchema = z.object({
   ...postgresVars,
   ...consumerVars,
   RELAY_MATCHER_PORT: port(3002),
+  /** Bound on how stale a matcher's cached scenarios can be if a change notification is lost. */
+  RELAY_SCENARIO_CACHE_MS: positiveInt(30000),
+  /** Same bound for cached contacts, and how many contacts a matcher keeps in memory. */
+  RELAY_CONTACT_CACHE_MS: positiveInt(60000),
+  RELAY_CONTACT_CACHE_MAX: positiveInt(200000),
+  /** Multiplies every scenario action delay; 1 in production, e.g. 0.00001 in tests so P2D takes ~2 s. */
+  RELAY_DELAY_SCALE: z.coerce.number().positive().max(1).default(1),
+  /** How often the scheduler looks for due actions (due actions are released within this + produce time). */
+  RELAY_SCHEDULER_POLL_MS: positiveInt(200),
+  RELAY_SCHEDULER_BATCH: positiveInt(500),
 });
 
 export const dispatcherConfigSchema = z.object({
@@ -96,8 +125,21 @@ export const dispatcherConfigSchema = z.object({
   ...registryVars,
   ...postgresVars,
   ...consumerVars,
+  ...webhookVars,
   RELAY_DISPATCHER_PORT: port(3003),
-  RELAY_ALLOW_LOOPBACK_WEBHOOKS: bool.default(false),
+  /** Delays before each retry after a failed attempt (ms, s, m, h units); its length + 1 is the number of attempts. */
+  RELAY_WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .regex(/^\s*\d+(ms|s|m|h)(\s*,\s*\d+(ms|s|m|h))*\s*$/, 'comma-separated durations, e.g. 5s,5m,30m,2h')
+    .default('5s,5m,30m,2h,5h,10h,10h'),
+  /** How long the dispatcher caches endpoints: the bound on how late a change is seen. */
+  RELAY_WEBHOOK_ENDPOINT_CACHE_MS: positiveInt(2000),
+  /** How often due retries are claimed from PostgreSQL. */
+  RELAY_WEBHOOK_POLL_MS: positiveInt(250),
+  /** An endpoint with no success for this long (while failing) is auto-disabled. */
+  RELAY_WEBHOOK_AUTO_DISABLE_MS: positiveInt(5 * 24 * 3600 * 1000),
+  /** Deliveries held in memory per endpoint; the rest wait in PostgreSQL (bounds memory). */
+  RELAY_WEBHOOK_QUEUE_MAX: positiveInt(1000),
 });
 
 export const historyConfigSchema = z.object({
@@ -147,6 +189,17 @@ export const devStackConfigSchema = z.object({
   RELAY_DEV_TEAM_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - (1–64)').default('dev-team'),
   /** Fixed dev API key; generated once and kept in the state directory when unset. */
   RELAY_DEV_API_KEY: z.string().min(16, 'at least 16 characters').max(256).optional(),
+  /** Admin token for /admin/v1 and `npm run relay`; generated once and kept in the state directory when unset. */
+  RELAY_ADMIN_TOKEN: z.string().min(16, 'at least 16 characters').max(256).optional(),
   CLICKHOUSE_URL: url.optional(),
 });
 export type DevStackConfig = z.infer<typeof devStackConfigSchema>;
+
+/** `npm run relay`: the admin CLI talks to a gateway's /admin/v1 API. */
+export const adminCliConfigSchema = z.object({
+  RELAY_ADMIN_URL: url.default('http://127.0.0.1:3000'),
+  /** Falls back to `<RELAY_STATE_DIR>/admin-token`, written by `npm start`. */
+  RELAY_ADMIN_TOKEN: z.string().min(1).optional(),
+  RELAY_STATE_DIR: z.string().min(1).default('.relay'),
+});
+export type AdminCliConfig = z.infer<typeof adminCliConfigSchema>;

@@ -10,6 +10,8 @@ export const SCHEMA_FILES = {
   DeadLetter: 'dead-letter.avsc',
   WebhookDelivery: 'webhook-delivery.avsc',
   WebhookAttempt: 'webhook-attempt.avsc',
+  WebhookDeadLetter: 'webhook-dead-letter.avsc',
+  EventOutcome: 'event-outcome.avsc',
 } as const;
 
 export type SchemaName = keyof typeof SCHEMA_FILES;

@@ -1,4 +1,4 @@
-import type { DeadLetter, EventEnvelope, RejectedEvent, WebhookAttempt, WebhookDelivery } from './generated/types';
+import type { DeadLetter, EventEnvelope, EventOutcome, RejectedEvent, WebhookAttempt, WebhookDeadLetter, WebhookDelivery } from './generated/types';
 import type { SchemaName } from './schemas';
 
 /**
@@ -27,6 +27,13 @@ export const TOPICS = {
     partitions: 6,
     config: { 'retention.ms': String(30 * 24 * 3600 * 1000), 'min.insync.replicas': '1' },
   },
+  outcomes: {
+    suffix: 'events.outcomes',
+    schema: 'EventOutcome',
+    key: 'team_id:target_key',
+    partitions: 6,
+    config: { 'retention.ms': String(7 * 24 * 3600 * 1000), 'min.insync.replicas': '1' },
+  },
   deliveries: {
     suffix: 'webhooks.deliveries',
     schema: 'WebhookDelivery',
@@ -40,6 +47,13 @@ export const TOPICS = {
     key: 'endpoint_id',
     partitions: 6,
     config: { 'retention.ms': String(7 * 24 * 3600 * 1000), 'min.insync.replicas': '1' },
+  },
+  deliveries_dead: {
+    suffix: 'webhooks.deliveries.dead',
+    schema: 'WebhookDeadLetter',
+    key: 'endpoint_id',
+    partitions: 3,
+    config: { 'retention.ms': String(30 * 24 * 3600 * 1000), 'min.insync.replicas': '1' },
   },
   dlq: {
     suffix: 'dlq',
@@ -61,6 +75,8 @@ interface SchemaTypes {
   DeadLetter: DeadLetter;
   WebhookDelivery: WebhookDelivery;
   WebhookAttempt: WebhookAttempt;
+  WebhookDeadLetter: WebhookDeadLetter;
+  EventOutcome: EventOutcome;
 }
 
 /** The TypeScript type of a topic's value. */

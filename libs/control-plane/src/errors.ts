@@ -5,6 +5,9 @@ export type ControlPlaneErrorCode =
   | 'EVENT_TYPE_NOT_FOUND'
   | 'INVALID_DEFINITION'
   | 'TEAM_NOT_FOUND'
+  | 'KEY_NOT_FOUND'
+  | 'KEY_REVOKED'
+  | 'INVALID_KEY_TRANSITION'
   | 'NOT_A_TEST_DATABASE';
 
 export class ControlPlaneError extends Error {

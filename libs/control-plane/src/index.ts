@@ -6,8 +6,33 @@ export {
   generateApiKey,
   keyPrefix,
   type ApiKeyPrincipal,
+  type ApiKeyRecord,
   type CreatedApiKey,
   type Environment,
+  type KeyStatus,
+  type KeyTransition,
+  type Team,
 } from './keys';
+export {
+  PLAN_LIMITS,
+  formatIsoDuration,
+  parseIsoDuration,
+  parseRateLimit,
+  rateLimitView,
+  type Plan,
+  type RateLimit,
+  type RateLimitView,
+} from './rate-limit-spec';
+export { RateLimits, RATE_LIMITS_TABLE, type RateLimitDecision, type RateLimitScope, type RateLimitSubject } from './rate-limits';
+export { KeyChangeListener, KEY_CHANGES_CHANNEL, type KeyChange } from './key-changes';
+export {
+  AuditRepository,
+  REDACTED,
+  redactSecrets,
+  type ActorType,
+  type AuditActor,
+  type AuditEntry,
+  type AuditInput,
+} from './audit';
 export { EventTypesRepository, EventTypeCache, type StoredEventType } from './event-types';
 export { IdempotencyRepository, IdentityLinksRepository, IDEMPOTENCY_WINDOW_HOURS, IDENTIFY_LINK_DAYS } from './ingestion';

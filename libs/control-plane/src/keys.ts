@@ -1,14 +1,46 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Pool } from 'pg';
 import { v7 as uuidv7 } from 'uuid';
+import { ControlPlaneError } from './errors';
+import { PLAN_LIMITS, type Plan, type RateLimit } from './rate-limit-spec';
 
 export type Environment = 'production' | 'staging';
+export type KeyStatus = 'active' | 'deactivated' | 'revoked';
 
 export interface ApiKeyPrincipal {
   keyId: string;
   teamId: string;
   environment: Environment;
   prefix: string;
+  /** The key's own limit (null: none). Absent on principals built outside `verify`. */
+  rateLimit?: RateLimit | null;
+  /** The team's (plan) limit, shared by all of its keys (null: none). */
+  teamRateLimit?: RateLimit | null;
+}
+
+export interface Team {
+  id: string;
+  name: string;
+  plan: Plan | null;
+  rate_limit: RateLimit | null;
+  created_at: string;
+}
+
+/** A key as the admin API shows it: never the key, never its digest. */
+export interface ApiKeyRecord {
+  id: string;
+  team_id: string;
+  name: string | null;
+  prefix: string;
+  environment: Environment;
+  /** `expired` is derived: an active key whose expires_at has passed (401 like revoked). */
+  status: KeyStatus | 'expired';
+  rate_limit: RateLimit | null;
+  created_at: string;
+  last_used_at: string | null;
+  expires_at: string | null;
+  status_changed_at: string | null;
+  rotated_from: string | null;
 }
 
 export interface CreatedApiKey extends ApiKeyPrincipal {
@@ -28,12 +60,64 @@ export function keyPrefix(key: string): string {
   return key.slice(0, Math.min(key.length - 4, 16));
 }
 
+interface TeamRow {
+  id: string;
+  name: string;
+  plan: Plan | null;
+  rate_limit_requests: number | null;
+  rate_limit_per_s: number | null;
+  created_at: Date;
+}
+
+const limitOf = (requests: number | null, perSeconds: number | null): RateLimit | null =>
+  requests !== null && perSeconds !== null ? { requests, perSeconds } : null;
+
+const toTeam = (r: TeamRow): Team => ({
+  id: r.id,
+  name: r.name,
+  plan: r.plan,
+  rate_limit: limitOf(r.rate_limit_requests, r.rate_limit_per_s),
+  created_at: r.created_at.toISOString(),
+});
+
 export class TeamsRepository {
   constructor(private readonly pool: Pool) {}
 
-  async create(name: string, id: string = uuidv7()): Promise<{ id: string; name: string }> {
-    await this.pool.query('INSERT INTO teams (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING', [id, name]);
-    return { id, name };
+  /**
+   * Idempotent on `id` (the fixed dev team). The team's limit is the explicit one, else
+   * its plan's (seed 003: starter 1000/h, pro 10000/h), else none.
+   */
+  async create(
+    name: string,
+    id: string = uuidv7(),
+    options: { plan?: Plan; rateLimit?: RateLimit | null } = {},
+  ): Promise<Team> {
+    const limit = options.rateLimit ?? (options.plan ? PLAN_LIMITS[options.plan] : null);
+    await this.pool.query(
+      `INSERT INTO teams (id, name, plan, rate_limit_requests, rate_limit_per_s) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (id) DO NOTHING`,
+      [id, name, options.plan ?? null, limit?.requests ?? null, limit?.perSeconds ?? null],
+    );
+    const team = await this.get(id);
+    if (!team) throw new ControlPlaneError('TEAM_NOT_FOUND', `Team not found: ${id}`);
+    return team;
+  }
+
+  async get(id: string): Promise<Team | null> {
+    const { rows } = await this.pool.query<TeamRow>(
+      'SELECT id, name, plan, rate_limit_requests, rate_limit_per_s, created_at FROM teams WHERE id = $1',
+      [id],
+    );
+    return rows[0] ? toTeam(rows[0]) : null;
+  }
+
+  /** Newest first (ids are UUIDv7 except fixed ones like the dev team). */
+  async list(limit = 200): Promise<Team[]> {
+    const { rows } = await this.pool.query<TeamRow>(
+      'SELECT id, name, plan, rate_limit_requests, rate_limit_per_s, created_at FROM teams ORDER BY created_at DESC, id DESC LIMIT $1',
+      [limit],
+    );
+    return rows.map(toTeam);
   }
 
   async exists(id: string): Promise<boolean> {
@@ -41,6 +125,53 @@ export class TeamsRepository {
     return (rowCount ?? 0) > 0;
   }
 }
+
+interface KeyRow {
+  id: string;
+  team_id: string;
+  name: string | null;
+  prefix: string;
+  environment: Environment;
+  status: KeyStatus;
+  rate_limit_requests: number | null;
+  rate_limit_per_s: number | null;
+  created_at: Date;
+  last_used_at: Date | null;
+  expires_at: Date | null;
+  status_changed_at: Date | null;
+  rotated_from: string | null;
+}
+
+const KEY_COLUMNS = `id, team_id, name, prefix, environment, status, rate_limit_requests, rate_limit_per_s,
+  created_at, last_used_at, expires_at, status_changed_at, rotated_from`;
+
+const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
+
+const toRecord = (r: KeyRow, now = Date.now()): ApiKeyRecord => ({
+  id: r.id,
+  team_id: r.team_id,
+  name: r.name,
+  prefix: r.prefix,
+  environment: r.environment,
+  status: r.status === 'active' && r.expires_at && r.expires_at.getTime() <= now ? 'expired' : r.status,
+  rate_limit: limitOf(r.rate_limit_requests, r.rate_limit_per_s),
+  created_at: r.created_at.toISOString(),
+  last_used_at: iso(r.last_used_at),
+  expires_at: iso(r.expires_at),
+  status_changed_at: iso(r.status_changed_at),
+  rotated_from: r.rotated_from,
+});
+
+/**
+ * Seed 001's lifecycle as key status. `deactivated` can come back; `revoked` is terminal.
+ * Repeating the current state is a no-op (safe to retry); anything else is refused.
+ */
+const TRANSITIONS: Record<'deactivate' | 'activate' | 'revoke', { from: KeyStatus[]; to: KeyStatus }> = {
+  deactivate: { from: ['active'], to: 'deactivated' },
+  activate: { from: ['deactivated'], to: 'active' },
+  revoke: { from: ['active', 'deactivated'], to: 'revoked' },
+};
+export type KeyTransition = keyof typeof TRANSITIONS;
 
 interface CacheEntry {
   principal: ApiKeyPrincipal | null;
@@ -64,17 +195,150 @@ export class ApiKeysRepository {
   async create(
     teamId: string,
     environment: Environment,
-    options: { key?: string; name?: string; expiresAt?: Date } = {},
+    options: { key?: string; name?: string | null; expiresAt?: Date | null; rateLimit?: RateLimit | null; rotatedFrom?: string } = {},
   ): Promise<CreatedApiKey> {
     const key = options.key ?? generateApiKey(environment);
     const id = uuidv7();
     const prefix = keyPrefix(key);
-    await this.pool.query(
-      `INSERT INTO api_keys (id, team_id, prefix, key_hash, environment, name, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [id, teamId, prefix, digest(key), environment, options.name ?? null, options.expiresAt ?? null],
-    );
+    try {
+      await this.pool.query(
+        `INSERT INTO api_keys (id, team_id, prefix, key_hash, environment, name, expires_at, rate_limit_requests, rate_limit_per_s, rotated_from)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [
+          id,
+          teamId,
+          prefix,
+          digest(key),
+          environment,
+          options.name ?? null,
+          options.expiresAt ?? null,
+          options.rateLimit?.requests ?? null,
+          options.rateLimit?.perSeconds ?? null,
+          options.rotatedFrom ?? null,
+        ],
+      );
+    } catch (error) {
+      if ((error as { code?: string }).code === '23503') throw new ControlPlaneError('TEAM_NOT_FOUND', `Team not found: ${teamId}`);
+      throw error;
+    }
     return { keyId: id, teamId, environment, prefix, key };
+  }
+
+  async get(id: string): Promise<ApiKeyRecord | null> {
+    const { rows } = await this.pool.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE id = $1`, [id]);
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  /** The team's keys, newest first; never the key or its digest. */
+  async list(teamId: string): Promise<ApiKeyRecord[]> {
+    const { rows } = await this.pool.query<KeyRow>(
+      `SELECT ${KEY_COLUMNS} FROM api_keys WHERE team_id = $1 ORDER BY created_at DESC, id DESC`,
+      [teamId],
+    );
+    const now = Date.now();
+    return rows.map((r) => toRecord(r, now));
+  }
+
+  /**
+   * Applies a lifecycle transition under a row lock. Returns the key and whether it
+   * changed (false: it already was in the target state). The database trigger announces
+   * the change to every gateway (LISTEN relay_api_keys); this instance drops its entry now.
+   */
+  async transition(id: string, action: KeyTransition): Promise<{ key: ApiKeyRecord; changed: boolean; from: KeyStatus }> {
+    const rule = TRANSITIONS[action];
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE id = $1 FOR UPDATE`, [id]);
+      const row = rows[0];
+      if (!row) throw new ControlPlaneError('KEY_NOT_FOUND', `API key not found: ${id}`);
+      const from = row.status;
+      if (from === rule.to) {
+        await client.query('COMMIT');
+        return { key: toRecord(row), changed: false, from };
+      }
+      if (!rule.from.includes(from)) {
+        throw new ControlPlaneError(
+          from === 'revoked' ? 'KEY_REVOKED' : 'INVALID_KEY_TRANSITION',
+          from === 'revoked' ? 'A revoked key cannot change state; create or rotate to a new key' : `Cannot ${action} a key that is ${from}`,
+        );
+      }
+      const updated = await client.query<KeyRow>(
+        `UPDATE api_keys SET status = $2, status_changed_at = now() WHERE id = $1 RETURNING ${KEY_COLUMNS}`,
+        [id, rule.to],
+      );
+      await client.query('COMMIT');
+      this.invalidate({ keyId: id });
+      return { key: toRecord(updated.rows[0] as KeyRow), changed: true, from };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * A new key with the same team, environment, name and limit. The old key keeps working
+   * for `overlapSeconds` (its expires_at is brought forward to then) so clients can switch
+   * without downtime; with no overlap it is revoked in the same transaction.
+   */
+  async rotate(id: string, overlapSeconds = 0): Promise<{ created: CreatedApiKey; old: ApiKeyRecord }> {
+    const current = await this.get(id);
+    if (!current) throw new ControlPlaneError('KEY_NOT_FOUND', `API key not found: ${id}`);
+    if (current.status !== 'active') {
+      throw new ControlPlaneError(current.status === 'revoked' ? 'KEY_REVOKED' : 'INVALID_KEY_TRANSITION', `Cannot rotate a key that is ${current.status}`);
+    }
+    const key = generateApiKey(current.environment);
+    const newId = uuidv7();
+    const prefix = keyPrefix(key);
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(
+        `INSERT INTO api_keys (id, team_id, prefix, key_hash, environment, name, expires_at, rate_limit_requests, rate_limit_per_s, rotated_from)
+         SELECT $2, team_id, $3, $4, environment, name, NULL, rate_limit_requests, rate_limit_per_s, id FROM api_keys WHERE id = $1`,
+        [id, newId, prefix, digest(key)],
+      );
+      const old =
+        overlapSeconds > 0
+          ? await client.query<KeyRow>(
+              `UPDATE api_keys SET expires_at = LEAST(COALESCE(expires_at, 'infinity'), now() + make_interval(secs => $2)),
+                 status_changed_at = now()
+               WHERE id = $1 RETURNING ${KEY_COLUMNS}`,
+              [id, overlapSeconds],
+            )
+          : await client.query<KeyRow>(
+              `UPDATE api_keys SET status = 'revoked', status_changed_at = now() WHERE id = $1 RETURNING ${KEY_COLUMNS}`,
+              [id],
+            );
+      await client.query('COMMIT');
+      this.invalidate({ keyId: id });
+      return {
+        created: { keyId: newId, teamId: current.team_id, environment: current.environment, prefix, key },
+        old: toRecord(old.rows[0] as KeyRow),
+      };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * Drops cached principals: one key's, one team's (its limit changed), or all (the
+   * change feed reconnected and may have missed notifications).
+   */
+  invalidate(target: { keyId?: string; teamId?: string } = {}): void {
+    if (target.keyId === undefined && target.teamId === undefined) {
+      this.cache.clear();
+      return;
+    }
+    for (const [hash, entry] of this.cache) {
+      const p = entry.principal;
+      if (p && (p.keyId === target.keyId || p.teamId === target.teamId)) this.cache.delete(hash);
+    }
   }
 
   /** Idempotent: makes sure `key` exists for the team (used for the fixed dev key). */
@@ -82,7 +346,7 @@ export class ApiKeysRepository {
     const found = await this.verify(key);
     if (found) return found;
     const created = await this.create(teamId, environment, { key, name });
-    return { keyId: created.keyId, teamId, environment, prefix: created.prefix };
+    return { keyId: created.keyId, teamId, environment, prefix: created.prefix, rateLimit: null, teamRateLimit: null };
   }
 
   async verify(key: string): Promise<ApiKeyPrincipal | null> {
@@ -99,20 +363,36 @@ export class ApiKeysRepository {
       environment: Environment;
       prefix: string;
       key_hash: Buffer;
+      expires_at: Date | null;
+      rate_limit_requests: number | null;
+      rate_limit_per_s: number | null;
+      team_requests: number | null;
+      team_per_s: number | null;
     }>(
-      `SELECT id, team_id, environment, prefix, key_hash FROM api_keys
-       WHERE key_hash = $1 AND status = 'active' AND (expires_at IS NULL OR expires_at > now())`,
+      `SELECT k.id, k.team_id, k.environment, k.prefix, k.key_hash, k.expires_at, k.rate_limit_requests, k.rate_limit_per_s,
+              t.rate_limit_requests AS team_requests, t.rate_limit_per_s AS team_per_s
+       FROM api_keys k JOIN teams t ON t.id = k.team_id
+       WHERE k.key_hash = $1 AND k.status = 'active' AND (k.expires_at IS NULL OR k.expires_at > now())`,
       [hash],
     );
     const row = rows[0];
     // The index lookup already matched the digest; the constant-time comparison keeps the
     // final decision free of timing differences whatever the storage does.
-    const principal =
+    const principal: ApiKeyPrincipal | null =
       row && row.key_hash.length === hash.length && timingSafeEqual(row.key_hash, hash)
-        ? { keyId: row.id, teamId: row.team_id, environment: row.environment, prefix: row.prefix }
+        ? {
+            keyId: row.id,
+            teamId: row.team_id,
+            environment: row.environment,
+            prefix: row.prefix,
+            rateLimit: limitOf(row.rate_limit_requests, row.rate_limit_per_s),
+            teamRateLimit: limitOf(row.team_requests, row.team_per_s),
+          }
         : null;
-    if (principal) {
-      this.cache.set(cacheKey, { principal, until: now + this.cacheMs });
+    if (principal && row) {
+      // A key that expires inside the cache window must not outlive its expiry here.
+      const until = Math.min(now + this.cacheMs, row.expires_at ? row.expires_at.getTime() : Infinity);
+      this.cache.set(cacheKey, { principal, until });
       this.touch(principal.keyId, now);
     }
     return principal;

@@ -169,30 +169,41 @@ export async function runMigrations(client: HistoryClient, opts: MigrationOption
   return result;
 }
 
-const TTL_PATTERN = /TTL toDateTime\(received_at\) \+ toIntervalDay\((\d+)\)/;
+/** Every history table and the column its TTL counts from. */
+export const RETENTION_TABLES = [
+  { table: 'events', column: 'received_at' },
+  { table: 'scenario_runs', column: 'received_at' },
+  { table: 'webhook_attempts', column: 'attempted_at' },
+] as const;
 
 /**
- * Sets the TTL of `events` to `retentionDays` unless it already is. Runs after the
- * migrations because the retention is config, not schema: the checksum of the create
- * migration must not change when an operator changes the retention. Returns true when
- * the TTL was changed (ClickHouse then recomputes TTL info of existing parts in the
- * background).
+ * Sets the TTL of every history table to `retentionDays` unless it already is. Runs after
+ * the migrations because the retention is config, not schema: the checksum of the create
+ * migrations must not change when an operator changes the retention. Returns true when a
+ * TTL was changed (ClickHouse then recomputes TTL info of existing parts in the
+ * background). A table a newer migration has not created yet is skipped, `events` is
+ * required.
  */
 export async function applyRetention(client: HistoryClient, retentionDays: number = DEFAULT_RETENTION_DAYS): Promise<boolean> {
   const days = validRetention(retentionDays);
   const rs = await client.ch.query({
-    query: `SELECT engine_full FROM system.tables WHERE database = {db:String} AND name = 'events'`,
-    query_params: { db: client.database },
+    query: `SELECT name, engine_full FROM system.tables WHERE database = {db:String} AND name IN {names:Array(String)}`,
+    query_params: { db: client.database, names: RETENTION_TABLES.map((t) => t.table) },
     format: 'JSONEachRow',
   });
-  const rows = await rs.json<{ engine_full: string }>();
-  const engineFull = rows[0]?.engine_full;
-  if (engineFull === undefined) throw new Error(`table ${client.database}.events does not exist; run the migrations first`);
-  const current = TTL_PATTERN.exec(engineFull)?.[1];
-  if (current !== undefined && Number(current) === days) return false;
-  // `days` is a validated integer from config; DDL cannot take query parameters here.
-  await client.ch.command({
-    query: `ALTER TABLE ${quotedDatabase(client)}.events MODIFY TTL toDateTime(received_at) + toIntervalDay(${days})`,
-  });
-  return true;
+  const engines = new Map((await rs.json<{ name: string; engine_full: string }>()).map((r) => [r.name, r.engine_full]));
+  if (!engines.has('events')) throw new Error(`table ${client.database}.events does not exist; run the migrations first`);
+  let changed = false;
+  for (const { table, column } of RETENTION_TABLES) {
+    const engineFull = engines.get(table);
+    if (engineFull === undefined) continue;
+    const current = new RegExp(`TTL toDateTime\\(${column}\\) \\+ toIntervalDay\\((\\d+)\\)`).exec(engineFull)?.[1];
+    if (current !== undefined && Number(current) === days) continue;
+    // `days` is a validated integer from config; DDL cannot take query parameters here.
+    await client.ch.command({
+      query: `ALTER TABLE ${quotedDatabase(client)}.${table} MODIFY TTL toDateTime(${column}) + toIntervalDay(${days})`,
+    });
+    changed = true;
+  }
+  return changed;
 }

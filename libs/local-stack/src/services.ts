@@ -22,6 +22,10 @@ export interface RelayServices {
   services: RunningService[];
   /** SIGTERM to every service (graceful: finish the batch, commit), SIGKILL after the timeout. */
   stop(timeoutMs?: number): Promise<void>;
+  /** Stops one service and waits for it to exit: SIGKILL (default) simulates a crash. */
+  kill(name: RelayServiceName, signal?: NodeJS.Signals): Promise<void>;
+  /** Starts a stopped service again with the same environment and waits until it is ready. */
+  start(name: RelayServiceName): Promise<void>;
 }
 
 export interface StartServicesOptions {
@@ -62,6 +66,27 @@ async function waitReady(url: string, child: ChildProcess, logFile: string, dead
   }
 }
 
+function spawnService(spec: RelayServiceSpec, options: StartServicesOptions): { spec: RelayServiceSpec; child: ChildProcess; logFile: string } {
+  const logFile = path.join(options.logDir, `${spec.name}.log`);
+  const out = createWriteStream(logFile, { flags: 'a' });
+  const child = spawn(
+    process.execPath,
+    [
+      // kafkajs 2.2.4 schedules a timer with a negative delay on Node >= 24 (kafkajs#1751,
+      // harmless: Node clamps it to 1 ms); keep that one warning out of the logs.
+      '--disable-warning=TimeoutNegativeWarning',
+      '-r',
+      path.join(options.root, 'tools', 'register.js'),
+      path.join(options.root, 'services', spec.name, 'src', 'main.ts'),
+    ],
+    { cwd: options.root, env: { ...process.env, ...options.env, ...spec.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  child.stdout?.pipe(out);
+  child.stderr?.pipe(out);
+  options.onProgress?.(`started ${spec.name} (pid ${child.pid}), log ${logFile}`);
+  return { spec, child, logFile };
+}
+
 /**
  * Starts Relay's services as child processes of this one (same Node binary, TypeScript
  * compiled at load by tools/register.js), logs to one file per service, and resolves once
@@ -87,24 +112,7 @@ export async function startRelayServices(specs: RelayServiceSpec[], options: Sta
     );
   };
   try {
-    for (const spec of specs) {
-      const logFile = path.join(options.logDir, `${spec.name}.log`);
-      const out = createWriteStream(logFile, { flags: 'a' });
-      const child = spawn(
-        process.execPath,
-        [
-          // kafkajs 2.2.4 schedules a timer with a negative delay on Node >= 24 (kafkajs#1751,
-          // harmless: Node clamps it to 1 ms); keep that one warning out of the logs.
-          '--disable-warning=TimeoutNegativeWarning',
-          '-r',
-          path.join(options.root, 'tools', 'register.js'), path.join(options.root, 'services', spec.name, 'src', 'main.ts')],
-        { cwd: options.root, env: { ...process.env, ...options.env, ...spec.env }, stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      child.stdout?.pipe(out);
-      child.stderr?.pipe(out);
-      children.push({ spec, child, logFile });
-      options.onProgress?.(`started ${spec.name} (pid ${child.pid}), log ${logFile}`);
-    }
+    for (const spec of specs) children.push(spawnService(spec, options));
     const deadline = Date.now() + (options.readyTimeoutMs ?? 120000);
     await Promise.all(
       children.map(async ({ spec, child, logFile }) => {
@@ -124,5 +132,22 @@ export async function startRelayServices(specs: RelayServiceSpec[], options: Sta
       logFile,
     })),
     stop,
+    async kill(name, signal = 'SIGKILL') {
+      const entry = children.find((c) => c.spec.name === name);
+      if (!entry || entry.child.exitCode !== null || entry.child.signalCode !== null) return;
+      await new Promise<void>((resolve) => {
+        entry.child.once('exit', () => resolve());
+        entry.child.kill(signal);
+      });
+    },
+    async start(name) {
+      const index = children.findIndex((c) => c.spec.name === name);
+      const entry = children[index];
+      if (!entry) throw new Error(`${name} was not started by this stack`);
+      if (entry.child.exitCode === null && entry.child.signalCode === null) throw new Error(`${name} is still running`);
+      const next = spawnService(entry.spec, options);
+      children[index] = next;
+      await waitReady(`http://127.0.0.1:${next.spec.port}`, next.child, next.logFile, Date.now() + (options.readyTimeoutMs ?? 120000));
+    },
   };
 }

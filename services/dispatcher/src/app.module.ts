@@ -1,15 +1,68 @@
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type BeforeApplicationShutdown, type DynamicModule, Inject, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { Pool } from 'pg';
 import type { DispatcherConfig } from '@relay/config';
-import { WireModule } from '@relay/kafka';
+import { ContractRegistry } from '@relay/contracts';
+import { createPool } from '@relay/control-plane';
+import { DurableProducer, type OutputRecord, WireModule } from '@relay/kafka';
+import { Readiness, RelayMetrics, createLogger } from '@relay/observability';
+import {
+  DeliveryEngine,
+  EndpointDirectory,
+  PendingStore,
+  SecretBox,
+  WebhookEndpointsRepository,
+  WebhookSender,
+  parseSchedule,
+  parseSecretKey,
+} from '@relay/webhooks';
+import { DeliveriesController } from './deliveries.controller';
+import { FanOutController } from './fan-out.controller';
+
+const PG_POOL = Symbol('PG_POOL');
+
+/** Longest an attempt can hold a leased row before renewal: renewed every third of it. */
+const LEASE_MS = 60000;
+const ATTEMPT_RETENTION_MS = 30 * 24 * 3600 * 1000;
+
+class Lifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  private pruneTimer: NodeJS.Timeout | null = null;
+  constructor(
+    @Inject(DeliveryEngine) private readonly engine: DeliveryEngine,
+    @Inject(EndpointDirectory) private readonly directory: EndpointDirectory,
+    @Inject(PendingStore) private readonly store: PendingStore,
+    @Inject(WebhookSender) private readonly sender: WebhookSender,
+    @Inject(PG_POOL) private readonly pool: Pool,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.engine.start();
+    this.pruneTimer = setInterval(() => void this.store.prune(ATTEMPT_RETENTION_MS).catch(() => undefined), 3600 * 1000);
+    this.pruneTimer.unref();
+  }
+
+  /** Attempts in flight finish and their results are written before Kafka disconnects. */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    this.directory.stop();
+    await this.engine.stop();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.sender.close();
+    await this.pool.end();
+  }
+}
 
 /**
- * The outbound-webhook dispatcher. Its input topic (webhook deliveries) is produced by
- * the matcher once scenarios fire actions; until that contract exists the service runs
- * with its Kafka/registry wiring, health and metrics, and consumes nothing.
+ * The outbound-webhook dispatcher: fans validated (and rejected) events out to the
+ * endpoints subscribed to them as WebhookDelivery records, and sends every delivery —
+ * subscription, scenario_action (from the matcher) or relay — signed, isolated per
+ * endpoint, retried durably. See docs/webhooks.md.
  */
 @Module({})
 export class DispatcherModule {
   static forRoot(config: Readonly<DispatcherConfig>): DynamicModule {
+    const logger = createLogger('dispatcher', config.RELAY_LOG_LEVEL);
     return {
       module: DispatcherModule,
       imports: [
@@ -21,6 +74,64 @@ export class DispatcherModule {
           registryUrl: config.RELAY_REGISTRY_URL,
           topicPrefix: config.RELAY_TOPIC_PREFIX,
         }),
+      ],
+      controllers: [FanOutController, DeliveriesController],
+      providers: [
+        { provide: PG_POOL, useFactory: () => createPool(config.RELAY_PG_URL, config.RELAY_PG_POOL_MAX) },
+        {
+          provide: EndpointDirectory,
+          inject: [PG_POOL],
+          // Loaded before the Kafka consumer starts, so the first batch sees every endpoint.
+          useFactory: async (pool: Pool) => {
+            const box = new SecretBox(parseSecretKey(config.RELAY_WEBHOOK_SECRET_KEY).key);
+            const directory = new EndpointDirectory(new WebhookEndpointsRepository(pool, box), config.RELAY_WEBHOOK_ENDPOINT_CACHE_MS, (error) =>
+              logger.warn({ err: error }, 'endpoint directory refresh failed'),
+            );
+            await directory.start();
+            return directory;
+          },
+        },
+        { provide: PendingStore, inject: [PG_POOL], useFactory: (pool: Pool) => new PendingStore(pool, LEASE_MS) },
+        { provide: WebhookSender, useFactory: () => new WebhookSender(config.RELAY_ALLOW_LOOPBACK_WEBHOOKS) },
+        {
+          provide: DeliveryEngine,
+          inject: [PendingStore, EndpointDirectory, WebhookSender, ContractRegistry, DurableProducer, RelayMetrics],
+          useFactory: (store: PendingStore, directory: EndpointDirectory, sender: WebhookSender, registry: ContractRegistry, producer: DurableProducer, metrics: RelayMetrics) => {
+            const produce = async (records: OutputRecord[]) => {
+              const byTopic = new Map<string, { key: string | null; value: Buffer }[]>();
+              for (const r of records) {
+                const topic = registry.topic(r.topic);
+                const list = byTopic.get(topic) ?? [];
+                list.push({ key: r.key, value: await registry.encode(r.topic, r.value) });
+                byTopic.set(topic, list);
+              }
+              await producer.sendBatch([...byTopic].map(([topic, messages]) => ({ topic, messages })));
+              for (const [topic, messages] of byTopic) metrics.produced.inc({ stage: 'dispatcher', topic }, messages.length);
+            };
+            return new DeliveryEngine({
+              store,
+              directory,
+              sender,
+              produce,
+              schedule: parseSchedule(config.RELAY_WEBHOOK_RETRY_SCHEDULE),
+              queueMax: config.RELAY_WEBHOOK_QUEUE_MAX,
+              pollMs: config.RELAY_WEBHOOK_POLL_MS,
+              leaseMs: LEASE_MS,
+              autoDisableMs: config.RELAY_WEBHOOK_AUTO_DISABLE_MS,
+              logger,
+              metrics,
+            });
+          },
+        },
+        {
+          provide: 'PG_READINESS',
+          inject: [Readiness, PG_POOL],
+          useFactory: (readiness: Readiness, pool: Pool) => {
+            readiness.register('postgres', () => pool.query('SELECT 1'));
+            return true;
+          },
+        },
+        Lifecycle,
       ],
     };
   }

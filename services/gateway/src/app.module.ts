@@ -10,6 +10,7 @@ import {
 } from '@relay/control-plane';
 import { DurableProducer, LingeringProducer, WireModule } from '@relay/kafka';
 import { Readiness } from '@relay/observability';
+import { AdminModule } from './admin/admin.module';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { EventTypesController } from './event-types/event-types.controller';
 import { HistoryController } from './history/history.controller';
@@ -17,7 +18,9 @@ import { IngestService } from './ingest/ingest.service';
 import { SendmatorController } from './ingest/sendmator.controller';
 import { SimonController } from './ingest/simon.controller';
 import { TriggerController } from './ingest/trigger.controller';
+import { ScenariosModule } from './scenarios/scenarios.module';
 import { CONFIG, PG_POOL, type Config } from './tokens';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 class Lifecycle implements BeforeApplicationShutdown, OnApplicationShutdown {
   constructor(
@@ -40,7 +43,14 @@ export class GatewayModule {
   static forRoot(config: Config): DynamicModule {
     return {
       module: GatewayModule,
+      // Global with its shared providers exported: feature modules (admin, webhooks…) use
+      // the same pool, config and key cache (one cache, so invalidation reaches it).
+      global: true,
+      exports: [CONFIG, PG_POOL, ApiKeysRepository, EventTypesRepository, EventTypeCache, ApiKeyGuard],
       imports: [
+        AdminModule,
+        WebhooksModule,
+        ScenariosModule,
         WireModule.forRoot({
           service: 'gateway',
           logLevel: config.RELAY_LOG_LEVEL,

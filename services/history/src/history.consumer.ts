@@ -1,9 +1,9 @@
 import { Controller, Inject } from '@nestjs/common';
 import { EventPattern } from '@nestjs/microservices';
-import type { EventEnvelope, RejectedEvent } from '@relay/contracts';
+import type { EventEnvelope, EventOutcome, RejectedEvent } from '@relay/contracts';
 import { HistoryValidationError, HistoryWriter, type EventHistoryInput } from '@relay/history-store';
 import { dlq, ok, type InboundMessage, type MessageOutcome } from '@relay/kafka';
-import { fromRejected, fromValidated } from './history.mapping';
+import { fromOutcome, fromRejected, fromValidated } from './history.mapping';
 
 /**
  * Writes the final status of every event to ClickHouse. A chunk's rows are flushed before
@@ -22,6 +22,11 @@ export class HistoryConsumer {
   @EventPattern('rejected')
   onRejected(messages: InboundMessage<RejectedEvent>[]): Promise<MessageOutcome[]> {
     return this.write(messages.map((m) => () => fromRejected(m.value)));
+  }
+
+  @EventPattern('outcomes')
+  onOutcome(messages: InboundMessage<EventOutcome>[]): Promise<MessageOutcome[]> {
+    return this.write(messages.map((m) => () => fromOutcome(m.value)));
   }
 
   private async write(builders: (() => EventHistoryInput)[]): Promise<MessageOutcome[]> {

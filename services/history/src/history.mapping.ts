@@ -1,6 +1,6 @@
-import type { EventEnvelope, RejectedEvent } from '@relay/contracts';
+import type { EventEnvelope, EventOutcome, RejectedEvent } from '@relay/contracts';
 import { triggerBodyFromEnvelope } from '@relay/event-schema';
-import type { EventHistoryInput } from '@relay/history-store';
+import { HistoryValidationError, type EventHistoryInput } from '@relay/history-store';
 
 /**
  * The serialized payload kept in history: the event in seed 000's trigger shape
@@ -55,4 +55,19 @@ export function fromRejected(rejected: RejectedEvent): EventHistoryInput {
     payload: envelope ? payloadOf(envelope) : rejected.envelope_json,
     received_at: rejected.received_at,
   };
+}
+
+/**
+ * The matcher's decision (matched, scheduled, no_target) as the event's row: the whole
+ * validated row again with the new status, since ReplacingMergeTree keeps one full row
+ * per event (the highest status rank).
+ */
+export function fromOutcome(outcome: EventOutcome): EventHistoryInput {
+  let envelope: EventEnvelope;
+  try {
+    envelope = JSON.parse(outcome.envelope_json) as EventEnvelope;
+  } catch {
+    throw new HistoryValidationError('INVALID_ROW', `outcome of ${outcome.event_id}: envelope_json is not JSON`);
+  }
+  return { ...fromValidated(envelope), status: outcome.status, reason_code: outcome.reason_code };
 }

@@ -1,11 +1,47 @@
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, Inject, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { Pool } from 'pg';
 import type { MatcherConfig } from '@relay/config';
-import { WireModule } from '@relay/kafka';
+import { ContractRegistry } from '@relay/contracts';
+import { createPool } from '@relay/control-plane';
+import { DurableProducer, WireModule } from '@relay/kafka';
+import { Readiness, RelayMetrics, createLogger } from '@relay/observability';
+import {
+  ChangeListener,
+  ContactResolver,
+  ContactsRepository,
+  MatchStore,
+  ScenarioCache,
+  ScenariosRepository,
+  ScheduleStore,
+} from '@relay/scenarios';
 import { MatcherController } from './matcher.controller';
+import { Scheduler } from './scheduler';
+import { MATCHER_CONFIG, PG_POOL } from './tokens';
+
+/** Starts the change listener and the scheduler with the app, stops them before the pool closes. */
+class MatcherLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(
+    @Inject(ChangeListener) private readonly listener: ChangeListener,
+    @Inject(Scheduler) private readonly scheduler: Scheduler,
+    @Inject(PG_POOL) private readonly pool: Pool,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.listener.start();
+    this.scheduler.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.scheduler.stop();
+    await this.listener.stop();
+    await this.pool.end();
+  }
+}
 
 @Module({})
 export class MatcherModule {
   static forRoot(config: Readonly<MatcherConfig>): DynamicModule {
+    const logger = createLogger('matcher', config.RELAY_LOG_LEVEL);
     return {
       module: MatcherModule,
       imports: [
@@ -19,6 +55,72 @@ export class MatcherModule {
         }),
       ],
       controllers: [MatcherController],
+      providers: [
+        { provide: MATCHER_CONFIG, useValue: config },
+        { provide: PG_POOL, useFactory: () => createPool(config.RELAY_PG_URL, config.RELAY_PG_POOL_MAX) },
+        {
+          provide: ScenarioCache,
+          inject: [PG_POOL],
+          useFactory: (pool: Pool) => new ScenarioCache(new ScenariosRepository(pool), config.RELAY_SCENARIO_CACHE_MS),
+        },
+        {
+          provide: ContactResolver,
+          inject: [PG_POOL],
+          useFactory: (pool: Pool) =>
+            new ContactResolver(new ContactsRepository(pool), config.RELAY_CONTACT_CACHE_MS, config.RELAY_CONTACT_CACHE_MAX),
+        },
+        { provide: MatchStore, inject: [PG_POOL], useFactory: (pool: Pool) => new MatchStore(pool) },
+        {
+          provide: ChangeListener,
+          inject: [ScenarioCache, ContactResolver],
+          useFactory: (scenarios: ScenarioCache, contacts: ContactResolver) =>
+            new ChangeListener({
+              url: config.RELAY_PG_URL,
+              onScenarios: (teamId) => scenarios.invalidate(teamId),
+              onContact: (teamId, contactId) => contacts.invalidate(teamId, contactId),
+              onReset: () => {
+                scenarios.clear();
+                contacts.clear();
+              },
+              onError: (error) => logger.warn({ err: error }, 'change listener lost its connection; caches reset, reconnecting'),
+            }),
+        },
+        {
+          provide: Scheduler,
+          inject: [PG_POOL, ContractRegistry, DurableProducer, RelayMetrics],
+          useFactory: (pool: Pool, registry: ContractRegistry, producer: DurableProducer, metrics: RelayMetrics) => {
+            // Scheduler backlog for SREs, counted at scrape time on the partial index of pending rows.
+            metrics.setSchedulerBacklogProbe(async () => {
+              const { rows } = await pool.query<{ pending: string; due: string }>(
+                `SELECT count(*) AS pending, count(*) FILTER (WHERE due_at <= now()) AS due FROM scheduled_actions WHERE status = 'pending'`,
+              );
+              return { pending: Number(rows[0]?.pending ?? 0), due: Number(rows[0]?.due ?? 0) };
+            });
+            return new Scheduler({
+              store: new ScheduleStore(pool),
+              registry,
+              producer,
+              logger: logger.child({ component: 'scheduler' }),
+              pollMs: config.RELAY_SCHEDULER_POLL_MS,
+              batch: config.RELAY_SCHEDULER_BATCH,
+              observeLateness: (s) => metrics.schedulerLateness.observe(s),
+              onReleased: (released, cancelled) => {
+                metrics.schedulerActions.inc({ result: 'released' }, released);
+                metrics.schedulerActions.inc({ result: 'cancelled' }, cancelled);
+              },
+            });
+          },
+        },
+        {
+          provide: 'PG_READINESS',
+          inject: [Readiness, PG_POOL],
+          useFactory: (readiness: Readiness, pool: Pool) => {
+            readiness.register('postgres', () => pool.query('SELECT 1'));
+            return true;
+          },
+        },
+        MatcherLifecycle,
+      ],
     };
   }
 }

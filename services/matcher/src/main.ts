@@ -1,11 +1,13 @@
 import 'reflect-metadata';
 import { describeConfig, loadConfig, matcherConfigSchema } from '@relay/config';
+import { prepareDatabase } from '@relay/control-plane';
 import { runMain, runStage } from '@relay/kafka';
 import { MatcherModule } from './app.module';
 
 runMain('matcher', async (log) => {
   const config = loadConfig('matcher', matcherConfigSchema);
   log.info({ config: describeConfig(config) }, 'starting');
+  await prepareDatabase(config.RELAY_PG_URL);
   await runStage({
     service: 'matcher',
     module: MatcherModule.forRoot(config),

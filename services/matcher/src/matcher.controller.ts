@@ -1,18 +1,39 @@
-import { Controller } from '@nestjs/common';
+import { Controller, Inject } from '@nestjs/common';
 import { EventPattern } from '@nestjs/microservices';
+import type { MatcherConfig } from '@relay/config';
 import type { EventEnvelope } from '@relay/contracts';
-import { ok, type InboundMessage, type MessageOutcome } from '@relay/kafka';
+import type { InboundMessage, MessageOutcome } from '@relay/kafka';
+import { RelayMetrics } from '@relay/observability';
+import { ContactResolver, MatchStore, ScenarioCache } from '@relay/scenarios';
+import { createMatchHandler } from './match.handler';
+import { MATCHER_CONFIG } from './tokens';
 
-/**
- * The matcher stage's consumer of validated events. Scenarios (subscriptions by
- * code_name, filters, cooldowns, delayed actions) are not modelled yet, so every
- * validated event matches nothing and produces no delivery; the stage still consumes,
- * counts and commits so its lag and health are real from day one.
- */
+/** The matcher stage's consumer of validated events (see match.handler.ts). */
 @Controller()
 export class MatcherController {
+  private readonly handler: (messages: InboundMessage<EventEnvelope>[]) => Promise<MessageOutcome[]>;
+
+  constructor(
+    @Inject(MATCHER_CONFIG) config: Readonly<MatcherConfig>,
+    @Inject(ScenarioCache) scenarios: ScenarioCache,
+    @Inject(ContactResolver) contacts: ContactResolver,
+    @Inject(MatchStore) store: MatchStore,
+    @Inject(RelayMetrics) metrics: RelayMetrics,
+  ) {
+    this.handler = createMatchHandler({
+      scenarios,
+      contacts,
+      store,
+      delayScale: config.RELAY_DELAY_SCALE,
+      count: (outcome, details) => {
+        metrics.matcherEvents.inc({ outcome });
+        for (const d of details) metrics.scenarioVerdicts.inc({ outcome: d.outcome });
+      },
+    });
+  }
+
   @EventPattern('validated')
-  async match(messages: InboundMessage<EventEnvelope>[]): Promise<MessageOutcome[]> {
-    return messages.map(() => ok());
+  match(messages: InboundMessage<EventEnvelope>[]): Promise<MessageOutcome[]> {
+    return this.handler(messages);
   }
 }

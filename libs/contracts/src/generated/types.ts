@@ -139,4 +139,72 @@ export interface WebhookAttempt {
   /** First bytes of the response body. */
   response_snippet: null | string;
   attempted_at: number;
+  /** The delivery's kind (subscription, scenario_action, relay); '' from producers that predate the field. */
+  kind: string;
+  environment: string;
+  code_name: null | string;
+  scenario_id: null | string;
+  /** When Relay received the event behind the delivery: attempted_at - occurred_at is the event-to-delivery time. */
+  occurred_at: null | number;
+  delivery_created_at: null | number;
+}
+
+/** A webhook delivery that failed its last attempt (or whose endpoint was disabled or deleted). Written to relay.webhooks.deliveries.dead keyed by endpoint_id; kept replayable in PostgreSQL (POST /v1/webhooks/:id/replay). */
+export interface WebhookDeadLetter {
+  delivery_id: string;
+  team_id: string;
+  endpoint_id: string;
+  environment: string;
+  kind: string;
+  action: string;
+  event_id: null | string;
+  /** Attempts made before giving up. */
+  attempts: number;
+  last_http_status: null | number;
+  last_error: null | string;
+  /** The WebhookDelivery record as JSON text, so it can be replayed as it was. */
+  delivery_json: string;
+  failed_at: number;
+}
+
+export interface ScenarioRunAction {
+  action_index: number;
+  webhook_id: string;
+  delivery_id: null | string;
+  /** produced (sent to the deliveries topic now), scheduled or failed (template error). */
+  status: string;
+  due_at: null | number;
+  error: null | string;
+}
+
+export interface ScenarioRun {
+  scenario_id: string;
+  name: string;
+  /** matched, scheduled, filtered, cooldown, paused, stopped, no_target or failed. */
+  outcome: string;
+  /** Why it did not fire (filter, tags, cooldown), '' otherwise. */
+  reason: string;
+  actions: Array<ScenarioRunAction>;
+}
+
+/** What the matcher decided for one validated event: no_target (no contact resolved, nothing fired), matched (at least one scenario fired an action now) or scheduled (an action waits for its due time). Written to relay.events.outcomes keyed like the event; history turns it into the event's row with that status. */
+export interface EventOutcome {
+  event_id: string;
+  team_id: string;
+  /** no_target, matched or scheduled (history-store's EVENT_STATUS_RANK names). */
+  status: string;
+  /** e.g. CONTACT_NOT_FOUND for no_target. */
+  reason_code: string;
+  /** The resolved contact's id. */
+  contact_id: null | string;
+  scenarios_fired: number;
+  /** Actions produced to the deliveries topic now. */
+  deliveries: number;
+  /** Actions stored for later release. */
+  scheduled: number;
+  decided_at: number;
+  /** The validated envelope as JSON text, so history can rewrite the whole row (ReplacingMergeTree keeps one row per event). */
+  envelope_json: string;
+  /** Every subscribed scenario judged for this event with its verdict and actions; history stores one scenario_runs row each. Empty from producers that predate the field. */
+  scenario_runs: Array<ScenarioRun>;
 }

@@ -25,6 +25,8 @@ export class ApiKeyGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<AuthedRequest>();
+    // Already authenticated by an earlier guard (e.g. class-level ApiKeyGuard + @RateLimited()).
+    if (request.principal) return true;
     const key = extractApiKey(request.headers);
     if (!key) throw ApiError.unauthorized('Missing API key (X-API-Key, Authorization: Bearer, or spm-api-key)');
     const principal = await this.keys.verify(key);

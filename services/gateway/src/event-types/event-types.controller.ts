@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Qu
 import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { EventTypeCache, EventTypesRepository, type ApiKeyPrincipal, type StoredEventType } from '@relay/control-plane';
 import { mergeEventTypePatch, parseEventTypeDefinition, parseEventTypePatch } from '@relay/event-schema';
+import { AuditService, actorOf } from '../audit/audit.service';
 import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
 import { ApiError } from '../http/api-error';
 
@@ -20,6 +21,7 @@ export class EventTypesController {
   constructor(
     @Inject(EventTypesRepository) private readonly repo: EventTypesRepository,
     @Inject(EventTypeCache) private readonly cache: EventTypeCache,
+    @Inject(AuditService) private readonly audit: AuditService,
   ) {}
 
   @Post()
@@ -30,6 +32,13 @@ export class EventTypesController {
     if (!parsed.ok) throw ApiError.badRequest(parsed.errors);
     const created = await this.repo.create(principal.teamId, parsed.value);
     this.cache.invalidate(principal.teamId, created.code_name);
+    await this.audit.record({
+      teamId: principal.teamId,
+      actor: actorOf(principal),
+      action: 'event_type.created',
+      target: { type: 'event_type', id: created.id },
+      details: { code_name: created.code_name, version: created.version },
+    });
     return { success: true, data: view(created) };
   }
 
@@ -69,14 +78,34 @@ export class EventTypesController {
     const updated = await this.repo.update(principal.teamId, codeName, (current) => mergeEventTypePatch(current, patch));
     this.cache.invalidate(principal.teamId, codeName);
     this.cache.invalidate(principal.teamId, updated.code_name);
+    await this.audit.record({
+      teamId: principal.teamId,
+      actor: actorOf(principal),
+      action: 'event_type.updated',
+      target: { type: 'event_type', id: updated.id },
+      details: {
+        code_name: updated.code_name,
+        ...(updated.code_name !== codeName ? { previous_code_name: codeName } : {}),
+        version: updated.version,
+        changed: Object.keys(patch),
+      },
+    });
     return { success: true, data: view(updated) };
   }
 
   @Delete(':code_name')
   @ApiOperation({ summary: 'deleteEvent: irreversible' })
   async remove(@Principal() principal: ApiKeyPrincipal, @Param('code_name') codeName: string): Promise<{ success: true }> {
+    const existing = await this.repo.get(principal.teamId, codeName);
     await this.repo.delete(principal.teamId, codeName);
     this.cache.invalidate(principal.teamId, codeName);
+    await this.audit.record({
+      teamId: principal.teamId,
+      actor: actorOf(principal),
+      action: 'event_type.deleted',
+      target: { type: 'event_type', id: existing?.id ?? null },
+      details: { code_name: codeName, version: existing?.version ?? null },
+    });
     return { success: true };
   }
 }

@@ -59,7 +59,11 @@ export class ErrorFilter implements ExceptionFilter {
           return new ApiError(400, 'VALIDATION_FAILED', exception.errors);
         case 'EVENT_TYPE_NOT_FOUND':
         case 'TEAM_NOT_FOUND':
+        case 'KEY_NOT_FOUND':
           return new ApiError(404, exception.code, [exception.message]);
+        case 'KEY_REVOKED':
+        case 'INVALID_KEY_TRANSITION':
+          return new ApiError(409, exception.code, [exception.message]);
         case 'DATABASE_UNAVAILABLE':
         case 'MIGRATION_FAILED':
         case 'NOT_A_TEST_DATABASE':

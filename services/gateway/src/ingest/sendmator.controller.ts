@@ -5,6 +5,7 @@ import { validateTriggerPayload } from '@relay/event-schema';
 import { RelayMetrics } from '@relay/observability';
 import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
 import { ApiError } from '../http/api-error';
+import { RateLimited } from '../rate-limit/rate-limit.guard';
 import { IngestService, toEnvelope, type EnvelopeExtras } from './ingest.service';
 
 const KNOWN_FIELDS = new Set(['event_name', 'user_info', 'source', 'event_data', 'variables', 'trigger_at']);
@@ -49,6 +50,7 @@ export class SendmatorController {
   ) {}
 
   @Post('send')
+  @RateLimited()
   @HttpCode(201)
   @ApiOperation({ summary: 'Send an event (asynchronous): 201 with trigger_id once durably queued' })
   async send(

@@ -1,16 +1,17 @@
-import { Body, Controller, Headers, HttpCode, Inject, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { EventTypeCache, type ApiKeyPrincipal } from '@relay/control-plane';
 import { validateTriggerPayload } from '@relay/event-schema';
 import { RelayMetrics } from '@relay/observability';
-import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
+import { Principal } from '../auth/api-key.guard';
 import { ApiError } from '../http/api-error';
+import { RateLimited } from '../rate-limit/rate-limit.guard';
 import { IngestService, toEnvelope } from './ingest.service';
 
 /** Seed 000's triggerEvent: validate synchronously, queue durably, answer 202. */
 @ApiTags('ingestion')
 @ApiHeader({ name: 'spm-api-key', required: false, description: 'Or X-API-Key / Authorization: Bearer' })
-@UseGuards(ApiKeyGuard)
+@RateLimited()
 @Controller('v1/events/trigger')
 export class TriggerController {
   constructor(

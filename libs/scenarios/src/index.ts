@@ -1,0 +1,61 @@
+// Contacts and identity, scenarios (filters, cooldowns, delayed actions), the matcher's
+// PostgreSQL writes, the durable scheduler's queue and trigger tracking. Rules and
+// guarantees: docs/scenarios.md.
+export { ScenariosError, type ScenariosErrorCode } from './errors';
+export { durationMs } from './duration';
+export { checkFilter, filterHolds, type FilterRule } from './filter';
+export { checkTemplate, compileTemplate, renderPayload, type CompiledTemplate } from './template';
+export { deliveryId, spreadFraction } from './ids';
+export {
+  normalizeEmail,
+  normalizePhone,
+  parseContactInput,
+  parseScenarioDefinition,
+  parseScenarioPatch,
+  SCENARIO_STATUSES,
+  type Contact,
+  type ContactInput,
+  type JsonMap,
+  type Scenario,
+  type ScenarioAction,
+  type ScenarioDefinition,
+  type ScenarioPatch,
+  type ScenarioStatus,
+  type TagFilter,
+} from './model';
+export {
+  compileScenario,
+  evaluationData,
+  judge,
+  planActions,
+  tagsHold,
+  type CompiledScenario,
+  type MatchEvent,
+  type PlannedAction,
+  type PlanOptions,
+  type Verdict,
+} from './evaluate';
+export {
+  ContactsRepository,
+  CONTACTS_CHANNEL,
+  resolveAmong,
+  toContact,
+  type ContactRefInput,
+  type IdentifierKind,
+} from './contacts';
+export { ScenariosRepository, SCENARIOS_CHANNEL } from './scenarios';
+export {
+  MatchStore,
+  ScheduleStore,
+  claimKey,
+  type ActionDetail,
+  type CooldownClaim,
+  type DueAction,
+  type MatchTx,
+  type ScenarioDetail,
+  type ScenarioOutcome,
+  type ScheduledInsert,
+  type TriggerRecord,
+} from './match-store';
+export { TriggersRepository, type TriggerStatus, type TriggerWorkflow } from './triggers';
+export { ChangeListener, ContactResolver, ScenarioCache, type ChangeListenerOptions, type ContactResolution } from './caches';

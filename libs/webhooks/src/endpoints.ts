@@ -1,0 +1,358 @@
+import type { Pool } from 'pg';
+import { v7 as uuidv7 } from 'uuid';
+import { CODE_NAME_PATTERN } from '@relay/event-schema';
+import { type SecretBox, generateSigningSecret } from './secrets';
+import type { SignatureScheme } from './signing';
+
+/** Relay's own event kinds an endpoint can subscribe to, next to code_names. */
+export const RELAY_KINDS = ['event.rejected', 'delivery.failed', 'endpoint.disabled'] as const;
+export type RelayKind = (typeof RELAY_KINDS)[number];
+
+export type EndpointStatus = 'enabled' | 'disabled' | 'auto-disabled';
+export type Environment = 'production' | 'staging';
+
+/** An endpoint as the API shows it (never with its secret). */
+export interface WebhookEndpoint {
+  id: string;
+  team_id: string;
+  url: string;
+  description: string | null;
+  events: string[];
+  contact_fields: string[];
+  batch: { max_events: number; max_wait_ms: number } | null;
+  environment: Environment;
+  signature: SignatureScheme;
+  success_contract: '2xx' | 'strict';
+  status: EndpointStatus;
+  timeout_ms: number;
+  max_concurrency: number;
+  disabled_reason: string | null;
+  last_success_at: string | null;
+  last_failure_at: string | null;
+  secret_rotation_ends_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** What the dispatcher needs: the endpoint plus the secrets that sign right now. */
+export interface DispatchEndpoint extends WebhookEndpoint {
+  secrets: string[];
+}
+
+export interface EndpointInput {
+  url: string;
+  description: string | null;
+  events: string[];
+  contact_fields: string[];
+  batch: { max_events: number; max_wait_ms: number } | null;
+  environment: Environment;
+  signature: SignatureScheme;
+  success_contract: '2xx' | 'strict';
+  status: 'enabled' | 'disabled';
+  timeout_ms: number;
+  max_concurrency: number;
+}
+
+type Parsed<T> = { ok: true; value: T } | { ok: false; errors: string[] };
+
+const FIELDS = ['url', 'description', 'events', 'contact_fields', 'batch', 'environment', 'signature', 'success_contract', 'status', 'timeout_ms', 'max_concurrency'] as const;
+const CONTACT_FIELD = /^[A-Za-z_][A-Za-z0-9_.-]{0,99}$/;
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Validates a create body (`partial` = false) or a PATCH body (`partial` = true, only the
+ * fields present). Every error is collected, like the rest of the API. The URL's syntax
+ * is checked here; its addresses by assertDeliverableUrl (needs DNS).
+ */
+export function parseEndpointInput(body: unknown, partial: boolean, defaults: { environment: Environment; timeoutMs: number }): Parsed<Partial<EndpointInput>> {
+  if (!isRecord(body)) return { ok: false, errors: ['body must be a JSON object'] };
+  const errors: string[] = [];
+  const out: Partial<EndpointInput> = {};
+  for (const key of Object.keys(body)) if (!(FIELDS as readonly string[]).includes(key)) errors.push(`unknown field: ${key}`);
+  const has = (k: string) => body[k] !== undefined;
+
+  if (has('url') || !partial) {
+    if (typeof body.url !== 'string' || body.url.length === 0) errors.push('url is required and must be a string');
+    else out.url = body.url;
+  }
+  if (has('description')) {
+    if (body.description !== null && (typeof body.description !== 'string' || body.description.length > 500)) errors.push('description must be a string of at most 500 characters');
+    else out.description = (body.description) ?? null;
+  } else if (!partial) out.description = null;
+  if (has('events') || !partial) {
+    const events = body.events;
+    if (!Array.isArray(events) || events.length === 0 || events.length > 100) errors.push('events must be a non-empty array of at most 100 code_names or Relay kinds');
+    else {
+      for (const e of events) {
+        if (typeof e !== 'string' || !((RELAY_KINDS as readonly string[]).includes(e) || (CODE_NAME_PATTERN.test(e) && e.length <= 100))) {
+          errors.push(`events: ${JSON.stringify(e)} is neither a code_name nor a Relay kind (${RELAY_KINDS.join(', ')})`);
+        }
+      }
+      out.events = [...new Set(events as string[])];
+    }
+  }
+  if (has('contact_fields')) {
+    const cf = body.contact_fields;
+    if (!Array.isArray(cf) || cf.length > 50 || !cf.every((f) => typeof f === 'string' && CONTACT_FIELD.test(f))) errors.push('contact_fields must be an array of at most 50 field names');
+    else out.contact_fields = [...new Set(cf as string[])];
+  } else if (!partial) out.contact_fields = [];
+  if (has('batch')) {
+    const b = body.batch;
+    if (b === null) out.batch = null;
+    else if (!isRecord(b)) errors.push('batch must be null or {"max_events", "max_wait_ms"}');
+    else {
+      const me = b.max_events;
+      const mw = b.max_wait_ms;
+      if (!Number.isInteger(me) || (me as number) < 1 || (me as number) > 1000) errors.push('batch.max_events must be an integer between 1 and 1000');
+      if (!Number.isInteger(mw) || (mw as number) < 0 || (mw as number) > 600000) errors.push('batch.max_wait_ms must be an integer between 0 and 600000');
+      out.batch = { max_events: me as number, max_wait_ms: mw as number };
+    }
+  } else if (!partial) out.batch = null;
+  const oneOf = <T extends string>(key: keyof EndpointInput, values: readonly T[], fallback: T | undefined) => {
+    if (has(key)) {
+      if (!values.includes(body[key] as T)) errors.push(`${key} must be one of ${values.join(', ')}`);
+      else (out as Record<string, unknown>)[key] = body[key];
+    } else if (!partial && fallback !== undefined) (out as Record<string, unknown>)[key] = fallback;
+  };
+  oneOf('environment', ['production', 'staging'] as const, defaults.environment);
+  oneOf('signature', ['standard', 'shopimind'] as const, 'standard');
+  oneOf('success_contract', ['2xx', 'strict'] as const, '2xx');
+  oneOf('status', ['enabled', 'disabled'] as const, 'enabled');
+  const int = (key: 'timeout_ms' | 'max_concurrency', min: number, max: number, fallback: number) => {
+    if (has(key)) {
+      const v = body[key];
+      if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) errors.push(`${key} must be an integer between ${min} and ${max}`);
+      else out[key] = v as number;
+    } else if (!partial) out[key] = fallback;
+  };
+  int('timeout_ms', 100, 30000, defaults.timeoutMs);
+  int('max_concurrency', 1, 64, 4);
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, value: out };
+}
+
+interface Row {
+  id: string;
+  team_id: string;
+  url: string;
+  description: string | null;
+  events: string[];
+  contact_fields: string[];
+  batch_max_events: number | null;
+  batch_max_wait_ms: number | null;
+  environment: Environment;
+  signature: SignatureScheme;
+  success_contract: '2xx' | 'strict';
+  status: EndpointStatus;
+  timeout_ms: number;
+  max_concurrency: number;
+  secret_enc: Buffer;
+  previous_secret_enc: Buffer | null;
+  previous_secret_expires_at: Date | null;
+  last_success_at: Date | null;
+  last_failure_at: Date | null;
+  disabled_reason: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+function toEndpoint(r: Row, now = Date.now()): WebhookEndpoint {
+  const rotating = r.previous_secret_expires_at && r.previous_secret_expires_at.getTime() > now;
+  return {
+    id: r.id,
+    team_id: r.team_id,
+    url: r.url,
+    description: r.description,
+    events: r.events,
+    contact_fields: r.contact_fields,
+    batch: r.batch_max_events ? { max_events: r.batch_max_events, max_wait_ms: r.batch_max_wait_ms ?? 0 } : null,
+    environment: r.environment,
+    signature: r.signature,
+    success_contract: r.success_contract,
+    status: r.status,
+    timeout_ms: r.timeout_ms,
+    max_concurrency: r.max_concurrency,
+    disabled_reason: r.disabled_reason,
+    last_success_at: iso(r.last_success_at),
+    last_failure_at: iso(r.last_failure_at),
+    secret_rotation_ends_at: rotating ? iso(r.previous_secret_expires_at) : null,
+    created_at: r.created_at.toISOString(),
+    updated_at: r.updated_at.toISOString(),
+  };
+}
+
+/** Endpoints in PostgreSQL, always scoped by team; secrets sealed with `SecretBox`. */
+export class WebhookEndpointsRepository {
+  constructor(
+    private readonly pool: Pool,
+    private readonly box: SecretBox,
+  ) {}
+
+  async create(teamId: string, input: EndpointInput): Promise<{ endpoint: WebhookEndpoint; secret: string }> {
+    const id = uuidv7();
+    const secret = generateSigningSecret();
+    const { rows } = await this.pool.query<Row>(
+      `INSERT INTO webhook_endpoints (id, team_id, url, description, events, contact_fields, batch_max_events, batch_max_wait_ms,
+         environment, signature, success_contract, status, timeout_ms, max_concurrency, secret_enc)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) RETURNING *`,
+      [id, teamId, input.url, input.description, input.events, input.contact_fields, input.batch?.max_events ?? null, input.batch?.max_wait_ms ?? null,
+        input.environment, input.signature, input.success_contract, input.status, input.timeout_ms, input.max_concurrency, this.box.seal(secret, id)],
+    );
+    return { endpoint: toEndpoint(rows[0] as Row), secret };
+  }
+
+  async get(teamId: string, id: string): Promise<WebhookEndpoint | null> {
+    const { rows } = await this.pool.query<Row>('SELECT * FROM webhook_endpoints WHERE team_id = $1 AND id = $2', [teamId, id]);
+    return rows[0] ? toEndpoint(rows[0]) : null;
+  }
+
+  async list(teamId: string, limit: number, cursor?: string): Promise<{ data: WebhookEndpoint[]; next_cursor: string | null }> {
+    const { rows } = await this.pool.query<Row>(
+      `SELECT * FROM webhook_endpoints WHERE team_id = $1 AND ($2::text IS NULL OR id < $2) ORDER BY id DESC LIMIT $3`,
+      [teamId, cursor ?? null, limit + 1],
+    );
+    const page = rows.slice(0, limit).map((r) => toEndpoint(r));
+    return { data: page, next_cursor: rows.length > limit ? (page[page.length - 1]?.id ?? null) : null };
+  }
+
+  async update(teamId: string, id: string, patch: Partial<EndpointInput>): Promise<WebhookEndpoint | null> {
+    const sets: string[] = [];
+    const values: unknown[] = [teamId, id];
+    const set = (column: string, value: unknown) => {
+      values.push(value);
+      sets.push(`${column} = $${values.length}`);
+    };
+    if (patch.url !== undefined) set('url', patch.url);
+    if (patch.description !== undefined) set('description', patch.description);
+    if (patch.events !== undefined) set('events', patch.events);
+    if (patch.contact_fields !== undefined) set('contact_fields', patch.contact_fields);
+    if (patch.batch !== undefined) {
+      set('batch_max_events', patch.batch?.max_events ?? null);
+      set('batch_max_wait_ms', patch.batch?.max_wait_ms ?? null);
+    }
+    for (const k of ['environment', 'signature', 'success_contract', 'timeout_ms', 'max_concurrency'] as const) {
+      if (patch[k] !== undefined) set(k, patch[k]);
+    }
+    if (patch.status !== undefined) {
+      set('status', patch.status);
+      // Re-enabling starts a fresh health window: the auto-disable clock counts from now.
+      if (patch.status === 'enabled') sets.push('disabled_reason = NULL', 'last_failure_at = NULL', 'last_success_at = now()');
+      else sets.push(`disabled_reason = 'disabled by the API'`);
+    }
+    sets.push('updated_at = now()');
+    const { rows } = await this.pool.query<Row>(`UPDATE webhook_endpoints SET ${sets.join(', ')} WHERE team_id = $1 AND id = $2 RETURNING *`, values);
+    return rows[0] ? toEndpoint(rows[0]) : null;
+  }
+
+  async delete(teamId: string, id: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query('DELETE FROM webhook_endpoints WHERE team_id = $1 AND id = $2', [teamId, id]);
+    return (rowCount ?? 0) > 0;
+  }
+
+  /** New secret; the old one keeps signing (both signatures sent) for `overlapMs`. */
+  async rotateSecret(teamId: string, id: string, overlapMs: number): Promise<{ endpoint: WebhookEndpoint; secret: string } | null> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<Row>('SELECT * FROM webhook_endpoints WHERE team_id = $1 AND id = $2 FOR UPDATE', [teamId, id]);
+      const row = rows[0];
+      if (!row) {
+        await client.query('ROLLBACK');
+        return null;
+      }
+      const secret = generateSigningSecret();
+      const updated = await client.query<Row>(
+        `UPDATE webhook_endpoints SET secret_enc = $3, previous_secret_enc = secret_enc,
+           previous_secret_expires_at = now() + ($4::bigint * interval '1 millisecond'), updated_at = now()
+         WHERE team_id = $1 AND id = $2 RETURNING *`,
+        [teamId, id, this.box.seal(secret, id), overlapMs],
+      );
+      await client.query('COMMIT');
+      return { endpoint: toEndpoint(updated.rows[0] as Row), secret };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Every endpoint with its signing secrets decrypted: the dispatcher's directory. */
+  async loadAllForDispatch(): Promise<DispatchEndpoint[]> {
+    const { rows } = await this.pool.query<Row>('SELECT * FROM webhook_endpoints');
+    const now = Date.now();
+    return rows.map((r) => {
+      const secrets = [this.box.open(r.secret_enc, r.id)];
+      if (r.previous_secret_enc && r.previous_secret_expires_at && r.previous_secret_expires_at.getTime() > now) {
+        secrets.push(this.box.open(r.previous_secret_enc, r.id));
+      }
+      return { ...toEndpoint(r, now), secrets };
+    });
+  }
+}
+
+/**
+ * The dispatcher's in-memory view of endpoints, reloaded every `refreshMs`: the bound on
+ * how long a created, changed, disabled or deleted endpoint takes to be seen (default
+ * 2 s). A full reload is one indexed scan; fine into the tens of thousands of endpoints,
+ * past which an `updated_at` watermark would replace it.
+ */
+export class EndpointDirectory {
+  private byId = new Map<string, DispatchEndpoint>();
+  private bySubscription = new Map<string, DispatchEndpoint[]>();
+  private timer: NodeJS.Timeout | null = null;
+  private loadedAt = 0;
+
+  constructor(
+    private readonly repo: Pick<WebhookEndpointsRepository, 'loadAllForDispatch'>,
+    private readonly refreshMs: number,
+    private readonly onError: (error: unknown) => void = () => undefined,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.refresh();
+    this.timer = setInterval(() => void this.refresh().catch(this.onError), this.refreshMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  async refresh(): Promise<void> {
+    const all = await this.repo.loadAllForDispatch();
+    const byId = new Map<string, DispatchEndpoint>();
+    const bySubscription = new Map<string, DispatchEndpoint[]>();
+    for (const e of all) {
+      byId.set(e.id, e);
+      if (e.status !== 'enabled') continue;
+      for (const event of e.events) {
+        const key = `${e.team_id}\u0000${e.environment}\u0000${event}`;
+        const list = bySubscription.get(key) ?? [];
+        list.push(e);
+        bySubscription.set(key, list);
+      }
+    }
+    this.byId = byId;
+    this.bySubscription = bySubscription;
+    this.loadedAt = Date.now();
+  }
+
+  get ageMs(): number {
+    return Date.now() - this.loadedAt;
+  }
+
+  get(id: string): DispatchEndpoint | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Enabled endpoints of that team AND environment subscribed to `event`. */
+  subscribers(teamId: string, environment: string, event: string): readonly DispatchEndpoint[] {
+    return this.bySubscription.get(`${teamId}\u0000${environment}\u0000${event}`) ?? [];
+  }
+}

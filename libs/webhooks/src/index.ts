@@ -1,0 +1,19 @@
+export { DEV_ONLY_SECRET_KEY, SecretBox, generateSigningSecret, parseSecretKey, standardKey } from './secrets';
+export { signatureHeaders, verifyShopimindSignature, type SignatureScheme } from './signing';
+export { UrlPolicyError, assertDeliverableUrl, forbiddenAddressReason, guardedLookup, parseWebhookUrl } from './url-policy';
+export { nextRetryDelay, parseRetryAfter, parseSchedule } from './schedule';
+export {
+  RELAY_KINDS,
+  EndpointDirectory,
+  WebhookEndpointsRepository,
+  parseEndpointInput,
+  type DispatchEndpoint,
+  type EndpointInput,
+  type EndpointStatus,
+  type RelayKind,
+  type WebhookEndpoint,
+} from './endpoints';
+export { deliveryIdFor, deliveryItem, rejectedDelivery, relayDelivery, requestBody, subscriptionDelivery, type DeliveryItem } from './payload';
+export { PendingStore, WebhookActivityRepository, type AttemptView, type Completion, type PendingJob } from './pending';
+export { WebhookSender, type SendResult } from './sender';
+export { DeliveryEngine, type DeliveryEngineOptions } from './engine';

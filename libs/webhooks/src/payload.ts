@@ -1,0 +1,162 @@
+import { createHash } from 'node:crypto';
+import { v5 as uuidv5 } from 'uuid';
+import type { EventEnvelope, RejectedEvent, WebhookDelivery } from '@relay/contracts';
+
+// Fixed namespace for deterministic delivery ids (uuid v5): the same event fanned out
+// twice to the same endpoint (a Kafka redelivery) gets the same delivery_id, which the
+// pending table deduplicates and receivers see as the same webhook-id.
+const NAMESPACE = '6f1c1a52-7a57-4d1e-9b2a-2f7f3c0e5a10';
+
+export function deliveryIdFor(...parts: string[]): string {
+  return uuidv5(parts.join('\u0000'), NAMESPACE);
+}
+
+/** One item of a POST: seed 004's event shape plus Relay's own fields. */
+export interface DeliveryItem {
+  action: string;
+  action_date: number;
+  action_data: Record<string, unknown>;
+  contact: { base: string[]; fields: Record<string, unknown>[] };
+  delivery_id: string;
+  event_id: string | null;
+  code_name: string | null;
+  kind: string;
+  environment: string;
+  scenario: { id: string; action_index: number | null } | null;
+  occurred_at: string;
+  payload: unknown;
+}
+
+function parseJson(text: string | null): unknown {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * `contact.base` holds the contact's identifier (seed 004: "the contact id"), `fields`
+ * the fields the endpoint asked for (contact_fields), looked up among the contact's own
+ * keys (id, email, phone) and then its custom data; empty when none were asked.
+ */
+export function deliveryItem(d: WebhookDelivery, contactFields: readonly string[]): DeliveryItem {
+  const contact = (parseJson(d.contact_json) ?? {}) as Record<string, unknown>;
+  const custom = (typeof contact.custom_data === 'object' && contact.custom_data !== null ? contact.custom_data : {}) as Record<string, unknown>;
+  const id = [contact.id, contact.email, contact.phone].find((v) => typeof v === 'string' && v.length > 0) as string | undefined;
+  const fields: Record<string, unknown> = {};
+  for (const f of contactFields) {
+    if (contact[f] !== undefined && f !== 'custom_data') fields[f] = contact[f];
+    else if (custom[f] !== undefined) fields[f] = custom[f];
+  }
+  return {
+    action: d.action,
+    action_date: Math.floor(d.occurred_at / 1000),
+    action_data: {
+      ...(d.event_id ? { event_id: d.event_id } : {}),
+      ...(d.scenario_id ? { scenario_id: d.scenario_id, action_index: d.action_index } : {}),
+    },
+    contact: { base: id ? [id] : [], fields: contactFields.length > 0 && d.contact_json ? [fields] : [] },
+    delivery_id: d.delivery_id,
+    event_id: d.event_id,
+    code_name: d.code_name,
+    kind: d.kind,
+    environment: d.environment,
+    scenario: d.scenario_id ? { id: d.scenario_id, action_index: d.action_index } : null,
+    occurred_at: new Date(d.occurred_at).toISOString(),
+    payload: parseJson(d.payload_json),
+  };
+}
+
+/**
+ * The body of one POST: the item itself without batching; `{"events": [...]}` (seed
+ * 004, always an array) with batching. The webhook-id of a batch is derived from its
+ * delivery ids, so a batch retried with the same members keeps its id.
+ */
+export function requestBody(deliveries: readonly WebhookDelivery[], contactFields: readonly string[], batching: boolean): { id: string; body: string } {
+  if (!batching) {
+    const d = deliveries[0] as WebhookDelivery;
+    return { id: d.delivery_id, body: JSON.stringify(deliveryItem(d, contactFields)) };
+  }
+  const id =
+    deliveries.length === 1
+      ? (deliveries[0] as WebhookDelivery).delivery_id
+      : `batch_${createHash('sha256').update(deliveries.map((d) => d.delivery_id).sort().join(',')).digest('base64url').slice(0, 32)}`;
+  return { id, body: JSON.stringify({ events: deliveries.map((d) => deliveryItem(d, contactFields)) }) };
+}
+
+const json = (text: string | null) => parseJson(text) ?? undefined;
+
+/** A validated event as a `subscription` delivery to one endpoint. */
+export function subscriptionDelivery(e: EventEnvelope, endpointId: string, now = Date.now()): WebhookDelivery {
+  return {
+    delivery_id: deliveryIdFor('subscription', e.event_id, endpointId),
+    team_id: e.team_id,
+    environment: e.environment,
+    endpoint_id: endpointId,
+    kind: 'subscription',
+    action: e.code_name,
+    event_id: e.event_id,
+    code_name: e.code_name,
+    scenario_id: null,
+    action_index: null,
+    contact_json: e.contact
+      ? JSON.stringify({ id: e.contact.id, email: e.contact.email, phone: e.contact.phone, custom_data: json(e.contact.custom_data_json) })
+      : null,
+    payload_json: JSON.stringify({
+      metaData: json(e.meta_data_json),
+      customData: json(e.custom_data_json),
+      visitor: e.visitor ? { id: e.visitor.id, customData: json(e.visitor.custom_data_json) } : undefined,
+      schema_version: e.schema_version,
+    }),
+    occurred_at: e.received_at,
+    created_at: now,
+  };
+}
+
+/** A rejected event as an `event.rejected` relay delivery. */
+export function rejectedDelivery(r: RejectedEvent, endpointId: string, now = Date.now()): WebhookDelivery {
+  return {
+    delivery_id: deliveryIdFor('event.rejected', r.event_id, endpointId),
+    team_id: r.team_id,
+    environment: r.environment,
+    endpoint_id: endpointId,
+    kind: 'relay',
+    action: 'event.rejected',
+    event_id: r.event_id,
+    code_name: r.code_name,
+    scenario_id: null,
+    action_index: null,
+    contact_json: null,
+    payload_json: JSON.stringify({ reason_code: r.reason_code, errors: r.errors, stage: r.stage, rejected_at: new Date(r.rejected_at).toISOString() }),
+    occurred_at: r.received_at,
+    created_at: now,
+  };
+}
+
+/** Relay's own notifications (delivery.failed, endpoint.disabled) to one endpoint. */
+export function relayDelivery(
+  action: 'delivery.failed' | 'endpoint.disabled',
+  source: { id: string; team_id: string; environment: string; event_id?: string | null; code_name?: string | null },
+  endpointId: string,
+  payload: Record<string, unknown>,
+  now = Date.now(),
+): WebhookDelivery {
+  return {
+    delivery_id: deliveryIdFor(action, source.id, endpointId),
+    team_id: source.team_id,
+    environment: source.environment,
+    endpoint_id: endpointId,
+    kind: 'relay',
+    action,
+    event_id: source.event_id ?? null,
+    code_name: source.code_name ?? null,
+    scenario_id: null,
+    action_index: null,
+    contact_json: null,
+    payload_json: JSON.stringify(payload),
+    occurred_at: now,
+    created_at: now,
+  };
+}

@@ -1,0 +1,186 @@
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiKeysRepository,
+  TeamsRepository,
+  rateLimitView,
+  type ApiKeyRecord,
+  type AuditEntry,
+  type KeyTransition,
+  type RateLimitView,
+  type Team,
+} from '@relay/control-plane';
+import { ADMIN_ACTOR, AuditService } from '../audit/audit.service';
+import { ApiError } from '../http/api-error';
+import { parseCreateKey, parseCreateTeam, parseRotate } from './admin.dto';
+import { AdminTokenGuard } from './admin-token.guard';
+
+export type TeamView = Omit<Team, 'rate_limit'> & { rate_limit: RateLimitView | null };
+export type KeyView = Omit<ApiKeyRecord, 'rate_limit'> & { rate_limit: RateLimitView | null };
+
+const teamView = (t: Team): TeamView => ({ ...t, rate_limit: rateLimitView(t.rate_limit) });
+const keyView = (k: ApiKeyRecord): KeyView => ({ ...k, rate_limit: rateLimitView(k.rate_limit) });
+
+/**
+ * Teams, API keys and the audit trail, for operators: `Authorization: Bearer
+ * <RELAY_ADMIN_TOKEN>`. `npm run relay` is a thin client of these routes.
+ */
+@ApiTags('admin')
+@ApiBearerAuth()
+@UseGuards(AdminTokenGuard)
+@Controller('admin/v1')
+export class AdminController {
+  constructor(
+    @Inject(TeamsRepository) private readonly teams: TeamsRepository,
+    @Inject(ApiKeysRepository) private readonly keys: ApiKeysRepository,
+    @Inject(AuditService) private readonly audit: AuditService,
+  ) {}
+
+  @Post('teams')
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Create a team: {"name", "plan"?, "rate_limit"?}' })
+  async createTeam(@Body() body: unknown): Promise<TeamView> {
+    const parsed = parseCreateTeam(body);
+    if (!parsed.ok) throw ApiError.badRequest(parsed.errors);
+    const { name, plan, rateLimit } = parsed.value;
+    const team = await this.teams.create(name, undefined, { ...(plan ? { plan } : {}), rateLimit });
+    await this.audit.record({
+      teamId: team.id,
+      actor: ADMIN_ACTOR,
+      action: 'team.created',
+      target: { type: 'team', id: team.id },
+      details: { name: team.name, plan: team.plan, rate_limit: rateLimitView(team.rate_limit) },
+    });
+    return teamView(team);
+  }
+
+  @Get('teams')
+  @ApiOperation({ summary: 'List teams, newest first' })
+  async listTeams(): Promise<{ data: TeamView[] }> {
+    return { data: (await this.teams.list()).map(teamView) };
+  }
+
+  @Get('teams/:id')
+  @ApiOperation({ summary: 'One team' })
+  async getTeam(@Param('id') id: string): Promise<TeamView> {
+    return teamView(await this.team(id));
+  }
+
+  @Post('teams/:id/keys')
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Create an API key; the key is in this response only' })
+  async createKey(@Param('id') teamId: string, @Body() body: unknown): Promise<KeyView & { key: string }> {
+    await this.team(teamId);
+    const parsed = parseCreateKey(body);
+    if (!parsed.ok) throw ApiError.badRequest(parsed.errors);
+    const input = parsed.value;
+    const created = await this.keys.create(teamId, input.environment, {
+      name: input.name,
+      rateLimit: input.rateLimit,
+      expiresAt: input.expiresAt,
+    });
+    const record = await this.keyRecord(created.keyId);
+    await this.audit.record({
+      teamId,
+      actor: ADMIN_ACTOR,
+      action: 'key.created',
+      target: { type: 'api_key', id: created.keyId },
+      details: {
+        prefix: created.prefix,
+        environment: input.environment,
+        name: input.name,
+        rate_limit: rateLimitView(input.rateLimit),
+        expires_at: record.expires_at,
+      },
+    });
+    return { ...keyView(record), key: created.key };
+  }
+
+  @Get('teams/:id/keys')
+  @ApiOperation({ summary: "The team's keys (prefix, status, dates); never the key or its hash" })
+  async listKeys(@Param('id') teamId: string): Promise<{ data: KeyView[] }> {
+    await this.team(teamId);
+    return { data: (await this.keys.list(teamId)).map(keyView) };
+  }
+
+  @Post('keys/:id/deactivate')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'active → deactivated (401 until re-activated)' })
+  deactivate(@Param('id') id: string): Promise<KeyView> {
+    return this.transition(id, 'deactivate');
+  }
+
+  @Post('keys/:id/activate')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'deactivated → active; a revoked key cannot be re-activated (409)' })
+  activate(@Param('id') id: string): Promise<KeyView> {
+    return this.transition(id, 'activate');
+  }
+
+  @Post('keys/:id/revoke')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Revoke for good (401 on every gateway within the key cache bound)' })
+  revoke(@Param('id') id: string): Promise<KeyView> {
+    return this.transition(id, 'revoke');
+  }
+
+  @Post('keys/:id/rotate')
+  @HttpCode(201)
+  @ApiOperation({ summary: 'New key for the same team/environment/limit; the old one stops after {"overlap"} (default at once)' })
+  async rotate(@Param('id') id: string, @Body() body: unknown): Promise<KeyView & { key: string; previous: KeyView }> {
+    const parsed = parseRotate(body);
+    if (!parsed.ok) throw ApiError.badRequest(parsed.errors);
+    const { created, old } = await this.keys.rotate(id, parsed.value.overlapSeconds);
+    const record = await this.keyRecord(created.keyId);
+    await this.audit.record({
+      teamId: created.teamId,
+      actor: ADMIN_ACTOR,
+      action: 'key.rotated',
+      target: { type: 'api_key', id: old.id },
+      details: { prefix: old.prefix, new_key_id: created.keyId, new_prefix: created.prefix, old_key_stops_at: old.expires_at ?? old.status_changed_at },
+    });
+    return { ...keyView(record), key: created.key, previous: keyView(old) };
+  }
+
+  @Get('teams/:id/audit')
+  @ApiOperation({ summary: "The team's audit trail, newest first (limit ≤ 500, cursor, target_type)" })
+  async auditTrail(
+    @Param('id') teamId: string,
+    @Query('limit') limitText?: string,
+    @Query('cursor') cursor?: string,
+    @Query('target_type') targetType?: string,
+  ): Promise<{ data: AuditEntry[]; next_cursor: string | null }> {
+    await this.team(teamId);
+    const limit = limitText === undefined ? 100 : Number(limitText);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
+      throw ApiError.badRequest(['limit must be an integer between 1 and 500'], 'INVALID_QUERY');
+    }
+    return this.audit.list(teamId, { limit, ...(cursor ? { cursor } : {}), ...(targetType ? { targetType } : {}) });
+  }
+
+  private async transition(id: string, action: KeyTransition): Promise<KeyView> {
+    const { key, changed, from } = await this.keys.transition(id, action);
+    if (changed) {
+      await this.audit.record({
+        teamId: key.team_id,
+        actor: ADMIN_ACTOR,
+        action: `key.${action}d`,
+        target: { type: 'api_key', id: key.id },
+        details: { prefix: key.prefix, from, to: key.status },
+      });
+    }
+    return keyView(key);
+  }
+
+  private async team(id: string): Promise<Team> {
+    const team = await this.teams.get(id);
+    if (!team) throw ApiError.notFound('TEAM_NOT_FOUND', `Team not found: ${id}`);
+    return team;
+  }
+
+  private async keyRecord(id: string): Promise<ApiKeyRecord> {
+    const key = await this.keys.get(id);
+    if (!key) throw ApiError.notFound('KEY_NOT_FOUND', `API key not found: ${id}`);
+    return key;
+  }
+}

@@ -1,0 +1,90 @@
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, Res, UseGuards } from '@nestjs/common';
+import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import type { ApiKeyPrincipal } from '@relay/control-plane';
+import { ContactsRepository, normalizeEmail, normalizePhone, parseContactInput, type Contact } from '@relay/scenarios';
+import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
+import { ApiError } from '../http/api-error';
+import { asApi } from '../scenarios/scenarios-errors';
+
+const notFound = (what: string) => ApiError.notFound('CONTACT_NOT_FOUND', `Contact not found: ${what}`);
+
+/**
+ * Contacts of the key's team. Identity resolution rules (which identifier wins, what
+ * happens when email and phone name different contacts): docs/scenarios.md.
+ */
+@ApiTags('contacts')
+@ApiHeader({ name: 'X-API-Key', required: true, description: 'Also accepted: Authorization: Bearer <key>, spm-api-key' })
+@UseGuards(ApiKeyGuard)
+@Controller('v1/contacts')
+export class ContactsController {
+  constructor(@Inject(ContactsRepository) private readonly contacts: ContactsRepository) {}
+
+  @Put(':id')
+  @ApiOperation({ summary: 'Create or update the contact with this id (201 when created)' })
+  async put(
+    @Principal() principal: ApiKeyPrincipal,
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<{ success: true; data: Contact }> {
+    const input = await asApi(async () => parseContactInput(body));
+    if (input.id !== undefined && input.id !== id) throw ApiError.badRequest(['id: must match the id in the path']);
+    const { contact, created } = await asApi(() => this.contacts.put(principal.teamId, id, input));
+    void reply.status(created ? 201 : 200);
+    return { success: true, data: contact };
+  }
+
+  @Post()
+  @ApiOperation({ summary: 'Upsert by id, external_id, email or phone (201 when created; 409 IDENTITY_CONFLICT)' })
+  async upsert(
+    @Principal() principal: ApiKeyPrincipal,
+    @Body() body: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<{ success: true; data: Contact }> {
+    const input = await asApi(async () => parseContactInput(body));
+    const { contact, created } = await asApi(() => this.contacts.upsert(principal.teamId, input));
+    void reply.status(created ? 201 : 200);
+    return { success: true, data: contact };
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'Look a contact up by email, phone or external_id (exactly one)' })
+  async lookup(
+    @Principal() principal: ApiKeyPrincipal,
+    @Query('email') email?: string,
+    @Query('phone') phone?: string,
+    @Query('external_id') externalId?: string,
+  ): Promise<{ success: true; data: Contact }> {
+    const given = [email, phone, externalId].filter((v) => typeof v === 'string');
+    if (given.length !== 1) throw ApiError.badRequest(['Give exactly one of email, phone or external_id']);
+    let found: Contact | null;
+    if (typeof email === 'string') {
+      const normalized = normalizeEmail(email);
+      if (normalized === null) throw ApiError.badRequest([`email: invalid email address "${email}"`]);
+      found = await this.contacts.findBy(principal.teamId, 'email', normalized);
+    } else if (typeof phone === 'string') {
+      const normalized = normalizePhone(phone);
+      if (normalized === null) throw ApiError.badRequest([`phone: invalid phone number "${phone}"`]);
+      found = await this.contacts.findBy(principal.teamId, 'phone', normalized);
+    } else {
+      found = await this.contacts.findBy(principal.teamId, 'external_id', externalId as string);
+    }
+    if (!found) throw notFound(given[0] as string);
+    return { success: true, data: found };
+  }
+
+  @Get(':id')
+  async get(@Principal() principal: ApiKeyPrincipal, @Param('id') id: string): Promise<{ success: true; data: Contact }> {
+    const found = await this.contacts.get(principal.teamId, id);
+    if (!found) throw notFound(id);
+    return { success: true, data: found };
+  }
+
+  @Delete(':id')
+  @HttpCode(200)
+  async delete(@Principal() principal: ApiKeyPrincipal, @Param('id') id: string): Promise<{ success: true }> {
+    if (!(await this.contacts.delete(principal.teamId, id))) throw notFound(id);
+    return { success: true };
+  }
+}

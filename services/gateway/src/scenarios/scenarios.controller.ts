@@ -1,0 +1,65 @@
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
+import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { ApiKeyPrincipal } from '@relay/control-plane';
+import { ScenariosRepository, parseScenarioDefinition, parseScenarioPatch, type Scenario } from '@relay/scenarios';
+import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
+import { ApiError } from '../http/api-error';
+import { asApi } from './scenarios-errors';
+
+type View = Omit<Scenario, 'team_id' | 'cooldown_ms'>;
+const view = ({ team_id: _t, cooldown_ms: _c, ...rest }: Scenario): View => rest;
+const notFound = (id: string) => ApiError.notFound('SCENARIO_NOT_FOUND', `Scenario not found: ${id}`);
+
+/** `/v1/scenarios`, team-scoped (another team's id is a 404). Model and rules: docs/scenarios.md. */
+@ApiTags('scenarios')
+@ApiHeader({ name: 'X-API-Key', required: true, description: 'Also accepted: Authorization: Bearer <key>, spm-api-key' })
+@UseGuards(ApiKeyGuard)
+@Controller('v1/scenarios')
+export class ScenariosController {
+  constructor(@Inject(ScenariosRepository) private readonly scenarios: ScenariosRepository) {}
+
+  @Post()
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Create a scenario subscribed to code_names (the event types may not exist yet)' })
+  async create(@Principal() principal: ApiKeyPrincipal, @Body() body: unknown): Promise<{ success: true; id: string; data: View }> {
+    const def = await asApi(async () => parseScenarioDefinition(body));
+    const created = await asApi(() => this.scenarios.create(principal.teamId, def));
+    return { success: true, id: created.id, data: view(created) };
+  }
+
+  @Get()
+  async list(
+    @Principal() principal: ApiKeyPrincipal,
+    @Query('limit') limit?: string,
+    @Query('cursor') cursor?: string,
+    @Query('code_name') codeName?: string,
+  ): Promise<{ success: true; data: View[]; next_cursor: string | null }> {
+    const n = limit === undefined ? 50 : Number(limit);
+    if (!Number.isInteger(n) || n < 1 || n > 200) throw ApiError.badRequest(['limit: an integer from 1 to 200']);
+    const page = await this.scenarios.list(principal.teamId, { limit: n, ...(cursor ? { cursor } : {}), ...(codeName ? { codeName } : {}) });
+    return { success: true, data: page.data.map(view), next_cursor: page.next_cursor };
+  }
+
+  @Get(':id')
+  async get(@Principal() principal: ApiKeyPrincipal, @Param('id') id: string): Promise<{ success: true; data: View }> {
+    const found = await this.scenarios.get(principal.teamId, id);
+    if (!found) throw notFound(id);
+    return { success: true, data: view(found) };
+  }
+
+  @Patch(':id')
+  @ApiOperation({ summary: 'Change a scenario; pausing it cancels its pending scheduled actions' })
+  async update(@Principal() principal: ApiKeyPrincipal, @Param('id') id: string, @Body() body: unknown): Promise<{ success: true; data: View }> {
+    const patch = await asApi(async () => parseScenarioPatch(body));
+    const updated = await asApi(() => this.scenarios.update(principal.teamId, id, patch));
+    return { success: true, data: view(updated) };
+  }
+
+  @Delete(':id')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Delete a scenario; its pending scheduled actions are cancelled' })
+  async delete(@Principal() principal: ApiKeyPrincipal, @Param('id') id: string): Promise<{ success: true }> {
+    await asApi(() => this.scenarios.delete(principal.teamId, id));
+    return { success: true };
+  }
+}

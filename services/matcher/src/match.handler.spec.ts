@@ -1,0 +1,142 @@
+import type { EventEnvelope, EventOutcome, WebhookDelivery } from '@relay/contracts';
+import type { InboundMessage, MessageOutcome } from '@relay/kafka';
+import {
+  claimKey,
+  compileScenario,
+  parseScenarioDefinition,
+  resolveAmong,
+  type Contact,
+  type CooldownClaim,
+  type MatchTx,
+  type ScheduledInsert,
+  type TriggerRecord,
+} from '@relay/scenarios';
+import { createMatchHandler } from './match.handler';
+
+const marie: Contact = {
+  id: 'c1',
+  external_id: null,
+  email: 'marie@example.com',
+  phone: null,
+  name: 'Marie',
+  tags: [],
+  custom_data: {},
+  created_at: '',
+  updated_at: '',
+};
+
+const envelope = (over: Partial<EventEnvelope> = {}): EventEnvelope =>
+  ({
+    event_id: `e${Math.random()}`,
+    team_id: 't1',
+    environment: 'production',
+    code_name: 'store_purchase',
+    dialect: 'shopimind',
+    received_at: 1_700_000_000_000,
+    idempotency_key: null,
+    contact: { id: null, email: 'marie@example.com', phone: null, custom_data_json: '{"tier":"gold"}', external_id: null, name: null, attributes_json: null },
+    visitor: null,
+    meta_data_json: '{"total_amount":20}',
+    custom_data_json: null,
+    variables_json: null,
+    trigger_at: null,
+    schema_version: 1,
+    ...over,
+  }) as EventEnvelope;
+
+const message = (value: EventEnvelope): InboundMessage<EventEnvelope> => ({
+  topic: 'x',
+  partition: 0,
+  offset: '0',
+  key: Buffer.from('t1:contact:email:marie@example.com'),
+  headers: {},
+  timestamp: '0',
+  schemaId: 1,
+  value,
+});
+
+function setup(scenarioBodies: Record<string, unknown>[]) {
+  const scenarios = scenarioBodies.map((b, i) =>
+    compileScenario({
+      ...parseScenarioDefinition({ name: `s${i}`, code_names: ['store_purchase'], actions: [{ type: 'webhook', webhook_id: 'w1' }], ...b }),
+      id: `s${i}`,
+      team_id: 't1',
+      version: 1,
+      created_at: '',
+      updated_at: '',
+    }),
+  );
+  const cooldowns = new Map<string, number>();
+  const written = { merges: 0, scheduled: [] as ScheduledInsert[], triggers: [] as TriggerRecord[], claims: [] as CooldownClaim[][] };
+  const tx: MatchTx = {
+    mergeContacts: async (m) => void (written.merges += m.length),
+    claimCooldowns: async (claims) => {
+      written.claims.push(claims);
+      const granted = new Set<string>();
+      for (const c of claims) {
+        const k = claimKey(c.scenario_id, c.contact_id);
+        const last = cooldowns.get(k);
+        if (last === undefined || c.fired_at - last >= 3600_000) {
+          cooldowns.set(k, c.fired_at);
+          granted.add(k);
+        }
+      }
+      return granted;
+    },
+    schedule: async (items) => void written.scheduled.push(...items),
+    recordTriggers: async (records) => void written.triggers.push(...records),
+  };
+  const handler = createMatchHandler({
+    scenarios: { forEvent: async () => scenarios },
+    contacts: {
+      resolveMany: async (refs) => refs.map(({ ref }) => resolveAmong(ref, (kind, v) => (marie[kind] === v ? marie : undefined))),
+      put: () => undefined,
+    },
+    store: { transact: (work) => work(tx) },
+    delayScale: 1,
+  });
+  return { handler, written };
+}
+
+const outputs = (o: MessageOutcome | undefined) => (o?.kind === 'ok' ? o.outputs : []);
+
+describe('match handler', () => {
+  it('produces one delivery per fired immediate action and an outcome for history', async () => {
+    const { handler, written } = setup([{}, { filter: { '>': [{ var: 'event.metaData.total_amount' }, 100] } }]);
+    const [outcome] = await handler([message(envelope())]);
+    const out = outputs(outcome);
+    expect(out.map((o) => o.topic)).toEqual(['deliveries', 'outcomes']);
+    expect((out[0]?.value as WebhookDelivery).contact_json).toContain('"tier":"gold"');
+    expect(out[0]?.key).toBe('w1');
+    expect((out[1]?.value as EventOutcome).status).toBe('matched');
+    expect(written.triggers[0]).toMatchObject({ sent: 1, filtered: 1, total_contacts: 1, outcome: 'matched' });
+    expect(written.merges).toBe(1);
+  });
+
+  it('fires a cooldown scenario once for many events of one contact in a batch, in one claim', async () => {
+    const { handler, written } = setup([{ cooldown: 'PT1H' }]);
+    const outcomes = await handler(Array.from({ length: 50 }, (_, i) => message(envelope({ received_at: 1_700_000_000_000 + i }))));
+    expect(outcomes.flatMap(outputs).filter((o) => o.topic === 'deliveries')).toHaveLength(1);
+    expect(written.claims).toHaveLength(1);
+    expect(written.triggers.filter((t) => t.details.scenarios[0]?.outcome === 'cooldown')).toHaveLength(49);
+  });
+
+  it('stores delayed actions instead of producing them, and reports no_target for unknown contacts', async () => {
+    const { handler, written } = setup([{ actions: [{ type: 'webhook', webhook_id: 'w1', delay: 'PT1H' }] }]);
+    const [scheduled, unknown] = await handler([
+      message(envelope()),
+      message(envelope({ contact: { id: null, email: 'x@example.com', phone: null, custom_data_json: null, external_id: null, name: null, attributes_json: null } })),
+    ]);
+    expect(outputs(scheduled).map((o) => [o.topic, (o.value as EventOutcome).status])).toEqual([['outcomes', 'scheduled']]);
+    expect(written.scheduled[0]?.due_at).toBe(1_700_000_000_000 + 3600_000);
+    expect(outputs(unknown).map((o) => (o.value as EventOutcome).status)).toEqual(['no_target']);
+    expect(written.triggers[1]).toMatchObject({ outcome: 'no_target', total_contacts: 0 });
+  });
+
+  it('dead-letters an event whose slots are not JSON objects without failing the batch', async () => {
+    const { handler } = setup([{}]);
+    const [bad, good] = await handler([message(envelope({ meta_data_json: '[1]' })), message(envelope())]);
+    expect(bad?.kind).toBe('dlq');
+    expect(good?.kind).toBe('ok');
+  });
+});
