@@ -3,7 +3,8 @@
  * CPU time of each process, history rows, and percentiles over them.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { AssignerProtocol, type Admin } from 'kafkajs';
 
 // ---- Prometheus text format -------------------------------------------------------------
 
@@ -98,33 +99,156 @@ export function cpuSecondsOf(pid: number): number | undefined {
   }
 }
 
-export type CpuSnapshot = { at: number; seconds: Map<string, number> };
+/**
+ * CPU seconds used so far by this process's children that have exited and been reaped
+ * (cutime + cstime of /proc/self/stat): how a short-lived tool JVM is accounted.
+ */
+export function reapedChildrenCpuSeconds(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[13]) + Number(fields[14])) / ticksPerSecond();
+  } catch {
+    return undefined;
+  }
+}
 
-export function cpuSnapshot(pids: ReadonlyMap<string, number>): CpuSnapshot {
+/** Busy and idle CPU seconds of the whole machine, all cores (first line of /proc/stat). */
+function machineCpuSeconds(): { busy: number; idle: number } | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+    // cpu user nice system idle iowait irq softirq steal guest guest_nice (guest is inside user)
+    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    const tps = ticksPerSecond();
+    return { busy: (user + nice + system + irq + softirq + steal) / tps, idle: (idle + iowait) / tps };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU seconds of the PostgreSQL backends serving the given databases, found by their
+ * process title (`postgres: <cluster>: <user> <database> <client> <state>`). Backends of
+ * connections that closed meanwhile are not counted (the pools keep theirs open).
+ */
+export function postgresCpuSeconds(databases: ReadonlySet<string>): number | undefined {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e));
+  } catch {
+    return undefined;
+  }
+  let total = 0;
+  for (const pid of entries) {
+    try {
+      const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      const m = /^postgres: (?:[^:]+: )?\S+ (\S+) /.exec(title);
+      if (!m || !databases.has(m[1] as string)) continue;
+      total += cpuSecondsOf(Number(pid)) ?? 0;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
+export interface CpuSnapshot {
+  at: number;
+  seconds: Map<string, number>;
+  machine: { busy: number; idle: number } | undefined;
+}
+
+/**
+ * CPU seconds of each named process, plus the machine's totals. `reapedLabel` adds the
+ * CPU of children that exited meanwhile under that name (a tool JVM that ran to completion).
+ */
+export function cpuSnapshot(
+  pids: ReadonlyMap<string, number>,
+  reapedLabel?: string,
+  extra: Record<string, () => number | undefined> = {},
+): CpuSnapshot {
   const seconds = new Map<string, number>();
   for (const [name, pid] of pids) {
     const s = cpuSecondsOf(pid);
     if (s !== undefined) seconds.set(name, s);
   }
-  return { at: performance.now(), seconds };
+  for (const [name, read] of Object.entries(extra)) {
+    const s = read();
+    if (s !== undefined) seconds.set(name, s);
+  }
+  if (reapedLabel) {
+    const s = reapedChildrenCpuSeconds();
+    if (s !== undefined) seconds.set(reapedLabel, s);
+  }
+  return { at: performance.now(), seconds, machine: machineCpuSeconds() };
 }
 
-/** Cores each process used on average between two snapshots (CPU seconds / wall seconds). */
-export function coresBetween(before: CpuSnapshot, after: CpuSnapshot): Map<string, number> {
+/** Cores used on average between two snapshots (CPU seconds / wall seconds). */
+export interface CoreUse {
+  byProcess: Map<string, number>;
+  /** Sum over the named processes. */
+  ours: number;
+  /** Busy cores of the whole machine, and what of it was not ours (other work on the host). */
+  machine: number | undefined;
+  others: number | undefined;
+  idle: number | undefined;
+}
+
+export function coresBetween(before: CpuSnapshot, after: CpuSnapshot): CoreUse {
   const wall = (after.at - before.at) / 1000;
-  const cores = new Map<string, number>();
-  if (wall <= 0) return cores;
+  const byProcess = new Map<string, number>();
+  if (wall <= 0) return { byProcess, ours: 0, machine: undefined, others: undefined, idle: undefined };
   for (const [name, end] of after.seconds) {
     const start = before.seconds.get(name);
-    if (start !== undefined) cores.set(name, (end - start) / wall);
+    if (start !== undefined) byProcess.set(name, (end - start) / wall);
   }
-  return cores;
+  const ours = [...byProcess.values()].reduce((a, b) => a + b, 0);
+  if (!before.machine || !after.machine) return { byProcess, ours, machine: undefined, others: undefined, idle: undefined };
+  const machine = (after.machine.busy - before.machine.busy) / wall;
+  return {
+    byProcess,
+    ours,
+    machine,
+    others: Math.max(0, machine - ours),
+    idle: (after.machine.idle - before.machine.idle) / wall,
+  };
 }
 
-export function formatCores(cores: ReadonlyMap<string, number>): string {
-  const total = [...cores.values()].reduce((a, b) => a + b, 0);
-  const parts = [...cores].sort((a, b) => b[1] - a[1]).map(([name, c]) => `${name} ${c.toFixed(2)}`);
-  return `${parts.join(', ')} (total ${total.toFixed(2)} cores)`;
+/** CPU milliseconds each process spent per unit of work (event, request, record) between two snapshots. */
+export function cpuMsPer(before: CpuSnapshot, after: CpuSnapshot, units: number): Map<string, number> {
+  const per = new Map<string, number>();
+  if (units <= 0) return per;
+  for (const [name, end] of after.seconds) {
+    const start = before.seconds.get(name);
+    if (start !== undefined) per.set(name, ((end - start) * 1000) / units);
+  }
+  return per;
+}
+
+export function formatCpuMs(per: ReadonlyMap<string, number>): string {
+  const total = [...per.values()].reduce((a, b) => a + b, 0);
+  const parts = [...per].sort((a, b) => b[1] - a[1]).map(([name, ms]) => `${name} ${ms.toFixed(3)}`);
+  return `${parts.join(', ')} (total ${total.toFixed(3)} ms)`;
+}
+
+/** Busy cores of the whole machine over `ms` (undefined without procfs). */
+export async function machineBusyCores(ms: number): Promise<number | undefined> {
+  const before = cpuSnapshot(new Map());
+  await new Promise((r) => setTimeout(r, ms));
+  return coresBetween(before, cpuSnapshot(new Map())).machine;
+}
+
+export function formatCores(use: CoreUse): string {
+  const parts = [...use.byProcess].sort((a, b) => b[1] - a[1]).map(([name, c]) => `${name} ${c.toFixed(2)}`);
+  const machine =
+    use.machine === undefined
+      ? ''
+      : `; machine busy ${use.machine.toFixed(2)}, of which other processes ${(use.others ?? 0).toFixed(2)}; idle ${(use.idle ?? 0).toFixed(2)}`;
+  return `${parts.join(', ')} (ours ${use.ours.toFixed(2)} cores${machine})`;
 }
 
 // ---- history rows -----------------------------------------------------------------------
@@ -184,4 +308,63 @@ export function percentiles(values: readonly number[]): Percentiles {
 /** Accept → history latency of each row: recorded_at (history took the row) − received_at (gateway or producer stamped it). */
 export function endToEndMs(rows: readonly HistoryRowLite[]): number[] {
   return rows.map((r) => Date.parse(r.recorded_at) - Date.parse(r.received_at));
+}
+
+// ---- pipeline backlog (consumer groups) -------------------------------------------------
+
+export interface Backlog {
+  /** Messages not yet committed, over every consumer group of the pipeline. */
+  total: number;
+  byGroup: Record<string, number>;
+  /** The end offsets seen, to tell two polls apart. */
+  ends: string;
+  /** False while a group rebalances (its topics cannot be read then). */
+  stable: boolean;
+}
+
+/**
+ * Lag of every consumer group whose id starts with `groupPrefix` (the pipeline's stages:
+ * `<topic prefix>.validator`, `.history`, …) on the topics its members subscribe to:
+ * end offset − committed offset, summed. Stages commit only after their outputs are
+ * durable, so a backlog of 0 (twice, with the same end offsets) means every event has
+ * gone through every stage, history included.
+ */
+export async function pipelineBacklog(admin: Admin, groupPrefix: string): Promise<Backlog> {
+  const ids = (await admin.listGroups()).groups.map((g) => g.groupId).filter((id) => id.startsWith(groupPrefix));
+  const { groups } = ids.length > 0 ? await admin.describeGroups(ids) : { groups: [] };
+  const highs = new Map<string, Map<number, { high: bigint; low: bigint }>>();
+  const offsetsOf = async (topic: string) => {
+    let byPartition = highs.get(topic);
+    if (!byPartition) {
+      byPartition = new Map();
+      for (const p of await admin.fetchTopicOffsets(topic)) byPartition.set(p.partition, { high: BigInt(p.high), low: BigInt(p.low) });
+      highs.set(topic, byPartition);
+    }
+    return byPartition;
+  };
+  let total = 0;
+  let stable = true;
+  const byGroup: Record<string, number> = {};
+  for (const group of groups) {
+    if (group.state !== 'Stable' || group.members.length === 0) {
+      stable = false;
+      continue;
+    }
+    const topics = new Set<string>();
+    for (const m of group.members) for (const t of AssignerProtocol.MemberMetadata.decode(m.memberMetadata)?.topics ?? []) topics.add(t);
+    let lag = 0;
+    for (const { topic, partitions } of await admin.fetchOffsets({ groupId: group.groupId, topics: [...topics] })) {
+      const ends = await offsetsOf(topic);
+      for (const p of partitions) {
+        const end = ends.get(p.partition);
+        if (!end) continue;
+        const committed = BigInt(p.offset) < 0n ? end.low : BigInt(p.offset);
+        if (end.high > committed) lag += Number(end.high - committed);
+      }
+    }
+    byGroup[group.groupId.slice(groupPrefix.length)] = lag;
+    total += lag;
+  }
+  const ends = JSON.stringify([...highs].sort(([a], [b]) => a.localeCompare(b)).map(([t, m]) => [t, [...m].map(([p, o]) => [p, String(o.high)])]));
+  return { total, byGroup, ends, stable };
 }

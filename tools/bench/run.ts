@@ -20,7 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
-import { Kafka, Partitioners, logLevel, type Message } from 'kafkajs';
+import { Kafka, Partitioners, logLevel, type Admin, type Message } from 'kafkajs';
 import { v7 as uuidv7 } from 'uuid';
 import { ContractRegistry, type EventEnvelope } from '@relay/contracts';
 import { ensureKafka, getFreePort, spawnManaged, tailFile, type ManagedProcess } from '@relay/local-stack';
@@ -32,16 +32,24 @@ import {
   type ProducerPerfResult,
 } from './kafka-perf';
 import { runLoad, stopLoad, type LoadResult } from './load';
+import { RelayStartGuard } from './relay-start-guard';
 import {
   coresBetween,
+  cpuMsPer,
   cpuSnapshot,
   endToEndMs,
   formatCores,
+  formatCpuMs,
+  machineBusyCores,
   percentiles,
+  pipelineBacklog,
+  postgresCpuSeconds,
   readHistoryRows,
   scrape,
   stageDelta,
   sumOf,
+  type CoreUse,
+  type CpuSnapshot,
   type Percentiles,
   type StageDelta,
 } from './observe';
@@ -150,11 +158,15 @@ async function waitHttp(url: string, proc: ManagedProcess, timeoutMs: number): P
 
 interface CeilingResults {
   fastify: LoadResult;
-  fastifyCores: Map<string, number>;
+  fastifyCores: CoreUse;
+  /** CPU ms per request of the Fastify process. */
+  fastifyCpuMs: number;
   producerPerf: ProducerPerfResult;
-  producerPerfCores: Map<string, number>;
+  producerPerfCores: CoreUse;
+  producerPerfCpuMs: Map<string, number>;
   consumerPerf: ConsumerPerfResult;
-  consumerPerfCores: Map<string, number>;
+  consumerPerfCores: CoreUse;
+  consumerPerfCpuMs: Map<string, number>;
 }
 
 interface PipelinePhase {
@@ -166,33 +178,65 @@ interface PipelinePhase {
   /** From the end of the load / last acknowledged produce to the last event in history. */
   drainS: number;
   inHistory: number;
-  validated: number;
+  /** Rows whose latest status is past validation (validated, no_target, matched, …): not rejected. */
+  passed: number;
+  /** Latest status → rows (e.g. no_target when no scenario listens: the matcher's verdict). */
+  statuses: Record<string, number>;
   endToEndMs: Percentiles;
-  coresDuringLoad: Map<string, number>;
-  coresDuringDrain: Map<string, number> | null;
+  coresDuringLoad: CoreUse;
+  coresDuringDrain: CoreUse | null;
+  /** CPU ms per event of each process over load + drain (contention does not change it much). */
+  cpuMsPerEvent: Map<string, number>;
+  /** The same summed over the pipeline's processes (services, Kafka, Apicurio; not the load generator). */
+  pipelineCpuMsPerEvent: number;
   validator: StageDelta;
+  matcher: StageDelta;
   history: StageDelta;
 }
 
 /**
- * Polls the history service's own counter of messages it has written and committed
- * (relay_stage_batch_size_sum, observed after the rows are flushed and the offsets
- * committed) until it reaches `target`. Resolves with the time it was seen.
+ * Waits until the pipeline is quiet: every consumer group of its stages has committed up
+ * to the end of every topic it reads, twice in a row with the same end offsets. Stages
+ * commit after their outputs (and history after its rows) are durable, so by then every
+ * accepted event has its final row in history. Resolves with the time it was first seen.
  */
-async function waitForHistory(historyUrl: string, base: number, expected: number, label: string): Promise<number> {
+async function waitForQuiet(p: Pipeline, label: string): Promise<number> {
   const deadline = performance.now() + S.drainTimeoutS * 1000;
   let lastLog = performance.now();
+  let quietSince: { at: number; ends: string } | undefined;
   for (;;) {
-    const done = sumOf(await scrape(historyUrl), 'relay_stage_batch_size_sum') - base;
+    const backlog = await pipelineBacklog(p.admin, p.groupPrefix);
     const now = performance.now();
-    if (done >= expected) return now;
-    if (now > deadline) throw new Error(`${label}: only ${done} of ${expected} events in history after ${S.drainTimeoutS} s`);
+    if (backlog.stable && backlog.total === 0) {
+      if (quietSince && quietSince.ends === backlog.ends) return quietSince.at;
+      quietSince = { at: now, ends: backlog.ends };
+    } else {
+      quietSince = undefined;
+    }
+    if (now > deadline) throw new Error(`${label}: pipeline still has ${backlog.total} messages to process after ${S.drainTimeoutS} s`);
     if (now - lastLog >= 5000) {
-      say(`  ${label}: ${done}/${expected} events in history`);
+      const groups = Object.entries(backlog.byGroup).map(([g, n]) => `${g} ${n}`).join(', ');
+      say(`  ${label}: backlog ${backlog.total} (${groups}${backlog.stable ? '' : '; a group is rebalancing'})`);
       lastLog = now;
     }
-    await sleep(100);
+    await sleep(200);
   }
+}
+
+/** A counter's value once it has not moved for a second (at most 15 s of waiting). */
+async function settledCounter(url: string, name: string, labels: Record<string, string>): Promise<number> {
+  let value = sumOf(await scrape(url), name, labels);
+  let stillSince = performance.now();
+  const deadline = performance.now() + 15000;
+  while (performance.now() - stillSince < 1000 && performance.now() < deadline) {
+    await sleep(200);
+    const next = sumOf(await scrape(url), name, labels);
+    if (next !== value) {
+      value = next;
+      stillSince = performance.now();
+    }
+  }
+  return value;
 }
 
 async function runCeilings(workDir: string, brokers: string[], classpath: string, kafkaPid: number): Promise<CeilingResults> {
@@ -226,10 +270,12 @@ async function runCeilings(workDir: string, brokers: string[], classpath: string
   ]);
   let cpu0 = cpuSnapshot(pids);
   const fastify = await runLoad({ ...load, durationS: S.durationS, title: 'fastify ceiling' });
-  const fastifyCores = coresBetween(cpu0, cpuSnapshot(pids));
+  const cpu1 = cpuSnapshot(pids);
+  const fastifyCores = coresBetween(cpu0, cpu1);
+  const fastifyCpuMs = cpuMsPer(cpu0, cpu1, fastify.requests).get('fastify') ?? Number.NaN;
   await server.stop();
   say(`  fastify: ${fmt(fastify.requestsPerSec)} req/s, p50 ${fastify.latencyMs.p50} ms, p99 ${fastify.latencyMs.p99} ms, non-2xx ${fastify.non2xx}`);
-  say(`  cores: ${formatCores(fastifyCores)}`);
+  say(`  cores: ${formatCores(fastifyCores)}; fastify CPU ${fmt(fastifyCpuMs, 3)} ms per request`);
 
   // -- the broker's own tools on a fresh 6-partition topic
   const topic = freshTopicName('bench-perf');
@@ -243,32 +289,44 @@ async function runCeilings(workDir: string, brokers: string[], classpath: string
     onStart: (proc: ManagedProcess) => onCleanup(`${proc.name} JVM`, () => proc.stop()),
   };
   say(`ceiling 2/3: ProducerPerformance, ${S.perfRecords} records of ${S.recordSize} B, acks=all, unthrottled, topic ${topic} (6 partitions)`);
-  cpu0 = cpuSnapshot(kafkaPids);
+  cpu0 = cpuSnapshot(kafkaPids, 'producer-perf JVM');
   const producerPerf = await runProducerPerformance({ ...perf, records: S.perfRecords, recordSize: S.recordSize });
-  const producerPerfCores = coresBetween(cpu0, cpuSnapshot(kafkaPids));
+  let cpu2 = cpuSnapshot(kafkaPids, 'producer-perf JVM');
+  const producerPerfCores = coresBetween(cpu0, cpu2);
+  const producerPerfCpuMs = cpuMsPer(cpu0, cpu2, producerPerf.records);
   say(
     `  ProducerPerformance: ${fmt(producerPerf.recordsPerSec)} records/s (${fmt(producerPerf.mbPerSec, 2)} MB/s), ` +
-      `latency avg ${producerPerf.avgLatencyMs} ms, p99 ${producerPerf.p99Ms} ms; broker ${formatCores(producerPerfCores)}`,
+      `latency avg ${producerPerf.avgLatencyMs} ms, p99 ${producerPerf.p99Ms} ms`,
   );
+  say(`  cores: ${formatCores(producerPerfCores)}`);
   say(`ceiling 3/3: ConsumerPerformance, the same ${S.perfRecords} records`);
-  cpu0 = cpuSnapshot(kafkaPids);
+  cpu0 = cpuSnapshot(kafkaPids, 'consumer-perf JVM');
   const consumerPerf = await runConsumerPerformance({ ...perf, records: S.perfRecords });
-  const consumerPerfCores = coresBetween(cpu0, cpuSnapshot(kafkaPids));
+  cpu2 = cpuSnapshot(kafkaPids, 'consumer-perf JVM');
+  const consumerPerfCores = coresBetween(cpu0, cpu2);
+  const consumerPerfCpuMs = cpuMsPer(cpu0, cpu2, consumerPerf.records);
   say(
     `  ConsumerPerformance: ${fmt(consumerPerf.fetchRecordsPerSec)} records/s while fetching (${fmt(consumerPerf.fetchMbPerSec, 2)} MB/s), ` +
       `${fmt(consumerPerf.recordsPerSec)} records/s including the ${consumerPerf.rebalanceMs} ms group join`,
   );
-  return { fastify, fastifyCores, producerPerf, producerPerfCores, consumerPerf, consumerPerfCores };
+  say(`  cores: ${formatCores(consumerPerfCores)}`);
+  return { fastify, fastifyCores, fastifyCpuMs, producerPerf, producerPerfCores, producerPerfCpuMs, consumerPerf, consumerPerfCores, consumerPerfCpuMs };
 }
 
 interface Pipeline {
   relay: RelayUnderTest;
+  admin: Admin;
+  /** Consumer groups of the stages: `<topic prefix>.<stage>`. */
+  groupPrefix: string;
   historyUrl: string;
   validatorUrl: string;
+  matcherUrl: string;
   teamA: { teamId: string; apiKey: string };
   teamB: { teamId: string; apiKey: string };
   /** Processes whose CPU time is accounted per phase. */
   pids: Map<string, number>;
+  /** The control-plane test database and the registry's: their PostgreSQL backends are accounted too. */
+  databases: Set<string>;
 }
 
 async function createEventType(gatewayUrl: string, apiKey: string): Promise<void> {
@@ -284,20 +342,28 @@ async function measureRows(
   p: Pipeline,
   team: { teamId: string },
   fromMs: number,
-): Promise<{ inHistory: number; validated: number; endToEndMs: Percentiles }> {
+): Promise<Pick<PipelinePhase, 'inHistory' | 'passed' | 'statuses' | 'endToEndMs'>> {
   const rows = await readHistoryRows(p.historyUrl, { teamId: team.teamId, codeName: 'store_purchase', fromMs });
+  const statuses: Record<string, number> = {};
+  for (const r of rows) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
   return {
     inHistory: rows.length,
-    validated: rows.filter((r) => r.status === 'validated').length,
+    passed: rows.filter((r) => r.status !== 'rejected').length,
+    statuses,
     endToEndMs: percentiles(endToEndMs(rows)),
   };
 }
 
+const formatStatuses = (statuses: Record<string, number>) =>
+  Object.entries(statuses)
+    .map(([status, n]) => `${n} ${status}`)
+    .join(', ') || 'none';
+
 async function httpPhase(p: Pipeline, title: string, durationS: number, overallRate?: number): Promise<{ load: LoadResult; phase: PipelinePhase }> {
   const { relay } = p;
   const gwBefore = await scrape(relay.gatewayUrl);
-  const [histBefore, valBefore] = await Promise.all([scrape(p.historyUrl), scrape(p.validatorUrl)]);
-  const cpu0 = cpuSnapshot(p.pids);
+  const [histBefore, valBefore, matchBefore] = await Promise.all([scrape(p.historyUrl), scrape(p.validatorUrl), scrape(p.matcherUrl)]);
+  const cpu0 = snap(p);
   const fromMs = Date.now();
   const t0 = performance.now();
   const load = await runLoad({
@@ -311,14 +377,16 @@ async function httpPhase(p: Pipeline, title: string, durationS: number, overallR
     title,
   });
   const tLoad = performance.now();
-  const cpuLoad = cpuSnapshot(p.pids);
+  const cpuLoad = snap(p);
+  // Requests in flight when autocannon stopped are still accepted by the gateway (it
+  // counts an event once the broker acknowledged it): read the counter once it is still.
   const accepted =
-    sumOf(await scrape(relay.gatewayUrl), 'relay_events_ingested_total', { outcome: 'accepted' }) -
+    (await settledCounter(relay.gatewayUrl, 'relay_events_ingested_total', { outcome: 'accepted' })) -
     sumOf(gwBefore, 'relay_events_ingested_total', { outcome: 'accepted' });
   say(`  ${title}: ${fmt(load.requestsPerSec)} req/s, ${accepted} accepted, non-2xx ${load.non2xx}, errors ${load.errors}; waiting for history`);
-  const tDone = await waitForHistory(p.historyUrl, sumOf(histBefore, 'relay_stage_batch_size_sum'), accepted, title);
-  const cpuDone = cpuSnapshot(p.pids);
-  const [histAfter, valAfter] = await Promise.all([scrape(p.historyUrl), scrape(p.validatorUrl)]);
+  const tDone = await waitForQuiet(p, title);
+  const cpuDone = snap(p);
+  const [histAfter, valAfter, matchAfter] = await Promise.all([scrape(p.historyUrl), scrape(p.validatorUrl), scrape(p.matcherUrl)]);
   const rows = await measureRows(p, p.teamA, fromMs);
   const phase: PipelinePhase = {
     title,
@@ -328,25 +396,47 @@ async function httpPhase(p: Pipeline, title: string, durationS: number, overallR
     ...rows,
     coresDuringLoad: coresBetween(cpu0, cpuLoad),
     coresDuringDrain: tDone - tLoad > 1000 ? coresBetween(cpuLoad, cpuDone) : null,
+    ...cpuPerEvent(cpu0, cpuDone, accepted),
     validator: stageDelta(valBefore, valAfter),
+    matcher: stageDelta(matchBefore, matchAfter),
     history: stageDelta(histBefore, histAfter),
   };
   reportPhase(phase);
   return { load, phase };
 }
 
+const LOAD_GENERATOR = 'bench (load, producer)';
+
+/** CPU of the pipeline's processes, and of the PostgreSQL backends serving its databases. */
+const snap = (p: Pipeline) => cpuSnapshot(p.pids, undefined, { postgres: () => postgresCpuSeconds(p.databases) });
+
+function cpuPerEvent(
+  before: CpuSnapshot,
+  after: CpuSnapshot,
+  events: number,
+): Pick<PipelinePhase, 'cpuMsPerEvent' | 'pipelineCpuMsPerEvent'> {
+  const cpuMsPerEvent = cpuMsPer(before, after, events);
+  let pipelineCpuMsPerEvent = 0;
+  for (const [name, ms] of cpuMsPerEvent) if (name !== LOAD_GENERATOR) pipelineCpuMsPerEvent += ms;
+  return { cpuMsPerEvent, pipelineCpuMsPerEvent };
+}
+
+/** Per stage: batches handled, mean messages per batch, mean time per batch (output durable and offsets committed). */
+const formatStages = (ph: PipelinePhase) =>
+  (['validator', 'matcher', 'history'] as const)
+    .map((stage) => `${stage} ${ph[stage].batches} × ${fmt(ph[stage].avgBatchSize)} msgs / ${fmt(ph[stage].avgBatchMs, 1)} ms`)
+    .join(', ');
+
 function reportPhase(phase: PipelinePhase): void {
   const e = phase.endToEndMs;
   say(
-    `  ${phase.title}: all ${phase.accepted} in history ${fmt(phase.drainS, 1)} s after the last accept; ` +
-      `${phase.validated}/${phase.inHistory} rows validated; accept → history p50 ${e.p50} ms, p99 ${e.p99} ms, max ${e.max} ms`,
+    `  ${phase.title}: pipeline quiet ${fmt(phase.drainS, 1)} s after the last accept; ` +
+      `${phase.inHistory} rows (${formatStatuses(phase.statuses)}); accept → latest status p50 ${e.p50} ms, p99 ${e.p99} ms, max ${e.max} ms`,
   );
   say(`  cores while loading: ${formatCores(phase.coresDuringLoad)}`);
   if (phase.coresDuringDrain) say(`  cores while draining: ${formatCores(phase.coresDuringDrain)}`);
-  say(
-    `  batches: validator ${phase.validator.batches} (avg ${fmt(phase.validator.avgBatchSize)} msgs, ${fmt(phase.validator.avgBatchMs, 1)} ms), ` +
-      `history ${phase.history.batches} (avg ${fmt(phase.history.avgBatchSize)} msgs, ${fmt(phase.history.avgBatchMs, 1)} ms)`,
-  );
+  say(`  CPU ms per event: ${formatCpuMs(phase.cpuMsPerEvent)}`);
+  say(`  batches: ${formatStages(phase)}`);
 }
 
 interface KafkaPhase {
@@ -403,13 +493,13 @@ async function kafkaPhase(p: Pipeline, brokers: string[], registryUrl: string): 
   /** Produces `total` events, batches encoded just before they are sent, a few batches in flight. */
   const produce = async (first: number, total: number): Promise<void> => {
     const inFlight = new Set<Promise<void>>();
-    let failure: unknown;
+    let failure: Error | undefined;
     for (let i = 0; i < total && failure === undefined; i += S.kafkaBatch) {
       const messages = await batchOf(first + i, Math.min(S.kafkaBatch, total - i));
       const sending: Promise<void> = producer.send({ topic, acks: -1, messages }).then(
         () => void inFlight.delete(sending),
         (error: unknown) => {
-          failure ??= error;
+          failure ??= error instanceof Error ? error : new Error(String(error));
           inFlight.delete(sending);
         },
       );
@@ -417,30 +507,28 @@ async function kafkaPhase(p: Pipeline, brokers: string[], registryUrl: string): 
       if (inFlight.size >= S.kafkaInFlight) await Promise.race(inFlight);
     }
     await Promise.all(inFlight);
-    if (failure !== undefined) throw failure instanceof Error ? failure : new Error(JSON.stringify(failure));
+    if (failure) throw failure;
   };
 
   // Warm-up: one batch, drained, so metadata and connections exist before the clock starts.
-  let base = sumOf(await scrape(p.historyUrl), 'relay_stage_batch_size_sum');
   await produce(1_000_000_000, S.kafkaBatch);
-  await waitForHistory(p.historyUrl, base, S.kafkaBatch, 'kafka warmup');
+  await waitForQuiet(p, 'kafka warmup');
   bytes = 0;
 
   const N = S.kafkaEvents;
   say(`direct to Kafka: ${N} envelopes (Avro via the registry) to ${topic}, batches of ${S.kafkaBatch}, ${S.kafkaInFlight} in flight, acks=-1`);
-  const [histBefore, valBefore] = await Promise.all([scrape(p.historyUrl), scrape(p.validatorUrl)]);
-  base = sumOf(histBefore, 'relay_stage_batch_size_sum');
-  const cpu0 = cpuSnapshot(p.pids);
+  const [histBefore, valBefore, matchBefore] = await Promise.all([scrape(p.historyUrl), scrape(p.validatorUrl), scrape(p.matcherUrl)]);
+  const cpu0 = snap(p);
   const fromMs = Date.now();
   const t0 = performance.now();
   await produce(0, N);
   const tProduced = performance.now();
-  const cpuProduced = cpuSnapshot(p.pids);
+  const cpuProduced = snap(p);
   const producerS = (tProduced - t0) / 1000;
   say(`  kafkajs producer: ${N} events acknowledged in ${fmt(producerS, 2)} s (${fmt(N / producerS)} events/s); waiting for history`);
-  const tDone = await waitForHistory(p.historyUrl, base, N, 'direct to Kafka');
-  const cpuDone = cpuSnapshot(p.pids);
-  const [histAfter, valAfter] = await Promise.all([scrape(p.historyUrl), scrape(p.validatorUrl)]);
+  const tDone = await waitForQuiet(p, 'direct to Kafka');
+  const cpuDone = snap(p);
+  const [histAfter, valAfter, matchAfter] = await Promise.all([scrape(p.historyUrl), scrape(p.validatorUrl), scrape(p.matcherUrl)]);
   const rows = await measureRows(p, p.teamB, fromMs);
   const phase: PipelinePhase = {
     title: 'direct to Kafka',
@@ -450,7 +538,9 @@ async function kafkaPhase(p: Pipeline, brokers: string[], registryUrl: string): 
     ...rows,
     coresDuringLoad: coresBetween(cpu0, cpuProduced),
     coresDuringDrain: tDone - tProduced > 1000 ? coresBetween(cpuProduced, cpuDone) : null,
+    ...cpuPerEvent(cpu0, cpuDone, N),
     validator: stageDelta(valBefore, valAfter),
+    matcher: stageDelta(matchBefore, matchAfter),
     history: stageDelta(histBefore, histAfter),
   };
   reportPhase(phase);
@@ -490,7 +580,7 @@ function summarize(r: Results, problems: string[]): void {
       'HTTP end to end: accept → history',
       `${fmt(http.phase.accepted / http.phase.totalS)} ev/s`,
       ...lat(http.phase.endToEndMs),
-      `${http.phase.validated}/${http.phase.accepted} validated, drained ${fmt(http.phase.drainS, 1)} s after load`,
+      `${http.phase.passed}/${http.phase.accepted} passed (${formatStatuses(http.phase.statuses)}), drained ${fmt(http.phase.drainS, 1)} s after load`,
     ],
   ];
   if (r.paced) {
@@ -498,7 +588,7 @@ function summarize(r: Results, problems: string[]): void {
       `HTTP paced (${fmt(r.paced.rate)} req/s): accept → history`,
       `${fmt(r.paced.load.requestsPerSec)} req/s`,
       ...lat(r.paced.phase.endToEndMs),
-      `202 p50/p99 ${fmt(r.paced.load.latencyMs.p50)}/${fmt(r.paced.load.latencyMs.p99)} ms, ${r.paced.phase.validated}/${r.paced.phase.accepted} validated`,
+      `202 p50/p99 ${fmt(r.paced.load.latencyMs.p50)}/${fmt(r.paced.load.latencyMs.p99)} ms, ${r.paced.phase.passed}/${r.paced.phase.accepted} passed`,
     ]);
   }
   rows.push(
@@ -533,7 +623,7 @@ function summarize(r: Results, problems: string[]): void {
       'direct Kafka end to end: → history',
       `${fmt(k.phase.accepted / k.phase.totalS)} ev/s`,
       ...lat(k.phase.endToEndMs),
-      `${k.phase.validated}/${k.phase.accepted} validated, drained ${fmt(k.phase.drainS, 1)} s after producer`,
+      `${k.phase.passed}/${k.phase.accepted} passed (${formatStatuses(k.phase.statuses)}), drained ${fmt(k.phase.drainS, 1)} s after producer`,
     ],
   );
   const [header = [], ...body] = rows;
@@ -549,15 +639,26 @@ function summarize(r: Results, problems: string[]): void {
   console.log('');
   console.log('Where the CPU went (cores used on average; 2.00 = both cores busy):');
   console.log(`  fastify ceiling:          ${formatCores(r.ceilings.fastifyCores)}`);
-  console.log(`  ProducerPerformance:      ${formatCores(r.ceilings.producerPerfCores)} (+ the tool's own JVM)`);
-  console.log(`  ConsumerPerformance:      ${formatCores(r.ceilings.consumerPerfCores)} (+ the tool's own JVM)`);
+  console.log(`  ProducerPerformance:      ${formatCores(r.ceilings.producerPerfCores)}`);
+  console.log(`  ConsumerPerformance:      ${formatCores(r.ceilings.consumerPerfCores)}`);
   for (const ph of [http.phase, r.paced?.phase, k.phase]) {
     if (!ph) continue;
     console.log(`  ${`${ph.title}, load:`.padEnd(25)} ${formatCores(ph.coresDuringLoad)}`);
     if (ph.coresDuringDrain) console.log(`  ${`${ph.title}, drain:`.padEnd(25)} ${formatCores(ph.coresDuringDrain)}`);
+    console.log(`  ${`${ph.title}, batches:`.padEnd(25)} ${formatStages(ph)}`);
+  }
+
+  const cores = cpus().length;
+  console.log('');
+  console.log('CPU ms per event (CPU time / events over load + drain; far less sensitive to other load on the machine than throughput):');
+  console.log(`  fastify ceiling:          fastify ${fmt(r.ceilings.fastifyCpuMs, 3)} per request`);
+  console.log(`  ProducerPerformance:      ${formatCpuMs(r.ceilings.producerPerfCpuMs)} per record`);
+  console.log(`  ConsumerPerformance:      ${formatCpuMs(r.ceilings.consumerPerfCpuMs)} per record`);
+  for (const ph of [http.phase, r.paced?.phase, k.phase]) {
+    if (!ph) continue;
+    console.log(`  ${`${ph.title}:`.padEnd(25)} ${formatCpuMs(ph.cpuMsPerEvent)}`);
     console.log(
-      `  ${`${ph.title}, batches:`.padEnd(25)} validator avg ${fmt(ph.validator.avgBatchSize)} msgs / ${fmt(ph.validator.avgBatchMs, 1)} ms, ` +
-        `history avg ${fmt(ph.history.avgBatchSize)} msgs / ${fmt(ph.history.avgBatchMs, 1)} ms`,
+      `  ${''.padEnd(25)} pipeline ${fmt(ph.pipelineCpuMsPerEvent, 3)} ms/event → CPU-bound estimate ~${fmt((cores * 1000) / ph.pipelineCpuMsPerEvent)} events/s on ${cores} idle cores`,
     );
   }
 
@@ -567,6 +668,8 @@ function summarize(r: Results, problems: string[]): void {
     ['fastify_latency_p90_ms', fastify.latencyMs.p90],
     ['fastify_latency_p99_ms', fastify.latencyMs.p99],
     ['fastify_latency_max_ms', fastify.latencyMs.max],
+    ['fastify_cpu_ms_per_request', r.ceilings.fastifyCpuMs],
+    ['fastify_other_cores', r.ceilings.fastifyCores.others ?? Number.NaN],
     ['http_ingest_rps', http.load.requestsPerSec],
     ['http_ingest_latency_p50_ms', http.load.latencyMs.p50],
     ['http_ingest_latency_p90_ms', http.load.latencyMs.p90],
@@ -575,13 +678,17 @@ function summarize(r: Results, problems: string[]): void {
     ['http_ingest_non2xx', http.load.non2xx],
     ['http_ingest_errors', http.load.errors],
     ['http_ingest_accepted', http.phase.accepted],
-    ['http_history_validated', http.phase.validated],
+    ['http_history_rows', http.phase.inHistory],
+    ['http_history_passed', http.phase.passed],
     ['http_end_to_end_eps', http.phase.accepted / http.phase.totalS],
     ['http_drain_s', http.phase.drainS],
     ['http_end_to_end_p50_ms', http.phase.endToEndMs.p50],
     ['http_end_to_end_p90_ms', http.phase.endToEndMs.p90],
     ['http_end_to_end_p99_ms', http.phase.endToEndMs.p99],
     ['http_end_to_end_max_ms', http.phase.endToEndMs.max],
+    ['http_gateway_cpu_ms_per_event', http.phase.cpuMsPerEvent.get('gateway') ?? Number.NaN],
+    ['http_pipeline_cpu_ms_per_event', http.phase.pipelineCpuMsPerEvent],
+    ['http_ingest_other_cores', http.phase.coresDuringLoad.others ?? Number.NaN],
   ];
   if (r.paced) {
     metrics.push(
@@ -599,6 +706,8 @@ function summarize(r: Results, problems: string[]): void {
     ['producer_perf_mb_per_s', pp.mbPerSec],
     ['producer_perf_latency_p50_ms', pp.p50Ms],
     ['producer_perf_latency_p99_ms', pp.p99Ms],
+    ['producer_perf_broker_cpu_ms_per_record', r.ceilings.producerPerfCpuMs.get('kafka') ?? Number.NaN],
+    ['producer_perf_other_cores', r.ceilings.producerPerfCores.others ?? Number.NaN],
     ['consumer_perf_rps', cp.fetchRecordsPerSec],
     ['consumer_perf_mb_per_s', cp.fetchMbPerSec],
     ['consumer_perf_rps_with_group_join', cp.recordsPerSec],
@@ -606,11 +715,14 @@ function summarize(r: Results, problems: string[]): void {
     ['kafka_envelope_bytes', k.envelopeBytes],
     ['kafka_end_to_end_eps', k.phase.accepted / k.phase.totalS],
     ['kafka_drain_s', k.phase.drainS],
-    ['kafka_history_validated', k.phase.validated],
+    ['kafka_history_rows', k.phase.inHistory],
+    ['kafka_history_passed', k.phase.passed],
     ['kafka_end_to_end_p50_ms', k.phase.endToEndMs.p50],
     ['kafka_end_to_end_p90_ms', k.phase.endToEndMs.p90],
     ['kafka_end_to_end_p99_ms', k.phase.endToEndMs.p99],
     ['kafka_end_to_end_max_ms', k.phase.endToEndMs.max],
+    ['kafka_pipeline_cpu_ms_per_event', k.phase.pipelineCpuMsPerEvent],
+    ['kafka_other_cores', k.phase.coresDuringDrain?.others ?? k.phase.coresDuringLoad.others ?? Number.NaN],
     ['bench_wall_s', (performance.now() - startedAt) / 1000],
   );
   console.log('');
@@ -634,8 +746,10 @@ function summarize(r: Results, problems: string[]): void {
 }
 
 function checkPhase(phase: PipelinePhase, problems: string[]): void {
-  if (phase.validated !== phase.accepted || phase.inHistory !== phase.accepted) {
-    problems.push(`${phase.title}: ${phase.accepted} accepted but ${phase.inHistory} rows in history, ${phase.validated} validated`);
+  if (phase.passed !== phase.accepted || phase.inHistory !== phase.accepted) {
+    problems.push(
+      `${phase.title}: ${phase.accepted} accepted but ${phase.inHistory} rows in history (${formatStatuses(phase.statuses)})`,
+    );
   }
 }
 
@@ -649,6 +763,11 @@ function checkLoad(load: LoadResult, problems: string[]): void {
 
 async function main(): Promise<boolean> {
   say(`settings: ${JSON.stringify(S)}`);
+  const busy = await machineBusyCores(2000);
+  if (busy !== undefined) {
+    say(`machine: ${cpus().length} cores, ${busy.toFixed(2)} busy before the benchmark starts`);
+    if (busy > 0.25) say(`WARNING: other work is using ${busy.toFixed(2)} cores; throughput and latency will be lower than on an idle machine`);
+  }
   const pgUrl = process.env.RELAY_PG_URL ?? DEFAULT_PG_URL;
 
   say('starting Kafka and Apicurio Registry (startTestStack)');
@@ -666,21 +785,37 @@ async function main(): Promise<boolean> {
   const ceilings = await runCeilings(workDir, stack.brokers, classpath, stack.kafka.pid);
 
   say('starting the pipeline (startRelay: gateway, validator, matcher, dispatcher, history)');
+  const guard = new RelayStartGuard();
   const relayStarting = startRelay();
-  onCleanup('pipeline services, test database, chDB dir', async () => (await relayStarting.catch(() => undefined))?.stop());
+  let relayStarted = false;
+  onCleanup('pipeline services, test database, chDB dir', async () => {
+    if (!relayStarted) guard.terminateChildren(); // interrupted while starting: fail the start now
+    const started = await relayStarting.catch(() => undefined);
+    if (started) await started.stop();
+    else await guard.removeLeftovers((l) => say(`  ${l}`));
+  });
   const relay = await relayStarting;
+  relayStarted = true;
+  guard.stop();
   const teamB = await relay.addTeam();
+  const admin = new Kafka({ clientId: 'relay-bench-admin', brokers: stack.brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  onCleanup('bench Kafka admin', () => admin.disconnect());
   const p: Pipeline = {
     relay,
+    admin,
+    groupPrefix: `${relay.topicPrefix}.`,
     historyUrl: `http://127.0.0.1:${relay.ports.history}`,
     validatorUrl: `http://127.0.0.1:${relay.ports.validator}`,
+    matcherUrl: `http://127.0.0.1:${relay.ports.matcher}`,
     teamA: { teamId: relay.teamId, apiKey: relay.apiKey },
     teamB,
+    databases: new Set([new URL(relay.pgUrl).pathname.slice(1), stack.registry.database]),
     pids: new Map<string, number>([
       ...relay.services.services.map((s): [string, number] => [s.name, s.pid]),
       ['kafka', stack.kafka.pid],
       ['apicurio', stack.registry.pid],
-      ['bench (load, producer)', process.pid],
+      [LOAD_GENERATOR, process.pid],
     ]),
   };
   say(`  gateway ${relay.gatewayUrl}, history ${p.historyUrl}, topics ${relay.topicPrefix}.*`);
@@ -723,8 +858,9 @@ main().then(
     process.exit(ok ? 0 : 1);
   },
   async (error: unknown) => {
-    console.error(`[bench] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    // After a signal, the failure is the interruption itself: the signal handler exits.
+    if (signalled === 0) console.error(`[bench] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     await cleanUp();
-    process.exit(1);
+    process.exit(signalled === 0 ? 1 : 130);
   },
 );
