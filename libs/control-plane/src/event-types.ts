@@ -193,6 +193,7 @@ export class EventTypesRepository {
 export class EventTypeCache {
   private readonly entries = new Map<string, { value: StoredEventType | null; until: number }>();
   private readonly versions = new Map<string, StoredEventType>();
+  private readonly loading = new Map<string, Promise<StoredEventType | null>>();
 
   constructor(
     private readonly repo: EventTypesRepository,
@@ -204,10 +205,21 @@ export class EventTypeCache {
     const now = Date.now();
     const hit = this.entries.get(key);
     if (hit && hit.until > now) return hit.value;
-    const value = await this.repo.get(teamId, codeName);
-    this.entries.set(key, { value, until: now + this.ttlMs });
-    if (this.entries.size > 50000) this.entries.clear();
-    return value;
+    // Single flight: when an entry expires under load, one query refreshes it and every
+    // request waiting on that key shares the answer (without this, each in-flight request
+    // queried PostgreSQL at every expiry).
+    const pending = this.loading.get(key);
+    if (pending) return pending;
+    const load = this.repo
+      .get(teamId, codeName)
+      .then((value) => {
+        if (this.entries.size > 50000) this.entries.clear();
+        this.entries.set(key, { value, until: Date.now() + this.ttlMs });
+        return value;
+      })
+      .finally(() => this.loading.delete(key));
+    this.loading.set(key, load);
+    return load;
   }
 
   /** A given version: immutable, so kept until the cache is full; misses are not kept. */
