@@ -295,7 +295,8 @@ describe('limits', () => {
     const body = { contact: { id: 1 }, metaData: { blob: new Array<number>(5_000_000).fill(0) } };
     const started = process.hrtime.bigint();
     const r = validateTriggerPayload(s, body);
-    expect(Number(process.hrtime.bigint() - started) / 1e6).toBeLessThan(200); // walking 5M elements takes far longer
+    // Walking 5M elements takes seconds; the bound is loose so a loaded CI machine does not flake.
+    expect(Number(process.hrtime.bigint() - started) / 1e6).toBeLessThan(1000);
     expect(r).toEqual({ ok: false, errors: ['Payload too large: more than 1000 keys and array elements in total'] });
   });
 
