@@ -86,7 +86,8 @@ export async function startRelay(
     {
       root: REPO_ROOT,
       logDir,
-      readyTimeoutMs: 90000,
+      // Generous: five Node services boot in parallel on a small machine that may be busy.
+      readyTimeoutMs: 150000,
       env: {
         RELAY_LOG_LEVEL: process.env.RELAY_TEST_LOG_LEVEL ?? 'warn',
         RELAY_KAFKA_BROKERS: infra.brokers.join(','),
