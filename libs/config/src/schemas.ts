@@ -140,6 +140,12 @@ export const dispatcherConfigSchema = z.object({
   RELAY_WEBHOOK_AUTO_DISABLE_MS: positiveInt(5 * 24 * 3600 * 1000),
   /** Deliveries held in memory per endpoint; the rest wait in PostgreSQL (bounds memory). */
   RELAY_WEBHOOK_QUEUE_MAX: positiveInt(1000),
+  /**
+   * Lease on deliveries a dispatcher holds (renewed every third of it): how long a crashed
+   * instance's deliveries wait before another instance (or its restart) sends them. Shorter
+   * = faster recovery but more renewal writes and less slack for a stalled process.
+   */
+  RELAY_WEBHOOK_LEASE_MS: z.coerce.number().int().min(3000).default(60000),
 });
 
 export const historyConfigSchema = z.object({

@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { CODE_NAME_PATTERN } from '@relay/event-schema';
+import { RATE_LIMIT_MAX_REQUESTS, type RateLimit, rateLimitPeriodMs } from './rate-limit';
 import { type SecretBox, generateSigningSecret } from './secrets';
 import type { SignatureScheme } from './signing';
 
@@ -26,6 +27,7 @@ export interface WebhookEndpoint {
   status: EndpointStatus;
   timeout_ms: number;
   max_concurrency: number;
+  rate_limit: RateLimit | null;
   disabled_reason: string | null;
   last_success_at: string | null;
   last_failure_at: string | null;
@@ -51,11 +53,12 @@ export interface EndpointInput {
   status: 'enabled' | 'disabled';
   timeout_ms: number;
   max_concurrency: number;
+  rate_limit: RateLimit | null;
 }
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; errors: string[] };
 
-const FIELDS = ['url', 'description', 'events', 'contact_fields', 'batch', 'environment', 'signature', 'success_contract', 'status', 'timeout_ms', 'max_concurrency'] as const;
+const FIELDS = ['url', 'description', 'events', 'contact_fields', 'batch', 'environment', 'signature', 'success_contract', 'status', 'timeout_ms', 'max_concurrency', 'rate_limit'] as const;
 const CONTACT_FIELD = /^[A-Za-z_][A-Za-z0-9_.-]{0,99}$/;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -111,6 +114,19 @@ export function parseEndpointInput(body: unknown, partial: boolean, defaults: { 
       out.batch = { max_events: me as number, max_wait_ms: mw as number };
     }
   } else if (!partial) out.batch = null;
+  if (has('rate_limit')) {
+    const rl = body.rate_limit;
+    if (rl === null) out.rate_limit = null;
+    else if (!isRecord(rl)) errors.push('rate_limit must be null or {"requests", "per"}');
+    else {
+      const requests = rl.requests;
+      if (!Number.isInteger(requests) || (requests as number) < 1 || (requests as number) > RATE_LIMIT_MAX_REQUESTS) {
+        errors.push(`rate_limit.requests must be an integer between 1 and ${RATE_LIMIT_MAX_REQUESTS}`);
+      }
+      if (rateLimitPeriodMs(rl.per) === null) errors.push('rate_limit.per must be an ISO 8601 duration between PT0.1S and PT24H, e.g. "PT1S"');
+      out.rate_limit = { requests: requests as number, per: rl.per as string };
+    }
+  } else if (!partial) out.rate_limit = null;
   const oneOf = <T extends string>(key: keyof EndpointInput, values: readonly T[], fallback: T | undefined) => {
     if (has(key)) {
       if (!values.includes(body[key] as T)) errors.push(`${key} must be one of ${values.join(', ')}`);
@@ -148,6 +164,8 @@ interface Row {
   status: EndpointStatus;
   timeout_ms: number;
   max_concurrency: number;
+  rate_limit_requests: number | null;
+  rate_limit_per: string | null;
   secret_enc: Buffer;
   previous_secret_enc: Buffer | null;
   previous_secret_expires_at: Date | null;
@@ -176,6 +194,7 @@ function toEndpoint(r: Row, now = Date.now()): WebhookEndpoint {
     status: r.status,
     timeout_ms: r.timeout_ms,
     max_concurrency: r.max_concurrency,
+    rate_limit: r.rate_limit_requests && r.rate_limit_per ? { requests: r.rate_limit_requests, per: r.rate_limit_per } : null,
     disabled_reason: r.disabled_reason,
     last_success_at: iso(r.last_success_at),
     last_failure_at: iso(r.last_failure_at),
@@ -197,10 +216,11 @@ export class WebhookEndpointsRepository {
     const secret = generateSigningSecret();
     const { rows } = await this.pool.query<Row>(
       `INSERT INTO webhook_endpoints (id, team_id, url, description, events, contact_fields, batch_max_events, batch_max_wait_ms,
-         environment, signature, success_contract, status, timeout_ms, max_concurrency, secret_enc)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) RETURNING *`,
+         environment, signature, success_contract, status, timeout_ms, max_concurrency, secret_enc, rate_limit_requests, rate_limit_per)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17) RETURNING *`,
       [id, teamId, input.url, input.description, input.events, input.contact_fields, input.batch?.max_events ?? null, input.batch?.max_wait_ms ?? null,
-        input.environment, input.signature, input.success_contract, input.status, input.timeout_ms, input.max_concurrency, this.box.seal(secret, id)],
+        input.environment, input.signature, input.success_contract, input.status, input.timeout_ms, input.max_concurrency, this.box.seal(secret, id),
+        input.rate_limit?.requests ?? null, input.rate_limit?.per ?? null],
     );
     return { endpoint: toEndpoint(rows[0] as Row), secret };
   }
@@ -233,6 +253,10 @@ export class WebhookEndpointsRepository {
     if (patch.batch !== undefined) {
       set('batch_max_events', patch.batch?.max_events ?? null);
       set('batch_max_wait_ms', patch.batch?.max_wait_ms ?? null);
+    }
+    if (patch.rate_limit !== undefined) {
+      set('rate_limit_requests', patch.rate_limit?.requests ?? null);
+      set('rate_limit_per', patch.rate_limit?.per ?? null);
     }
     for (const k of ['environment', 'signature', 'success_contract', 'timeout_ms', 'max_concurrency'] as const) {
       if (patch[k] !== undefined) set(k, patch[k]);

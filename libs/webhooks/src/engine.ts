@@ -5,6 +5,7 @@ import type { Logger, RelayMetrics } from '@relay/observability';
 import type { DispatchEndpoint, EndpointDirectory } from './endpoints';
 import { relayDelivery, requestBody } from './payload';
 import type { Completion, PendingJob, PendingStore } from './pending';
+import { EndpointRateLimiters } from './rate-limit';
 import { nextRetryDelay } from './schedule';
 import type { SendResult, WebhookSender } from './sender';
 import { signatureHeaders } from './signing';
@@ -37,6 +38,10 @@ interface Lane {
   jobs: Job[];
   inFlight: number;
   timer: NodeJS.Timeout | null;
+  /** Rate-limit permits taken and not used yet (see acquirePermit). */
+  permits: number;
+  /** A permit request is pending: the lane must not be dropped meanwhile. */
+  acquiring: boolean;
 }
 
 const statusClass = (status: number | null) => (status === null ? 'none' : `${Math.floor(status / 100)}xx`);
@@ -69,6 +74,7 @@ export class DeliveryEngine {
   private stopping = false;
   private readonly log: Logger;
   private readonly heldMax: number;
+  private readonly limiters = new EndpointRateLimiters();
 
   constructor(private readonly o: DeliveryEngineOptions) {
     this.log = o.logger.child({ component: 'delivery-engine' });
@@ -138,7 +144,7 @@ export class DeliveryEngine {
     this.o.metrics?.webhookHeld.set(this.held.size);
     let lane = this.lanes.get(job.delivery.endpoint_id);
     if (!lane) {
-      lane = { id: job.delivery.endpoint_id, jobs: [], inFlight: 0, timer: null };
+      lane = { id: job.delivery.endpoint_id, jobs: [], inFlight: 0, timer: null, permits: 0, acquiring: false };
       this.lanes.set(lane.id, lane);
     }
     lane.jobs.push({ ...job, enqueuedAt: Date.now() });
@@ -154,6 +160,7 @@ export class DeliveryEngine {
     if (!endpoint || endpoint.status !== 'enabled') {
       // Not sendable: settle every queued job now (no HTTP), see settleUnsendable.
       for (const job of lane.jobs.splice(0)) this.settleUnsendable(job, endpoint);
+      this.limiters.forget(lane.id);
       this.dropLaneIfIdle(lane);
       return;
     }
@@ -167,6 +174,14 @@ export class DeliveryEngine {
           break;
         }
         count = Math.min(endpoint.batch.max_events, lane.jobs.length);
+      }
+      if (endpoint.rate_limit) {
+        // One permit per POST (a batch is one POST). Without one, only this lane waits.
+        if (lane.permits === 0) {
+          this.acquirePermit(lane, endpoint);
+          break;
+        }
+        lane.permits--;
       }
       const jobs = lane.jobs.splice(0, count);
       const sendable: Job[] = [];
@@ -193,7 +208,34 @@ export class DeliveryEngine {
   }
 
   private dropLaneIfIdle(lane: Lane): void {
-    if (lane.jobs.length === 0 && lane.inFlight === 0 && !lane.timer) this.lanes.delete(lane.id);
+    if (lane.jobs.length === 0 && lane.inFlight === 0 && !lane.timer && !lane.acquiring) this.lanes.delete(lane.id);
+  }
+
+  /**
+   * Asks the endpoint's limiter for one request (asynchronous: rate-limiter-flexible's
+   * API); granted → the lane is pumped again with a permit, refused → it is pumped again
+   * when the window resets. The lane's own timer is the only thing that waits.
+   */
+  private acquirePermit(lane: Lane, endpoint: DispatchEndpoint): void {
+    if (lane.acquiring) return;
+    lane.acquiring = true;
+    this.limiters
+      .take(endpoint.id, endpoint.rate_limit)
+      .then((waitMs) => {
+        lane.acquiring = false;
+        if (this.lanes.get(lane.id) !== lane || this.stopping) return;
+        if (waitMs === 0) {
+          lane.permits++;
+          this.pump(lane);
+        } else if (!lane.timer) {
+          lane.timer = setTimeout(() => this.pump(lane), waitMs);
+        }
+      })
+      .catch((error: unknown) => {
+        lane.acquiring = false;
+        this.log.warn({ err: error, endpoint_id: lane.id }, 'rate limiter failed; retrying shortly');
+        if (!lane.timer) lane.timer = setTimeout(() => this.pump(lane), 100);
+      });
   }
 
   private settleUnsendable(job: Job, endpoint: DispatchEndpoint | undefined): void {

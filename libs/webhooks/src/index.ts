@@ -16,4 +16,5 @@ export {
 export { deliveryIdFor, deliveryItem, rejectedDelivery, relayDelivery, requestBody, subscriptionDelivery, type DeliveryItem } from './payload';
 export { PendingStore, WebhookActivityRepository, type AttemptView, type Completion, type PendingJob } from './pending';
 export { WebhookSender, type SendResult } from './sender';
+export { EndpointRateLimiters, rateLimitPeriodMs, type RateLimit } from './rate-limit';
 export { DeliveryEngine, type DeliveryEngineOptions } from './engine';

@@ -62,14 +62,33 @@ export class PendingStore {
    * Claims due rows (retries, spills, expired leases of a dead instance) for this
    * instance. SKIP LOCKED lets several dispatchers poll at once without waiting on or
    * double-claiming each other's rows; pushing due_at forward makes the claim a lease.
+   *
+   * Fairness: among the oldest `limit × 10` due rows, rows are taken round-robin across
+   * endpoints (each endpoint's 1st row, then each one's 2nd, …: row_number per endpoint),
+   * so one endpoint's backlog no longer fills a whole poll ahead of another endpoint's
+   * retry, while a lone endpoint still gets the full `limit`. The candidate window bounds
+   * the cost (an index range of at most limit × 10 rows, whatever the backlog); an
+   * endpoint whose retry is newer than another's 10 × limit older due rows still waits
+   * behind them (until that lane is full and excluded). The ids are picked first, then
+   * locked by primary key (FOR UPDATE cannot sit beside a window function); a concurrent
+   * poller that picked the same ids skips them and gets the rest next poll.
    */
   async claim(limit: number, excludeEndpoints: readonly string[]): Promise<PendingJob[]> {
     const { rows } = await this.pool.query<{ delivery: WebhookDelivery; attempts: number }>(
-      `UPDATE webhook_pending p SET leased = true, due_at = now() + ($2::bigint * interval '1 millisecond')
-       WHERE p.delivery_id IN (
+      `WITH picked AS (
+         SELECT ARRAY(
+           SELECT delivery_id FROM (
+             SELECT delivery_id, due_at, row_number() OVER (PARTITION BY endpoint_id ORDER BY due_at) AS nth
+             FROM (SELECT delivery_id, endpoint_id, due_at FROM webhook_pending
+                   WHERE due_at <= now() AND NOT (endpoint_id = ANY($3::text[]))
+                   ORDER BY due_at LIMIT $1 * 10) oldest) ranked
+           ORDER BY nth, due_at LIMIT $1) AS ids),
+       locked AS (
          SELECT delivery_id FROM webhook_pending
-         WHERE due_at <= now() AND NOT (endpoint_id = ANY($3::text[]))
-         ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+         WHERE delivery_id = ANY((SELECT ids FROM picked)::text[]) AND due_at <= now()
+         FOR UPDATE SKIP LOCKED)
+       UPDATE webhook_pending p SET leased = true, due_at = now() + ($2::bigint * interval '1 millisecond')
+       FROM locked l WHERE p.delivery_id = l.delivery_id
        RETURNING p.delivery, p.attempts`,
       [limit, this.leaseMs, excludeEndpoints],
     );

@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   try {
     await pool.query(`INSERT INTO teams (id, name) VALUES ('bench', 'bench')`);
     const repo = new WebhookEndpointsRepository(pool, new SecretBox(Buffer.alloc(32, 9)));
-    const base = { description: null, events: ['bench'], contact_fields: [], batch: null, environment: 'production' as const, signature: 'standard' as const, success_contract: '2xx' as const, status: 'enabled' as const, timeout_ms: 10000 };
+    const base = { description: null, events: ['bench'], contact_fields: [], batch: null, environment: 'production' as const, signature: 'standard' as const, success_contract: '2xx' as const, status: 'enabled' as const, timeout_ms: 10000, rate_limit: null };
     const healthy = await repo.create('bench', { ...base, url: `http://127.0.0.1:${port}/`, max_concurrency: 16 });
     const dead = await repo.create('bench', { ...base, url: `http://127.0.0.1:${await freePort()}/`, max_concurrency: 4 });
     const directory = new EndpointDirectory(repo, 2000);

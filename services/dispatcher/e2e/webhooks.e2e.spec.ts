@@ -1,49 +1,9 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { ContractRegistry, type WebhookDeadLetter } from '@relay/contracts';
 import { createKafka } from '@relay/kafka';
 import { createLogger } from '@relay/observability';
 import { eventually, freePort, startRelay, type RelayUnderTest } from '@relay/testing';
-
-interface Received {
-  headers: IncomingHttpHeaders;
-  body: string;
-  at: number;
-}
-
-interface Receiver {
-  url: string;
-  requests: Received[];
-  close(): Promise<void>;
-}
-
-/** A real HTTP receiver; `respond` decides each answer (or never answers: a hang). */
-async function receiver(respond: (n: number, r: Received) => { status: number; body?: string } | 'hang' = () => ({ status: 200 })): Promise<Receiver> {
-  const requests: Received[] = [];
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const r = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
-      requests.push(r);
-      const answer = respond(requests.length, r);
-      if (answer === 'hang') return;
-      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body ?? '{"success":true}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/hook`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
+import { receiver, type Receiver } from './receiver';
 
 describe('outbound webhooks (dispatcher e2e)', () => {
   let relay: RelayUnderTest;

@@ -20,8 +20,6 @@ import { FanOutController } from './fan-out.controller';
 
 const PG_POOL = Symbol('PG_POOL');
 
-/** Longest an attempt can hold a leased row before renewal: renewed every third of it. */
-const LEASE_MS = 60000;
 const ATTEMPT_RETENTION_MS = 30 * 24 * 3600 * 1000;
 
 class Lifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
@@ -91,7 +89,7 @@ export class DispatcherModule {
             return directory;
           },
         },
-        { provide: PendingStore, inject: [PG_POOL], useFactory: (pool: Pool) => new PendingStore(pool, LEASE_MS) },
+        { provide: PendingStore, inject: [PG_POOL], useFactory: (pool: Pool) => new PendingStore(pool, config.RELAY_WEBHOOK_LEASE_MS) },
         { provide: WebhookSender, useFactory: () => new WebhookSender(config.RELAY_ALLOW_LOOPBACK_WEBHOOKS) },
         {
           provide: DeliveryEngine,
@@ -116,7 +114,7 @@ export class DispatcherModule {
               schedule: parseSchedule(config.RELAY_WEBHOOK_RETRY_SCHEDULE),
               queueMax: config.RELAY_WEBHOOK_QUEUE_MAX,
               pollMs: config.RELAY_WEBHOOK_POLL_MS,
-              leaseMs: LEASE_MS,
+              leaseMs: config.RELAY_WEBHOOK_LEASE_MS,
               autoDisableMs: config.RELAY_WEBHOOK_AUTO_DISABLE_MS,
               logger,
               metrics,
