@@ -22,6 +22,7 @@ import {
   type RelayServices,
 } from '@relay/local-stack';
 import { createLogger } from '@relay/observability';
+import { startLocalPrometheus } from './local-prometheus';
 
 const root = path.resolve(__dirname, '..');
 const say = (line: string) => console.log(`[relay] ${line}`);
@@ -130,6 +131,21 @@ async function main(): Promise<void> {
     );
     stopping.push(() => services.stop());
 
+    // Prometheus scraping the five services, only when the binary is installed.
+    const prometheus = await startLocalPrometheus({
+      stateDir,
+      logDir,
+      port: config.RELAY_PROMETHEUS_PORT,
+      services: [
+        { name: 'gateway', port: config.RELAY_GATEWAY_PORT },
+        { name: 'validator', port: config.RELAY_VALIDATOR_PORT },
+        { name: 'matcher', port: config.RELAY_MATCHER_PORT },
+        { name: 'dispatcher', port: config.RELAY_DISPATCHER_PORT },
+        { name: 'history', port: config.RELAY_HISTORY_PORT },
+      ],
+    });
+    if (prometheus) stopping.push(() => prometheus.stop());
+
     const gateway = `http://127.0.0.1:${config.RELAY_GATEWAY_PORT}`;
     console.log(
       [
@@ -141,6 +157,7 @@ async function main(): Promise<void> {
         `  Admin token  ${adminToken}   (npm run relay -- teams list)`,
         `  Kafka        ${kafka.brokers.join(',')}   (topics ${config.RELAY_TOPIC_PREFIX}.*)`,
         `  Registry     ${registryServer.ccompatUrl}`,
+        `  Prometheus   ${prometheus ? `${prometheus.url}   (alerts: ${prometheus.url}/alerts)` : 'not installed (sh infra/prometheus/install.sh)'}`,
         `  Logs         ${path.relative(process.cwd(), logDir) || logDir}/`,
         '',
         `  Started in ${((Date.now() - startedAt) / 1000).toFixed(1)} s. Ctrl-C stops everything.`,

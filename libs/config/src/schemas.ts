@@ -85,6 +85,8 @@ export const gatewayConfigSchema = z.object({
   RELAY_API_KEY_CACHE_MS: positiveInt(5000),
   /** Follow LISTEN relay_api_keys to drop revoked keys at once (the cache TTL stays the bound without it). */
   RELAY_API_KEY_CHANGE_FEED: bool.default(true),
+  /** Rate-limit points a gateway reserves from PostgreSQL at once (≤ a tenth of the limit); 1 = one round trip per request. */
+  RELAY_RATE_LIMIT_BLOCK_MAX: z.coerce.number().int().min(1).max(1000).default(50),
   /** Bearer token of the /admin/v1 routes; unset: the admin routes answer 404. */
   RELAY_ADMIN_TOKEN: z.string().min(16, 'at least 16 characters').max(256).optional(),
   ...webhookVars,

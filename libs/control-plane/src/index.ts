@@ -10,6 +10,8 @@ export {
   type CreatedApiKey,
   type Environment,
   type KeyStatus,
+  NEGATIVE_CACHE_MAX,
+  NEGATIVE_CACHE_MS,
   type KeyTransition,
   type Team,
 } from './keys';
@@ -23,7 +25,17 @@ export {
   type RateLimit,
   type RateLimitView,
 } from './rate-limit-spec';
-export { RateLimits, RATE_LIMITS_TABLE, type RateLimitDecision, type RateLimitScope, type RateLimitSubject } from './rate-limits';
+export {
+  DEFAULT_MAX_BLOCK,
+  RateLimits,
+  RATE_LIMITS_TABLE,
+  blockSize,
+  type LimiterFactory,
+  type RateLimitDecision,
+  type RateLimitScope,
+  type RateLimitSubject,
+  type RateLimitsOptions,
+} from './rate-limits';
 export { KeyChangeListener, KEY_CHANGES_CHANNEL, type KeyChange } from './key-changes';
 export {
   AuditRepository,

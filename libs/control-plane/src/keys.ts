@@ -179,18 +179,42 @@ interface CacheEntry {
 }
 
 /**
+ * Unknown or unusable keys are remembered briefly so a client retrying a bad key (or a
+ * flood of the same few) costs no PostgreSQL lookup per request. Short and bounded:
+ * - no new key can be in it: a generated key was never presented before it existed;
+ * - a key that becomes usable again (activate, expiry moved) is announced by the change
+ *   feed, which clears the whole negative cache on every gateway (and `invalidate` does
+ *   on this one); without the feed the bound is this TTL (capped at the positive TTL);
+ * - FIFO-evicted at NEGATIVE_CACHE_MAX digests (~1 MB), so distinct random keys cannot
+ *   grow memory; they still pay one lookup each (nothing can know them in advance).
+ */
+export const NEGATIVE_CACHE_MS = 2000;
+export const NEGATIVE_CACHE_MAX = 10_000;
+
+/**
  * API keys: stored as SHA-256 digests, looked up by digest, and compared in constant time.
  * Successful lookups are cached for `cacheMs`, which is the bound on how long a revoked
  * key keeps working on a gateway instance.
  */
 export class ApiKeysRepository {
   private readonly cache = new Map<string, CacheEntry>();
+  /** Digest (base64) → until; insertion order is the eviction order. */
+  private readonly negative = new Map<string, number>();
+  private readonly negativeMs: number;
+  private readonly negativeMax: number;
   private readonly lastUsedWritten = new Map<string, number>();
 
   constructor(
     private readonly pool: Pool,
     private readonly cacheMs = 5000,
-  ) {}
+    options: { negativeMs?: number; negativeMax?: number } = {},
+  ) {
+    this.negativeMs = Math.min(options.negativeMs ?? NEGATIVE_CACHE_MS, cacheMs);
+    this.negativeMax = options.negativeMax ?? NEGATIVE_CACHE_MAX;
+  }
+
+  /** Lookups answered by PostgreSQL (not by a cache): observable by tests. */
+  lookups = 0;
 
   async create(
     teamId: string,
@@ -200,6 +224,8 @@ export class ApiKeysRepository {
     const key = options.key ?? generateApiKey(environment);
     const id = uuidv7();
     const prefix = keyPrefix(key);
+    // A chosen key (the dev key) may have been presented before it existed: usable at once here.
+    this.negative.delete(digest(key).toString('base64'));
     try {
       await this.pool.query(
         `INSERT INTO api_keys (id, team_id, prefix, key_hash, environment, name, expires_at, rate_limit_requests, rate_limit_per_s, rotated_from)
@@ -331,6 +357,8 @@ export class ApiKeysRepository {
    * change feed reconnected and may have missed notifications).
    */
   invalidate(target: { keyId?: string; teamId?: string } = {}): void {
+    // Any change may make a refused key usable (activate, expiry moved): forget refusals.
+    this.negative.clear();
     if (target.keyId === undefined && target.teamId === undefined) {
       this.cache.clear();
       return;
@@ -356,6 +384,12 @@ export class ApiKeysRepository {
     const now = Date.now();
     const cached = this.cache.get(cacheKey);
     if (cached && cached.until > now) return cached.principal;
+    const refusedUntil = this.negative.get(cacheKey);
+    if (refusedUntil !== undefined) {
+      if (refusedUntil > now) return null;
+      this.negative.delete(cacheKey);
+    }
+    this.lookups++;
 
     const { rows } = await this.pool.query<{
       id: string;
@@ -394,6 +428,12 @@ export class ApiKeysRepository {
       const until = Math.min(now + this.cacheMs, row.expires_at ? row.expires_at.getTime() : Infinity);
       this.cache.set(cacheKey, { principal, until });
       this.touch(principal.keyId, now);
+    } else if (this.negativeMs > 0) {
+      if (this.negative.size >= this.negativeMax) {
+        const oldest = this.negative.keys().next();
+        if (!oldest.done) this.negative.delete(oldest.value);
+      }
+      this.negative.set(cacheKey, now + this.negativeMs);
     }
     return principal;
   }

@@ -7,13 +7,33 @@ export {
   DEFAULT_RETENTION_DAYS,
   loadMigrations,
   MigrationChecksumError,
+  RETENTION_TABLES,
   runMigrations,
   type MigrationFile,
   type MigrationOptions,
   type MigrationResult,
 } from './migrations';
-export { HistoryWriter, insertEvents, type HistoryWriterOptions } from './writer';
-export { DEFAULT_PAGE_LIMIT, HistoryQueries, MAX_PAGE_LIMIT } from './queries';
+export {
+  HistoryWriter,
+  insertEvents,
+  insertScenarioRuns,
+  insertWebhookAttempts,
+  ScenarioRunWriter,
+  TableWriter,
+  WebhookAttemptWriter,
+  type HistoryTable,
+  type HistoryWriterOptions,
+} from './writer';
+export { DEFAULT_PAGE_LIMIT, HistoryQueries, MAX_PAGE_LIMIT, type EventHistoryWithRelations } from './queries';
+export {
+  statusClassOf,
+  type DeliveryView,
+  type ScenarioRunActionInput,
+  type ScenarioRunInput,
+  type ScenarioRunView,
+  type WebhookAttemptInput,
+} from './relations';
+export { formatTable, readOnlyStatement, ReadOnlySqlError, runReadOnlySql, type SqlResult } from './sql';
 export {
   EVENT_STATUS_RANK,
   HistoryValidationError,

@@ -1,7 +1,37 @@
 import { quotedDatabase, type HistoryClient } from './client';
 import { decodeCursor, encodeCursor } from './cursor';
 import { fromSelectedRow, msToClickHouse, SELECT_COLUMNS, toEpochMs, type SelectedRow } from './rows';
+import type { DeliveryView, ScenarioRunView } from './relations';
 import { HistoryValidationError, type EventHistoryPage, type EventHistoryRow, type ListEventHistoriesParams } from './types';
+
+/** An event row with what it caused. */
+export type EventHistoryWithRelations = EventHistoryRow & { scenario_runs: ScenarioRunView[]; deliveries: DeliveryView[] };
+
+interface RunRow {
+  event_id: string;
+  scenario_id: string;
+  scenario_name: string;
+  outcome: string;
+  reason: string;
+  actions: string;
+  decided_at_ms: string | number;
+}
+
+interface DeliveryRow {
+  event_id: string;
+  delivery_id: string;
+  endpoint_id: string;
+  kind: string;
+  scenario_id: string | null;
+  attempts: string | number;
+  last_outcome: string;
+  last_http_status: number | null;
+  last_error: string | null;
+  first_ms: string | number;
+  last_ms: string | number;
+}
+
+const iso = (ms: string | number): string => new Date(Number(ms)).toISOString();
 
 export const DEFAULT_PAGE_LIMIT = 50;
 export const MAX_PAGE_LIMIT = 500;
@@ -23,6 +53,113 @@ export class HistoryQueries {
   constructor(client: HistoryClient) {
     this.#client = client;
     this.#table = `${quotedDatabase(client)}.events`;
+  }
+
+  /**
+   * The scenario runs and deliveries each event caused, attached to the rows (two
+   * queries for the whole page, not one per row). Both tables are read FINAL so a
+   * redelivered record counts once. The received_at / attempted_at bound lets
+   * ClickHouse prune partitions and, for scenario_runs, read by the sorting key; the
+   * event_id bloom filters do the rest.
+   */
+  async attachRelations(teamId: string, rows: readonly EventHistoryRow[]): Promise<EventHistoryWithRelations[]> {
+    if (rows.length === 0) return [];
+    const db = quotedDatabase(this.#client);
+    const ids = rows.map((r) => r.event_id);
+    const minMs = Math.min(...rows.map((r) => Date.parse(r.received_at)));
+    const maxMs = Math.max(...rows.map((r) => Date.parse(r.received_at)));
+    const params = { team_id: teamId, ids, min_at: msToClickHouse(minMs), max_at: msToClickHouse(maxMs) };
+    const runsRs = await this.#client.ch.query({
+      query: `SELECT event_id, scenario_id, scenario_name, outcome, reason, actions, toUnixTimestamp64Milli(decided_at) AS decided_at_ms
+        FROM ${db}.scenario_runs FINAL
+        WHERE team_id = {team_id:String}
+          AND received_at >= {min_at:DateTime64(3, 'UTC')} AND received_at <= {max_at:DateTime64(3, 'UTC')}
+          AND event_id IN {ids:Array(String)}
+        ORDER BY event_id, scenario_id`,
+      query_params: params,
+      format: 'JSONEachRow',
+    });
+    const runs = await runsRs.json<RunRow>();
+    const deliveriesRs = await this.#client.ch.query({
+      query: `SELECT event_id, delivery_id, any(endpoint_id) AS endpoint_id, any(kind) AS kind, any(scenario_id) AS scenario_id,
+          max(attempt) AS attempts,
+          argMax(outcome, (attempt, attempted_at)) AS last_outcome,
+          argMax(http_status, (attempt, attempted_at)) AS last_http_status,
+          argMax(error, (attempt, attempted_at)) AS last_error,
+          toUnixTimestamp64Milli(min(attempted_at)) AS first_ms,
+          toUnixTimestamp64Milli(max(attempted_at)) AS last_ms
+        FROM ${db}.webhook_attempts FINAL
+        WHERE team_id = {team_id:String}
+          AND attempted_at >= {min_at:DateTime64(3, 'UTC')}
+          AND event_id IN {ids:Array(String)}
+        GROUP BY event_id, delivery_id
+        ORDER BY event_id, first_ms`,
+      query_params: params,
+      format: 'JSONEachRow',
+    });
+    const attempted = await deliveriesRs.json<DeliveryRow>();
+
+    const runsBy = new Map<string, ScenarioRunView[]>();
+    for (const r of runs) {
+      const list = runsBy.get(r.event_id) ?? [];
+      let actions: ScenarioRunView['actions'] = [];
+      try {
+        actions = JSON.parse(r.actions) as ScenarioRunView['actions'];
+      } catch {
+        actions = [];
+      }
+      list.push({ scenario_id: r.scenario_id, name: r.scenario_name, outcome: r.outcome, reason: r.reason, actions, decided_at: iso(r.decided_at_ms) });
+      runsBy.set(r.event_id, list);
+    }
+    const deliveriesBy = new Map<string, Map<string, DeliveryView>>();
+    const slot = (eventId: string): Map<string, DeliveryView> => {
+      let m = deliveriesBy.get(eventId);
+      if (!m) deliveriesBy.set(eventId, (m = new Map<string, DeliveryView>()));
+      return m;
+    };
+    for (const d of attempted) {
+      const status: DeliveryView['status'] = d.last_outcome === 'succeeded' ? 'delivered' : d.last_outcome === 'dead' ? 'failed' : 'retrying';
+      slot(d.event_id).set(d.delivery_id, {
+        delivery_id: d.delivery_id,
+        endpoint_id: d.endpoint_id,
+        kind: d.kind || null,
+        scenario_id: d.scenario_id,
+        status,
+        attempts: Number(d.attempts),
+        last_http_status: d.last_http_status === null ? null : Number(d.last_http_status),
+        last_error: d.last_error,
+        first_attempt_at: iso(d.first_ms),
+        last_attempt_at: iso(d.last_ms),
+        due_at: null,
+      });
+    }
+    // Deliveries the scenario runs planned but the dispatcher has not attempted yet.
+    for (const [eventId, list] of runsBy) {
+      const m = slot(eventId);
+      for (const run of list) {
+        for (const a of run.actions) {
+          if (!a.delivery_id || m.has(a.delivery_id)) continue;
+          m.set(a.delivery_id, {
+            delivery_id: a.delivery_id,
+            endpoint_id: a.webhook_id || null,
+            kind: 'scenario_action',
+            scenario_id: run.scenario_id,
+            status: a.status === 'scheduled' ? 'scheduled' : 'pending',
+            attempts: 0,
+            last_http_status: null,
+            last_error: null,
+            first_attempt_at: null,
+            last_attempt_at: null,
+            due_at: a.due_at,
+          });
+        }
+      }
+    }
+    return rows.map((row) => ({
+      ...row,
+      scenario_runs: runsBy.get(row.event_id) ?? [],
+      deliveries: [...(deliveriesBy.get(row.event_id)?.values() ?? [])],
+    }));
   }
 
   /**
@@ -48,6 +185,8 @@ export class HistoryQueries {
     eq(params.environment, 'environment');
     eq(params.contactId, 'contact_id');
     eq(params.contactEmail, 'contact_email');
+    eq(params.contactPhone, 'contact_phone');
+    eq(params.visitorId, 'visitor_id');
     if (params.from !== undefined) {
       where.push(`received_at >= {from:DateTime64(3, 'UTC')}`);
       query_params.from = msToClickHouse(toEpochMs(params.from, 'from'));

@@ -81,6 +81,8 @@ export interface ListEventHistoriesParams {
   status?: string;
   contactId?: string;
   contactEmail?: string;
+  contactPhone?: string;
+  visitorId?: string;
   environment?: string;
   /** Inclusive lower bound on received_at. */
   from?: Timestamp;

@@ -1,6 +1,10 @@
 import { quotedDatabase, type HistoryClient } from './client';
-import { toInsertRow, type EventInsertRow } from './rows';
+import { toScenarioRunRow, toWebhookAttemptRow, type ScenarioRunInput, type WebhookAttemptInput } from './relations';
+import { toInsertRow } from './rows';
 import type { EventHistoryInput } from './types';
+
+/** The history tables a writer can fill. */
+export type HistoryTable = 'events' | 'scenario_runs' | 'webhook_attempts';
 
 /**
  * Inserts rows in one JSONEachRow INSERT. Resolves once ClickHouse has committed them
@@ -10,13 +14,23 @@ import type { EventHistoryInput } from './types';
  */
 export async function insertEvents(client: HistoryClient, rows: readonly EventHistoryInput[]): Promise<void> {
   const now = Date.now();
-  await insertPrepared(client, rows.map((r) => toInsertRow(r, now)));
+  await insertPrepared(client, 'events', rows.map((r) => toInsertRow(r, now)));
 }
 
-async function insertPrepared(client: HistoryClient, rows: readonly EventInsertRow[]): Promise<void> {
+export async function insertScenarioRuns(client: HistoryClient, rows: readonly ScenarioRunInput[]): Promise<void> {
+  const now = Date.now();
+  await insertPrepared(client, 'scenario_runs', rows.map((r) => toScenarioRunRow(r, now)));
+}
+
+export async function insertWebhookAttempts(client: HistoryClient, rows: readonly WebhookAttemptInput[]): Promise<void> {
+  const now = Date.now();
+  await insertPrepared(client, 'webhook_attempts', rows.map((r) => toWebhookAttemptRow(r, now)));
+}
+
+async function insertPrepared(client: HistoryClient, table: HistoryTable, rows: readonly object[]): Promise<void> {
   if (rows.length === 0) return;
   await client.ch.insert({
-    table: `${quotedDatabase(client)}.events`,
+    table: `${quotedDatabase(client)}.${table}`,
     values: rows,
     format: 'JSONEachRow',
     clickhouse_settings: { async_insert: 0 },
@@ -37,7 +51,7 @@ export interface HistoryWriterOptions {
 }
 
 /**
- * Buffers history rows and writes them in batches.
+ * Buffers rows of one history table and writes them in batches.
  *
  * Guarantees, for a Kafka consumer that commits offsets after `flush()`:
  * - `flush()` resolves only when every row added before the call is committed in
@@ -49,15 +63,17 @@ export interface HistoryWriterOptions {
  * A row ClickHouse itself refuses would therefore block the writer (every flush fails);
  * rows are validated in `add()` so that malformed input fails there, for that caller.
  */
-export class HistoryWriter {
+export class TableWriter<In> {
   readonly #client: HistoryClient;
+  readonly #table: HistoryTable;
+  readonly #prepare: (row: In, now: number) => object;
   readonly #maxRows: number;
   readonly #maxWaitMs: number;
   readonly #onError: HistoryWriterOptions['onError'];
   readonly #onFlush: HistoryWriterOptions['onFlush'];
   // Rows not yet committed, oldest first. Invariant: they are exactly the rows numbered
   // #written .. #added-1, so "is row n durable" is `n < #written`.
-  #buffer: EventInsertRow[] = [];
+  #buffer: object[] = [];
   #added = 0;
   #written = 0;
   #timer: NodeJS.Timeout | null = null;
@@ -69,12 +85,14 @@ export class HistoryWriter {
   #chain: Promise<void> = Promise.resolve();
   #closed = false;
 
-  constructor(client: HistoryClient, opts: HistoryWriterOptions = {}) {
+  constructor(client: HistoryClient, table: HistoryTable, prepare: (row: In, now: number) => object, opts: HistoryWriterOptions = {}) {
     const maxRows = opts.maxRows ?? 1000;
     const maxWaitMs = opts.maxWaitMs ?? 1000;
     if (!Number.isInteger(maxRows) || maxRows < 1) throw new RangeError(`maxRows must be a positive integer, got ${maxRows}`);
     if (!Number.isFinite(maxWaitMs) || maxWaitMs < 0) throw new RangeError(`maxWaitMs must be >= 0, got ${maxWaitMs}`);
     this.#client = client;
+    this.#table = table;
+    this.#prepare = prepare;
     this.#maxRows = maxRows;
     this.#maxWaitMs = maxWaitMs;
     this.#onError = opts.onError;
@@ -90,11 +108,11 @@ export class HistoryWriter {
    * Buffers rows. Validates all of them first and throws HistoryValidationError without
    * buffering any if one is invalid.
    */
-  add(rows: EventHistoryInput | readonly EventHistoryInput[]): void {
+  add(rows: In | readonly In[]): void {
     if (this.#closed) throw new Error('HistoryWriter is closed');
-    const list: readonly EventHistoryInput[] = Array.isArray(rows) ? rows : [rows as EventHistoryInput];
+    const list: readonly In[] = Array.isArray(rows) ? (rows as readonly In[]) : [rows as In];
     const now = Date.now();
-    const prepared = list.map((r) => toInsertRow(r, now));
+    const prepared = list.map((r) => this.#prepare(r, now));
     if (prepared.length === 0) return;
     for (const row of prepared) this.#buffer.push(row);
     this.#added += prepared.length;
@@ -106,11 +124,6 @@ export class HistoryWriter {
   flush(): Promise<void> {
     const target = this.#added;
     return this.#enqueue(() => this.#writeUntil(target));
-  }
-
-  /** Inserts rows right away, bypassing the buffer (see {@link insertEvents}). */
-  insertEvents(rows: readonly EventHistoryInput[]): Promise<void> {
-    return insertEvents(this.#client, rows);
   }
 
   /**
@@ -149,7 +162,7 @@ export class HistoryWriter {
     // at the front, in order. add() only appends, so splice(0, n) stays correct.
     const batch = this.#buffer.slice(0, this.#maxRows);
     const started = performance.now();
-    await insertPrepared(this.#client, batch);
+    await insertPrepared(this.#client, this.#table, batch);
     this.#buffer.splice(0, batch.length);
     this.#written += batch.length;
     if (this.#onFlush) {
@@ -199,5 +212,33 @@ export class HistoryWriter {
         }
       }
     });
+  }
+}
+
+/** Batched writer of the `events` table (one row per event status). */
+export class HistoryWriter extends TableWriter<EventHistoryInput> {
+  readonly #client: HistoryClient;
+  constructor(client: HistoryClient, opts: HistoryWriterOptions = {}) {
+    super(client, 'events', toInsertRow, opts);
+    this.#client = client;
+  }
+
+  /** Inserts rows right away, bypassing the buffer (see {@link insertEvents}). */
+  insertEvents(rows: readonly EventHistoryInput[]): Promise<void> {
+    return insertEvents(this.#client, rows);
+  }
+}
+
+/** Batched writer of `scenario_runs`. */
+export class ScenarioRunWriter extends TableWriter<ScenarioRunInput> {
+  constructor(client: HistoryClient, opts: HistoryWriterOptions = {}) {
+    super(client, 'scenario_runs', toScenarioRunRow, opts);
+  }
+}
+
+/** Batched writer of `webhook_attempts`. */
+export class WebhookAttemptWriter extends TableWriter<WebhookAttemptInput> {
+  constructor(client: HistoryClient, opts: HistoryWriterOptions = {}) {
+    super(client, 'webhook_attempts', toWebhookAttemptRow, opts);
   }
 }

@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { v7 as uuidv7 } from 'uuid';
+import type { EventEnvelope } from '@relay/contracts';
 import { ScenariosError } from './errors';
 import type { Contact, ContactInput, JsonMap } from './model';
 
@@ -71,6 +72,40 @@ export function resolveAmong(
   if (!first) return { contact: null, matchedBy: null, conflicts: [] };
   const conflicts = hits.filter((h) => h.contact.id !== first.contact.id).map((h) => ({ kind: h.kind, contact_id: h.contact.id }));
   return { contact: first.contact, matchedBy: first.kind, conflicts };
+}
+
+/**
+ * The contact an event creates when none of its identifiers names a known contact
+ * (docs/scenarios.md, resolution rule 5). Only Sendmator events create: their
+ * `user_info` is a profile the emitter asks us to upsert (seed 003), with an identifier
+ * we can find the person by again (contact_external_id, email or phone). A ShopiMind or
+ * Simon event only *references* a contact, so an unknown one stays `no_target` (seed 000).
+ * Pure: the caller picks the id and writes the row.
+ */
+export function contactFromEvent(envelope: Pick<EventEnvelope, 'dialect' | 'contact'>, id: string, at: number): Contact | null {
+  const c = envelope.contact;
+  if (envelope.dialect !== 'sendmator' || !c) return null;
+  const externalId = c.external_id ?? null;
+  if (externalId === null && c.email == null && c.phone == null) return null;
+  let attributes: JsonMap = {};
+  try {
+    const parsed = c.attributes_json ? (JSON.parse(c.attributes_json) as unknown) : null;
+    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) attributes = parsed as JsonMap;
+  } catch {
+    // The gateway wrote it from an object; a direct producer's broken profile is ignored, not fatal.
+  }
+  const iso = new Date(at).toISOString();
+  return {
+    id,
+    external_id: externalId,
+    email: c.email ?? null,
+    phone: c.phone ?? null,
+    name: c.name ?? null,
+    tags: [],
+    custom_data: stripNulls(attributes),
+    created_at: iso,
+    updated_at: iso,
+  };
 }
 
 /** Contacts of a team (seed 000 targets, seed 003 user_info), scoped by team on every query. */

@@ -1,7 +1,8 @@
-import type { WebhookDelivery } from '@relay/contracts';
+import type { EventEnvelope, WebhookDelivery } from '@relay/contracts';
 import { durationMs } from './duration';
 import { filterHolds } from './filter';
 import { deliveryId, spreadFraction } from './ids';
+import type { ActionDetail, ScenarioDetail } from './match-store';
 import type { Contact, JsonMap, Scenario, TagFilter } from './model';
 import { compileTemplate, renderPayload, type CompiledTemplate } from './template';
 
@@ -20,6 +21,31 @@ export interface MatchEvent {
   contactCustomData: JsonMap | null;
   /** Template variables sent with the event (seed 003); merged over the scenario's own. */
   variables: JsonMap;
+}
+
+/** A JSON-object slot of the envelope (null → {}); throws when it is anything else. */
+export function parseJsonObject(text: string | null, field: string): JsonMap {
+  if (text === null) return {};
+  const value = JSON.parse(text) as unknown;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`${field} is not a JSON object`);
+  return value as JsonMap;
+}
+
+/** The envelope as filters and templates see it (slots parsed); throws on a broken slot. */
+export function matchEventOf(e: EventEnvelope): MatchEvent {
+  const contactCustomData = e.contact?.custom_data_json ? parseJsonObject(e.contact.custom_data_json, 'contact.custom_data_json') : null;
+  return {
+    event_id: e.event_id,
+    team_id: e.team_id,
+    environment: e.environment,
+    code_name: e.code_name,
+    received_at: e.received_at,
+    run_at: Math.max(e.received_at, e.trigger_at ?? 0),
+    metaData: parseJsonObject(e.meta_data_json, 'meta_data_json'),
+    customData: parseJsonObject(e.custom_data_json, 'custom_data_json'),
+    contactCustomData,
+    variables: parseJsonObject(e.variables_json ?? null, 'variables_json'),
+  };
 }
 
 /** A scenario prepared once per version: templates compiled. */
@@ -158,4 +184,79 @@ export function planActions(
     });
   });
   return { planned, failed };
+}
+
+/** A scenario's verdict before cooldowns: the ones that did not fire, and the candidates. */
+export interface Judgement {
+  details: ScenarioDetail[];
+  /** Passed status, tags and filter; fire unless a cooldown holds. */
+  candidates: CompiledScenario[];
+}
+
+/**
+ * Judges every subscribed scenario for one event (status, tags, filter) — pure. The
+ * matcher then claims cooldowns in PostgreSQL; the dry run only reads them.
+ */
+export function judgeEvent(scenarios: readonly CompiledScenario[], event: MatchEvent, contact: Contact | null): Judgement {
+  const details: ScenarioDetail[] = [];
+  const candidates: CompiledScenario[] = [];
+  for (const compiled of scenarios) {
+    const s = compiled.scenario;
+    if (!contact) {
+      details.push({ scenario_id: s.id, name: s.name, outcome: 'no_target', actions: [] });
+      continue;
+    }
+    const verdict = judge(compiled, event, contact);
+    switch (verdict.outcome) {
+      case 'candidate':
+        candidates.push(compiled);
+        break;
+      case 'paused':
+      case 'stopped':
+        details.push({ scenario_id: s.id, name: s.name, outcome: verdict.outcome, actions: [] });
+        break;
+      case 'filtered':
+        details.push({ scenario_id: s.id, name: s.name, outcome: 'filtered', reason: `${verdict.reason}: ${verdict.detail}`, actions: [] });
+        break;
+    }
+  }
+  return { details, candidates };
+}
+
+/** The detail of a candidate refused by its cooldown. */
+export function cooldownDetail(s: Scenario): ScenarioDetail {
+  return { scenario_id: s.id, name: s.name, outcome: 'cooldown', reason: `fired within ${s.cooldown}`, actions: [] };
+}
+
+/**
+ * A candidate that fires: its planned deliveries (now or scheduled) and its trigger
+ * detail, in action order. A template that throws fails its action alone.
+ */
+export function fireScenario(
+  compiled: CompiledScenario,
+  event: MatchEvent,
+  contact: Contact,
+  options: PlanOptions,
+): { detail: ScenarioDetail; planned: PlannedAction[]; failed: number } {
+  const s = compiled.scenario;
+  const { planned, failed: errors } = planActions(compiled, event, contact, options);
+  const actions: ActionDetail[] = [
+    ...planned.map((a) => ({
+      action_index: a.action_index,
+      webhook_id: a.delivery.endpoint_id,
+      delivery_id: a.delivery.delivery_id,
+      status: a.due_at === null ? ('produced' as const) : ('scheduled' as const),
+      ...(a.due_at === null ? {} : { due_at: new Date(a.due_at).toISOString() }),
+    })),
+    ...errors.map((e) => ({
+      action_index: e.action_index,
+      webhook_id: s.actions[e.action_index]?.webhook_id ?? '',
+      delivery_id: null,
+      status: 'failed' as const,
+      error: e.error,
+    })),
+  ].sort((a, b) => a.action_index - b.action_index);
+  const immediate = planned.some((a) => a.due_at === null);
+  const outcome = planned.length === 0 ? 'failed' : immediate ? 'matched' : 'scheduled';
+  return { detail: { scenario_id: s.id, name: s.name, outcome, actions }, planned, failed: errors.length };
 }

@@ -25,11 +25,17 @@ export {
 } from './model';
 export {
   compileScenario,
+  cooldownDetail,
   evaluationData,
+  fireScenario,
   judge,
+  judgeEvent,
+  matchEventOf,
+  parseJsonObject,
   planActions,
   tagsHold,
   type CompiledScenario,
+  type Judgement,
   type MatchEvent,
   type PlannedAction,
   type PlanOptions,
@@ -38,6 +44,7 @@ export {
 export {
   ContactsRepository,
   CONTACTS_CHANNEL,
+  contactFromEvent,
   resolveAmong,
   toContact,
   type ContactRefInput,
@@ -57,5 +64,7 @@ export {
   type ScheduledInsert,
   type TriggerRecord,
 } from './match-store';
+export { ContactImporter, writeLine, type ImportMessage, type ImportOptions, type ImportProgress } from './contact-import';
+export { DryRun, type DryRunResult } from './dry-run';
 export { TriggersRepository, type TriggerStatus, type TriggerWorkflow } from './triggers';
 export { ChangeListener, ContactResolver, ScenarioCache, type ChangeListenerOptions, type ContactResolution } from './caches';

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import type { WebhookDelivery } from '@relay/contracts';
-import type { JsonMap } from './model';
+import type { Contact, JsonMap } from './model';
 
 /** Why a subscribed scenario did or did not fire for one event (trigger `/workflow`). */
 export type ScenarioOutcome = 'matched' | 'scheduled' | 'filtered' | 'cooldown' | 'paused' | 'stopped' | 'no_target' | 'failed';
@@ -58,6 +58,11 @@ export interface CooldownClaim {
 
 /** One matcher batch's writes, all in one transaction. */
 export interface MatchTx {
+  /**
+   * Inserts contacts created by events (Sendmator user_info); returns how many were new.
+   * Fewer than given means another writer created one of them meanwhile.
+   */
+  createContacts(contacts: { team_id: string; contact: Contact }[]): Promise<number>;
   mergeContacts(merges: { team_id: string; contact_id: string; custom_data: JsonMap; name: string | null }[]): Promise<void>;
   /** The claims granted, as `scenario_id\u0000contact_id`. */
   claimCooldowns(claims: CooldownClaim[]): Promise<Set<string>>;
@@ -90,6 +95,28 @@ export class MatchStore {
 
   private txOf(client: PoolClient): MatchTx {
     return {
+      // ON CONFLICT DO NOTHING (any unique identifier): a concurrent creator wins, and the
+      // caller retries the batch, which then resolves the contact it made.
+      async createContacts(created) {
+        if (created.length === 0) return 0;
+        const { rowCount } = await client.query(
+          `INSERT INTO contacts (team_id, id, external_id, email, phone, name, tags, custom_data)
+           SELECT t, i, x, e, p, n, '{}', d FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[])
+             AS u(t, i, x, e, p, n, d)
+           ON CONFLICT DO NOTHING`,
+          [
+            created.map((c) => c.team_id),
+            created.map((c) => c.contact.id),
+            created.map((c) => c.contact.external_id),
+            created.map((c) => c.contact.email),
+            created.map((c) => c.contact.phone),
+            created.map((c) => c.contact.name),
+            created.map((c) => JSON.stringify(c.contact.custom_data)),
+          ],
+        );
+        return rowCount ?? 0;
+      },
+
       async mergeContacts(merges) {
         if (merges.length === 0) return;
         await client.query(

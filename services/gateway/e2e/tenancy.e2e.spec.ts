@@ -244,6 +244,34 @@ describe('tenancy: admin API, key lifecycle, rate limits, audit', () => {
     expect(metrics).toMatch(/relay_rate_limit_check_duration_seconds_count\{[^}]*\} [1-9]/);
   });
 
+  it('the Simon-style collect route (key in the body) is rate limited like the others: 429 + Retry-After, bad keys not counted', async () => {
+    const teamId = await newTeam();
+    const k = await newKey(teamId, { rate_limit: { requests: 2, per: 'PT1M' } });
+    const identify = (body: Record<string, unknown> = {}) =>
+      http(relay.gatewayUrl, 'POST', '/http/v1/collect', {
+        type: 'identify',
+        partnerId: teamId,
+        partnerSecret: k.key,
+        clientId: 'c-1',
+        traits: { email: 'marie@example.com' },
+        ...body,
+      });
+    // Refused before the limiter (wrong team): does not use the key's budget.
+    expect((await identify({ partnerId: relay.teamId })).status).toBe(401);
+    const ok = await identify();
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('ratelimit-limit')).toBe('2');
+    expect(ok.headers.get('ratelimit-remaining')).toBe('1');
+    expect((await identify()).status).toBe(200);
+    const limited = await identify();
+    expect(limited.status).toBe(429);
+    expect(limited.body).toMatchObject({ statusCode: 429, success: false, code: 'RATE_LIMITED', errors: [expect.stringContaining('API key')] });
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(1);
+    expect(limited.headers.get('ratelimit-remaining')).toBe('0');
+    const metrics = await (await fetch(`${relay.gatewayUrl}/metrics`)).text();
+    expect(metrics).toMatch(/relay_rate_limited_total\{[^}]*scope="key"[^}]*route="\/http\/v1\/collect"[^}]*\} [1-9]/);
+  });
+
   it("a team's (plan) limit is shared by its keys and holds across gateway instances", async () => {
     const teamId = await newTeam({ rate_limit: { requests: 4, per: 'PT1M' } });
     const a = await newKey(teamId);

@@ -1,21 +1,35 @@
 import { type DynamicModule, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import type { HistoryConfig } from '@relay/config';
-import { HistoryQueries, HistoryWriter, applyRetention, createHistoryClient, runMigrations, type HistoryClient } from '@relay/history-store';
+import {
+  HistoryQueries,
+  HistoryWriter,
+  ScenarioRunWriter,
+  WebhookAttemptWriter,
+  applyRetention,
+  createHistoryClient,
+  runMigrations,
+  type HistoryClient,
+  type HistoryTable,
+  type HistoryWriterOptions,
+} from '@relay/history-store';
 import { WireModule } from '@relay/kafka';
-import { Readiness } from '@relay/observability';
+import { Readiness, RelayMetrics } from '@relay/observability';
 import { HistoryConsumer } from './history.consumer';
 import { HistoryHttpController } from './history.http';
+import { HistorySqlController } from './history.sql';
+import { HISTORY_CLIENT } from './tokens';
 
-const HISTORY_CLIENT = Symbol('HISTORY_CLIENT');
 
 class StoreLifecycle implements OnApplicationShutdown {
   constructor(
     @Inject(HistoryWriter) private readonly writer: HistoryWriter,
+    @Inject(ScenarioRunWriter) private readonly runs: ScenarioRunWriter,
+    @Inject(WebhookAttemptWriter) private readonly attempts: WebhookAttemptWriter,
     @Inject(HISTORY_CLIENT) private readonly client: HistoryClient,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.writer.close();
+    await Promise.allSettled([this.writer.close(), this.runs.close(), this.attempts.close()]);
     await this.client.close();
   }
 }
@@ -23,6 +37,14 @@ class StoreLifecycle implements OnApplicationShutdown {
 @Module({})
 export class HistoryModule {
   static forRoot(config: Readonly<HistoryConfig>): DynamicModule {
+    const writerOptions = (table: HistoryTable, metrics: RelayMetrics): HistoryWriterOptions => ({
+      maxRows: 5000,
+      maxWaitMs: config.RELAY_HISTORY_FLUSH_MS,
+      onFlush: ({ rows, durationMs }) => {
+        metrics.historyRows.inc({ table }, rows);
+        metrics.historyWriteSeconds.observe({ table }, durationMs / 1000);
+      },
+    });
     return {
       module: HistoryModule,
       imports: [
@@ -35,7 +57,7 @@ export class HistoryModule {
           topicPrefix: config.RELAY_TOPIC_PREFIX,
         }),
       ],
-      controllers: [HistoryConsumer, HistoryHttpController],
+      controllers: [HistoryConsumer, HistoryHttpController, HistorySqlController],
       providers: [
         {
           provide: HISTORY_CLIENT,
@@ -55,8 +77,18 @@ export class HistoryModule {
         },
         {
           provide: HistoryWriter,
-          inject: [HISTORY_CLIENT],
-          useFactory: (client: HistoryClient) => new HistoryWriter(client, { maxRows: 5000, maxWaitMs: config.RELAY_HISTORY_FLUSH_MS }),
+          inject: [HISTORY_CLIENT, RelayMetrics],
+          useFactory: (client: HistoryClient, metrics: RelayMetrics) => new HistoryWriter(client, writerOptions('events', metrics)),
+        },
+        {
+          provide: ScenarioRunWriter,
+          inject: [HISTORY_CLIENT, RelayMetrics],
+          useFactory: (client: HistoryClient, metrics: RelayMetrics) => new ScenarioRunWriter(client, writerOptions('scenario_runs', metrics)),
+        },
+        {
+          provide: WebhookAttemptWriter,
+          inject: [HISTORY_CLIENT, RelayMetrics],
+          useFactory: (client: HistoryClient, metrics: RelayMetrics) => new WebhookAttemptWriter(client, writerOptions('webhook_attempts', metrics)),
         },
         { provide: HistoryQueries, inject: [HISTORY_CLIENT], useFactory: (client: HistoryClient) => new HistoryQueries(client) },
         {

@@ -1,49 +1,86 @@
 import { Controller, Inject } from '@nestjs/common';
 import { EventPattern } from '@nestjs/microservices';
-import type { EventEnvelope, EventOutcome, RejectedEvent } from '@relay/contracts';
-import { HistoryValidationError, HistoryWriter, type EventHistoryInput } from '@relay/history-store';
+import type { EventEnvelope, EventOutcome, RejectedEvent, WebhookAttempt } from '@relay/contracts';
+import {
+  HistoryValidationError,
+  HistoryWriter,
+  ScenarioRunWriter,
+  WebhookAttemptWriter,
+  type EventHistoryInput,
+  type ScenarioRunInput,
+  type TableWriter,
+  type WebhookAttemptInput,
+} from '@relay/history-store';
 import { dlq, ok, type InboundMessage, type MessageOutcome } from '@relay/kafka';
-import { fromOutcome, fromRejected, fromValidated } from './history.mapping';
+import { fromAttempt, fromOutcome, fromRejected, fromValidated, scenarioRunsOf } from './history.mapping';
+
+/** What one message becomes: rows for one or more tables. */
+interface Rows {
+  events?: EventHistoryInput[];
+  runs?: ScenarioRunInput[];
+  attempts?: WebhookAttemptInput[];
+}
 
 /**
- * Writes the final status of every event to ClickHouse. A chunk's rows are flushed before
- * the handler returns, so offsets are committed only once the rows are durable; a row the
- * store refuses on validation is dead-lettered alone, the others still land.
+ * Writes every stage's records to ClickHouse: event statuses (validated, rejected,
+ * matcher outcomes), the scenario runs of each outcome, and webhook attempts. A chunk's
+ * rows are flushed (every table it touched) before the handler returns, so offsets are
+ * committed only once the rows are durable; a flush failure throws and the chunk is
+ * redelivered, which the ReplacingMergeTree tables absorb. A message whose rows the store
+ * refuses on validation is dead-lettered alone; the others still land.
  */
 @Controller()
 export class HistoryConsumer {
-  constructor(@Inject(HistoryWriter) private readonly writer: HistoryWriter) {}
+  constructor(
+    @Inject(HistoryWriter) private readonly events: HistoryWriter,
+    @Inject(ScenarioRunWriter) private readonly runs: ScenarioRunWriter,
+    @Inject(WebhookAttemptWriter) private readonly attempts: WebhookAttemptWriter,
+  ) {}
 
   @EventPattern('validated')
   onValidated(messages: InboundMessage<EventEnvelope>[]): Promise<MessageOutcome[]> {
-    return this.write(messages.map((m) => () => fromValidated(m.value)));
+    return this.write(messages.map((m) => () => ({ events: [fromValidated(m.value)] })));
   }
 
   @EventPattern('rejected')
   onRejected(messages: InboundMessage<RejectedEvent>[]): Promise<MessageOutcome[]> {
-    return this.write(messages.map((m) => () => fromRejected(m.value)));
+    return this.write(messages.map((m) => () => ({ events: [fromRejected(m.value)] })));
   }
 
   @EventPattern('outcomes')
   onOutcome(messages: InboundMessage<EventOutcome>[]): Promise<MessageOutcome[]> {
-    return this.write(messages.map((m) => () => fromOutcome(m.value)));
+    return this.write(messages.map((m) => () => ({ events: [fromOutcome(m.value)], runs: scenarioRunsOf(m.value) })));
   }
 
-  private async write(builders: (() => EventHistoryInput)[]): Promise<MessageOutcome[]> {
+  @EventPattern('attempts')
+  onAttempt(messages: InboundMessage<WebhookAttempt>[]): Promise<MessageOutcome[]> {
+    return this.write(messages.map((m) => () => ({ attempts: [fromAttempt(m.value)] })));
+  }
+
+  private async write(builders: (() => Rows)[]): Promise<MessageOutcome[]> {
     const outcomes: MessageOutcome[] = [];
-    const rows: EventHistoryInput[] = [];
+    const touched = new Set<{ flush(): Promise<void> }>();
     for (const build of builders) {
       try {
-        const row = build();
-        this.writer.add(row);
-        rows.push(row);
+        const rows = build();
+        // Each writer validates its whole call before buffering. A message filling two
+        // tables whose second part is invalid keeps its first part (the event row) and
+        // is dead-lettered for the rest: the event's status is still right.
+        if (rows.events?.length) this.add(this.events, rows.events, touched);
+        if (rows.runs?.length) this.add(this.runs, rows.runs, touched);
+        if (rows.attempts?.length) this.add(this.attempts, rows.attempts, touched);
         outcomes.push(ok());
       } catch (error) {
         if (!(error instanceof HistoryValidationError)) throw error;
         outcomes.push(dlq(error.code, error.message));
       }
     }
-    if (rows.length > 0) await this.writer.flush();
+    await Promise.all([...touched].map((w) => w.flush()));
     return outcomes;
+  }
+
+  private add<T>(writer: TableWriter<T>, rows: T[], touched: Set<{ flush(): Promise<void> }>): void {
+    writer.add(rows);
+    touched.add(writer);
   }
 }

@@ -1,5 +1,5 @@
 import { Controller, Get, HttpException, Inject, Param, Query } from '@nestjs/common';
-import { HistoryQueries, HistoryValidationError, type EventHistoryPage, type EventHistoryRow } from '@relay/history-store';
+import { HistoryQueries, HistoryValidationError, type EventHistoryWithRelations } from '@relay/history-store';
 
 const fail = (status: number, code: string, message: string): HttpException =>
   new HttpException({ statusCode: status, success: false, code, message, errors: [message] }, status);
@@ -13,7 +13,9 @@ export class HistoryHttpController {
   constructor(@Inject(HistoryQueries) private readonly queries: HistoryQueries) {}
 
   @Get()
-  async list(@Query() q: Record<string, string | undefined>): Promise<EventHistoryPage & { success: true }> {
+  async list(
+    @Query() q: Record<string, string | undefined>,
+  ): Promise<{ success: true; data: EventHistoryWithRelations[]; next_cursor: string | null }> {
     if (!q.team_id) throw fail(400, 'INVALID_QUERY', 'team_id is required');
     let limit: number | undefined;
     if (q.limit !== undefined) {
@@ -27,13 +29,17 @@ export class HistoryHttpController {
         ...(q.status ? { status: q.status } : {}),
         ...(q.contact_id ? { contactId: q.contact_id } : {}),
         ...(q.contact_email ? { contactEmail: q.contact_email.toLowerCase() } : {}),
+        ...(q.contact_phone ? { contactPhone: q.contact_phone } : {}),
+        ...(q.visitor_id ? { visitorId: q.visitor_id } : {}),
         ...(q.environment ? { environment: q.environment } : {}),
         ...(q.from ? { from: q.from } : {}),
         ...(q.to ? { to: q.to } : {}),
         ...(limit !== undefined ? { limit } : {}),
         ...(q.cursor ? { cursor: q.cursor } : {}),
       });
-      return { success: true, ...page };
+      // Each row with the scenario runs and deliveries it caused (seed 000: diagnose a
+      // scenario that does not fire from the trigger history).
+      return { success: true, data: await this.queries.attachRelations(q.team_id, page.data), next_cursor: page.next_cursor };
     } catch (error) {
       if (error instanceof HistoryValidationError) throw fail(400, error.code, error.message);
       throw error;
@@ -41,10 +47,11 @@ export class HistoryHttpController {
   }
 
   @Get(':event_id')
-  async get(@Param('event_id') eventId: string, @Query('team_id') teamId?: string): Promise<{ success: true; data: EventHistoryRow }> {
+  async get(@Param('event_id') eventId: string, @Query('team_id') teamId?: string): Promise<{ success: true; data: EventHistoryWithRelations }> {
     if (!teamId) throw fail(400, 'INVALID_QUERY', 'team_id is required');
     const row = await this.queries.getEvent(teamId, eventId);
     if (!row) throw fail(404, 'EVENT_NOT_FOUND', `Event not found: ${eventId}`);
-    return { success: true, data: row };
+    const [withRelations] = await this.queries.attachRelations(teamId, [row]);
+    return { success: true, data: withRelations ?? { ...row, scenario_runs: [], deliveries: [] } };
   }
 }

@@ -1,6 +1,6 @@
-import type { EventEnvelope, EventOutcome, RejectedEvent } from '@relay/contracts';
+import type { EventEnvelope, EventOutcome, RejectedEvent, WebhookAttempt } from '@relay/contracts';
 import { triggerBodyFromEnvelope } from '@relay/event-schema';
-import { HistoryValidationError, type EventHistoryInput } from '@relay/history-store';
+import { HistoryValidationError, type EventHistoryInput, type ScenarioRunInput, type WebhookAttemptInput } from '@relay/history-store';
 
 /**
  * The serialized payload kept in history: the event in seed 000's trigger shape
@@ -63,11 +63,38 @@ export function fromRejected(rejected: RejectedEvent): EventHistoryInput {
  * per event (the highest status rank).
  */
 export function fromOutcome(outcome: EventOutcome): EventHistoryInput {
-  let envelope: EventEnvelope;
+  return { ...fromValidated(envelopeOf(outcome)), status: outcome.status, reason_code: outcome.reason_code };
+}
+
+function envelopeOf(outcome: EventOutcome): EventEnvelope {
   try {
-    envelope = JSON.parse(outcome.envelope_json) as EventEnvelope;
+    return JSON.parse(outcome.envelope_json) as EventEnvelope;
   } catch {
     throw new HistoryValidationError('INVALID_ROW', `outcome of ${outcome.event_id}: envelope_json is not JSON`);
   }
-  return { ...fromValidated(envelope), status: outcome.status, reason_code: outcome.reason_code };
+}
+
+/** One scenario_runs row per scenario the matcher judged for the event (none from older matchers). */
+export function scenarioRunsOf(outcome: EventOutcome): ScenarioRunInput[] {
+  const runs = outcome.scenario_runs ?? [];
+  if (runs.length === 0) return [];
+  const envelope = envelopeOf(outcome);
+  return runs.map((run) => ({
+    event_id: outcome.event_id,
+    team_id: outcome.team_id,
+    environment: envelope.environment,
+    code_name: envelope.code_name,
+    scenario_id: run.scenario_id,
+    scenario_name: run.name,
+    outcome: run.outcome,
+    reason: run.reason,
+    contact_id: outcome.contact_id,
+    actions: run.actions,
+    received_at: envelope.received_at,
+    decided_at: outcome.decided_at,
+  }));
+}
+
+export function fromAttempt(a: WebhookAttempt): WebhookAttemptInput {
+  return { ...a, kind: a.kind ?? '', environment: a.environment ?? 'production' };
 }

@@ -67,8 +67,9 @@ function setup(scenarioBodies: Record<string, unknown>[]) {
     }),
   );
   const cooldowns = new Map<string, number>();
-  const written = { merges: 0, scheduled: [] as ScheduledInsert[], triggers: [] as TriggerRecord[], claims: [] as CooldownClaim[][] };
+  const written = { created: [] as Contact[], merges: 0, scheduled: [] as ScheduledInsert[], triggers: [] as TriggerRecord[], claims: [] as CooldownClaim[][] };
   const tx: MatchTx = {
+    createContacts: async (c) => (written.created.push(...c.map((x) => x.contact)), c.length),
     mergeContacts: async (m) => void (written.merges += m.length),
     claimCooldowns: async (claims) => {
       written.claims.push(claims);
@@ -131,6 +132,31 @@ describe('match handler', () => {
     expect(written.scheduled[0]?.due_at).toBe(1_700_000_000_000 + 3600_000);
     expect(outputs(unknown).map((o) => (o.value as EventOutcome).status)).toEqual(['no_target']);
     expect(written.triggers[1]).toMatchObject({ outcome: 'no_target', total_contacts: 0 });
+  });
+
+  it('creates the contact named by Sendmator user_info once per batch; a seed 000 unknown contact stays no_target', async () => {
+    const { handler, written } = setup([{}]);
+    const newcomer = {
+      id: 'user_1',
+      email: 'john@example.com',
+      phone: null,
+      custom_data_json: null,
+      external_id: 'user_1',
+      name: 'John',
+      attributes_json: '{"plan":"pro"}',
+    };
+    const [first, second, shopimind] = await handler([
+      message(envelope({ dialect: 'sendmator', contact: newcomer })),
+      message(envelope({ dialect: 'sendmator', contact: { ...newcomer, attributes_json: '{"plan":"team"}' } })),
+      message(envelope({ contact: { ...newcomer, email: 'other@example.com', external_id: null, id: 'user_2' } })),
+    ]);
+    expect(written.created).toHaveLength(1);
+    expect(written.created[0]).toMatchObject({ external_id: 'user_1', email: 'john@example.com', name: 'John', custom_data: { plan: 'team' } });
+    expect(outputs(first).map((o) => o.topic)).toEqual(['deliveries', 'outcomes']);
+    expect(outputs(second).map((o) => o.topic)).toEqual(['deliveries', 'outcomes']);
+    expect(written.triggers[0]?.details.contact).toMatchObject({ created: true });
+    expect(written.triggers[1]?.contact_id).toBe(written.created[0]?.id);
+    expect(outputs(shopimind).map((o) => (o.value as EventOutcome).status)).toEqual(['no_target']);
   });
 
   it('dead-letters an event whose slots are not JSON objects without failing the batch', async () => {

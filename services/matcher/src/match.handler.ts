@@ -1,18 +1,24 @@
+import { v7 as uuidv7 } from 'uuid';
 import type { EventEnvelope, EventOutcome, WebhookDelivery } from '@relay/contracts';
 import { dlq, ok, type InboundMessage, type MessageOutcome, type OutputRecord } from '@relay/kafka';
 import {
   claimKey,
-  judge,
-  planActions,
+  contactFromEvent,
+  cooldownDetail,
+  fireScenario,
+  judgeEvent,
+  matchEventOf,
+  parseJsonObject,
+  resolveAmong,
   type CompiledScenario,
   type Contact,
   type ContactRefInput,
   type ContactResolution,
   type CooldownClaim,
+  type IdentifierKind,
   type JsonMap,
   type MatchEvent,
   type MatchTx,
-  type PlannedAction,
   type ScenarioDetail,
   type TriggerRecord,
 } from '@relay/scenarios';
@@ -39,33 +45,12 @@ interface Item {
   event: MatchEvent;
   resolution: ContactResolution;
   contact: Contact | null;
+  /** The contact was created by this event (Sendmator user_info). */
+  created: boolean;
   scenarios: CompiledScenario[];
   details: ScenarioDetail[];
   /** Scenarios that passed status, tags and filter and wait for their cooldown claim. */
   candidates: CompiledScenario[];
-}
-
-function parseObject(text: string | null, field: string): JsonMap {
-  if (text === null) return {};
-  const value = JSON.parse(text) as unknown;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`${field} is not a JSON object`);
-  return value as JsonMap;
-}
-
-function toMatchEvent(e: EventEnvelope): MatchEvent {
-  const contactCustomData = e.contact?.custom_data_json ? parseObject(e.contact.custom_data_json, 'contact.custom_data_json') : null;
-  return {
-    event_id: e.event_id,
-    team_id: e.team_id,
-    environment: e.environment,
-    code_name: e.code_name,
-    received_at: e.received_at,
-    run_at: Math.max(e.received_at, e.trigger_at ?? 0),
-    metaData: parseObject(e.meta_data_json, 'meta_data_json'),
-    customData: parseObject(e.custom_data_json, 'custom_data_json'),
-    contactCustomData,
-    variables: parseObject(e.variables_json ?? null, 'variables_json'),
-  };
 }
 
 /**
@@ -88,74 +73,80 @@ export function createMatchHandler(deps: MatchDeps) {
     const parsed: { index: number; envelope: EventEnvelope; key: string | null; event: MatchEvent }[] = [];
     messages.forEach((m, index) => {
       try {
-        parsed.push({ index, envelope: m.value, key: m.key ? m.key.toString() : null, event: toMatchEvent(m.value) });
+        parsed.push({ index, envelope: m.value, key: m.key ? m.key.toString() : null, event: matchEventOf(m.value) });
       } catch (error) {
         // The validator checked these slots; a broken one here is a producer bypassing it.
         outcomes[index] = dlq('INVALID_ENVELOPE', (error as Error).message);
       }
     });
 
-    const resolutions = await deps.contacts.resolveMany(
-      parsed.map((p) => ({
-        team_id: p.envelope.team_id,
-        ref: {
-          id: p.envelope.contact?.id ?? null,
-          external_id: p.envelope.contact?.external_id ?? null,
-          email: p.envelope.contact?.email ?? null,
-          phone: p.envelope.contact?.phone ?? null,
-        },
-      })),
-    );
+    const resolutions = await deps.contacts.resolveMany(parsed.map((p) => ({ team_id: p.envelope.team_id, ref: refOf(p.envelope) })));
 
     // Contact data carried by the events, merged in event order into an in-memory copy of
     // the contact so that later events of the batch (and the filters) see earlier ones.
     const working = new Map<string, Contact>();
     const merges = new Map<string, { team_id: string; contact_id: string; custom_data: JsonMap; name: string | null }>();
+    // Contacts created by this batch (Sendmator user_info naming nobody known): a later
+    // event of the batch naming the same person resolves to the one created here.
+    const created: { team_id: string; contact: Contact }[] = [];
     const items: Item[] = [];
     for (const [i, p] of parsed.entries()) {
-      const resolution = resolutions[i] as ContactResolution;
+      let resolution = resolutions[i] as ContactResolution;
       let contact = resolution.contact;
+      const teamId = p.envelope.team_id;
+      if (!contact && created.length > 0) {
+        const mine = created.filter((c) => c.team_id === teamId).map((c) => c.contact);
+        const found = resolveAmong(refOf(p.envelope), (kind: IdentifierKind, value: string) =>
+          mine.find((c) => c[kind] === value || (kind === 'id' && c.external_id === value)),
+        );
+        if (found.contact) {
+          resolution = found;
+          contact = found.contact;
+        }
+      }
+      let fresh = false;
+      if (!contact) {
+        contact = contactFromEvent(p.envelope, uuidv7(), p.envelope.received_at);
+        if (contact) {
+          fresh = true;
+          created.push({ team_id: teamId, contact });
+          resolution = { contact, matchedBy: null, conflicts: [] };
+        }
+      }
       if (contact) {
-        const wk = `${p.envelope.team_id}\u0000${contact.id}`;
+        const wk = `${teamId}\u0000${contact.id}`;
         contact = working.get(wk) ?? contact;
         const attributes = p.envelope.contact?.attributes_json ? parseObjectSafe(p.envelope.contact.attributes_json) : {};
         const data = { ...attributes, ...(p.event.contactCustomData ?? {}) };
         const name = p.envelope.contact?.name ?? null;
-        if (Object.keys(data).length > 0 || (name !== null && name !== contact.name)) {
+        if (!fresh && (Object.keys(data).length > 0 || (name !== null && name !== contact.name))) {
           contact = { ...contact, custom_data: { ...contact.custom_data, ...data }, name: name ?? contact.name };
-          const m = merges.get(wk) ?? { team_id: p.envelope.team_id, contact_id: contact.id, custom_data: {}, name: null };
+          const m = merges.get(wk) ?? { team_id: teamId, contact_id: contact.id, custom_data: {}, name: null };
           merges.set(wk, { ...m, custom_data: { ...m.custom_data, ...data }, name: name ?? m.name });
+        } else if (fresh && p.event.contactCustomData) {
+          // Written with the contact's final state of the batch (see createContacts below).
+          contact = { ...contact, custom_data: { ...contact.custom_data, ...p.event.contactCustomData } };
         }
         working.set(wk, contact);
       }
-      const scenarios = await deps.scenarios.forEvent(p.envelope.team_id, p.envelope.code_name);
-      items.push({ ...p, resolution, contact, scenarios, details: [], candidates: [] });
+      const scenarios = await deps.scenarios.forEvent(teamId, p.envelope.code_name);
+      items.push({ ...p, resolution, contact, scenarios, created: fresh, details: [], candidates: [] });
     }
 
     for (const item of items) {
-      for (const compiled of item.scenarios) {
-        const s = compiled.scenario;
-        if (!item.contact) {
-          item.details.push({ scenario_id: s.id, name: s.name, outcome: 'no_target', actions: [] });
-          continue;
-        }
-        const verdict = judge(compiled, item.event, item.contact);
-        switch (verdict.outcome) {
-          case 'candidate':
-            item.candidates.push(compiled);
-            break;
-          case 'paused':
-          case 'stopped':
-            item.details.push({ scenario_id: s.id, name: s.name, outcome: verdict.outcome, actions: [] });
-            break;
-          case 'filtered':
-            item.details.push({ scenario_id: s.id, name: s.name, outcome: 'filtered', reason: `${verdict.reason}: ${verdict.detail}`, actions: [] });
-            break;
-        }
-      }
+      const { details, candidates } = judgeEvent(item.scenarios, item.event, item.contact);
+      item.details.push(...details);
+      item.candidates.push(...candidates);
     }
 
     const outputs = await deps.store.transact(async (tx) => {
+      // Created contacts must reflect the batch's later merges too: write their final state.
+      const inserted = await tx.createContacts(created.map((c) => ({ team_id: c.team_id, contact: working.get(`${c.team_id}\u0000${c.contact.id}`) ?? c.contact })));
+      if (inserted < created.length) {
+        // Another writer (the API, another matcher) created one of these people meanwhile:
+        // roll back and let the stage runner retry the batch, which will resolve them.
+        throw new Error(`contact created concurrently (${created.length - inserted} of ${created.length}); retrying the batch`);
+      }
       await tx.mergeContacts([...merges.values()]);
       const granted = await claimInWaves(tx, items);
       const scheduled: { delivery: WebhookDelivery; due_at: number }[] = [];
@@ -168,34 +159,16 @@ export function createMatchHandler(deps: MatchDeps) {
           const s = compiled.scenario;
           const contact = item.contact as Contact;
           if (s.cooldown_ms !== null && !granted.has(`${item.event.event_id}\u0000${claimKey(s.id, contact.id)}`)) {
-            item.details.push({ scenario_id: s.id, name: s.name, outcome: 'cooldown', reason: `fired within ${s.cooldown}`, actions: [] });
+            item.details.push(cooldownDetail(s));
             continue;
           }
-          const { planned, failed: errors } = planActions(compiled, item.event, contact, { now: now(), delayScale: deps.delayScale });
-          failed += errors.length;
-          const actions = [
-            ...planned.map((a: PlannedAction) => ({
-              action_index: a.action_index,
-              webhook_id: a.delivery.endpoint_id,
-              delivery_id: a.delivery.delivery_id,
-              status: a.due_at === null ? ('produced' as const) : ('scheduled' as const),
-              ...(a.due_at === null ? {} : { due_at: new Date(a.due_at).toISOString() }),
-            })),
-            ...errors.map((e) => ({
-              action_index: e.action_index,
-              webhook_id: s.actions[e.action_index]?.webhook_id ?? '',
-              delivery_id: null,
-              status: 'failed' as const,
-              error: e.error,
-            })),
-          ].sort((a, b) => a.action_index - b.action_index);
-          for (const a of planned) {
+          const fired = fireScenario(compiled, item.event, contact, { now: now(), delayScale: deps.delayScale });
+          failed += fired.failed;
+          for (const a of fired.planned) {
             if (a.due_at === null) deliveries.push(a.delivery);
             else scheduled.push({ delivery: a.delivery, due_at: a.due_at });
           }
-          const immediate = planned.some((a) => a.due_at === null);
-          const outcome = planned.length === 0 ? 'failed' : immediate ? 'matched' : 'scheduled';
-          item.details.push({ scenario_id: s.id, name: s.name, outcome, actions });
+          item.details.push(fired.detail);
         }
         const scheduledCount = item.details.reduce((n, d) => n + d.actions.filter((a) => a.status === 'scheduled').length, 0);
         const record: TriggerRecord = {
@@ -211,7 +184,12 @@ export function createMatchHandler(deps: MatchDeps) {
           scheduled: scheduledCount,
           details: {
             contact: item.contact
-              ? { id: item.contact.id, matched_by: item.resolution.matchedBy, conflicts: item.resolution.conflicts }
+              ? {
+                  id: item.contact.id,
+                  matched_by: item.resolution.matchedBy,
+                  conflicts: item.resolution.conflicts,
+                  ...(item.created ? { created: true } : {}),
+                }
               : null,
             scenarios: item.details,
           },
@@ -281,9 +259,13 @@ export function createMatchHandler(deps: MatchDeps) {
   };
 }
 
+function refOf(e: EventEnvelope): ContactRefInput {
+  return { id: e.contact?.id ?? null, external_id: e.contact?.external_id ?? null, email: e.contact?.email ?? null, phone: e.contact?.phone ?? null };
+}
+
 function parseObjectSafe(text: string): JsonMap {
   try {
-    return parseObject(text, 'attributes_json');
+    return parseJsonObject(text, 'attributes_json');
   } catch {
     return {};
   }

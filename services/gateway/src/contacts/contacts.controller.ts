@@ -1,11 +1,23 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, Res, UseGuards } from '@nestjs/common';
+import type { Readable } from 'node:stream';
+import { PassThrough } from 'node:stream';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiKeyPrincipal } from '@relay/control-plane';
-import { ContactsRepository, normalizeEmail, normalizePhone, parseContactInput, type Contact } from '@relay/scenarios';
+import {
+  ContactImporter,
+  ContactsRepository,
+  normalizeEmail,
+  normalizePhone,
+  parseContactInput,
+  writeLine,
+  type Contact,
+} from '@relay/scenarios';
 import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
 import { ApiError } from '../http/api-error';
 import { asApi } from '../scenarios/scenarios-errors';
+
+const NDJSON = 'application/x-ndjson';
 
 const notFound = (what: string) => ApiError.notFound('CONTACT_NOT_FOUND', `Contact not found: ${what}`);
 
@@ -18,7 +30,35 @@ const notFound = (what: string) => ApiError.notFound('CONTACT_NOT_FOUND', `Conta
 @UseGuards(ApiKeyGuard)
 @Controller('v1/contacts')
 export class ContactsController {
-  constructor(@Inject(ContactsRepository) private readonly contacts: ContactsRepository) {}
+  constructor(
+    @Inject(ContactsRepository) private readonly contacts: ContactsRepository,
+    @Inject(ContactImporter) private readonly importer: ContactImporter,
+  ) {}
+
+  /**
+   * Bulk NDJSON import, streamed both ways: the body is read line by line (never buffered:
+   * ContactsModule registers a pass-through parser for application/x-ndjson) and the
+   * answer is an NDJSON stream of `error` lines (with line numbers), a `progress` line
+   * after every batch, and a final `done` (or `failed` if the database gave up) line.
+   * The status is 200 as soon as the import starts; the outcome is in the last line.
+   */
+  @Post('import')
+  @ApiOperation({ summary: 'Import contacts from NDJSON (one POST /v1/contacts body per line); streamed NDJSON progress' })
+  async import(@Principal() principal: ApiKeyPrincipal, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+    if (type !== NDJSON) throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', [`Content-Type must be ${NDJSON}`]);
+    const out = new PassThrough();
+    void reply.status(200).header('content-type', `${NDJSON}; charset=utf-8`).send(out);
+    try {
+      const summary = await this.importer.run(principal.teamId, request.body as Readable, (m) => writeLine(out, m));
+      await writeLine(out, { type: 'done', ...summary });
+    } catch (error) {
+      // Headers are gone: the failure is the stream's last line. Lines before the last
+      // progress line are committed; re-sending the file is safe (it is an upsert).
+      await writeLine(out, { type: 'failed', message: (error as Error).message }).catch(() => undefined);
+    }
+    out.end();
+  }
 
   @Put(':id')
   @ApiOperation({ summary: 'Create or update the contact with this id (201 when created)' })

@@ -5,7 +5,7 @@ import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
 import { ApiError } from '../http/api-error';
 import { CONFIG, type Config } from '../tokens';
 
-const FORWARDED = ['code_name', 'status', 'contact_id', 'contact_email', 'environment', 'from', 'to', 'limit', 'cursor'];
+const FORWARDED = ['code_name', 'status', 'contact_id', 'contact_email', 'contact_phone', 'visitor_id', 'environment', 'from', 'to', 'limit', 'cursor'];
 
 /**
  * Seed 000's listEventHistories. The history service owns the store (embedded ClickHouse

@@ -6,6 +6,7 @@ import { RelayMetrics } from '@relay/observability';
 import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
 import { ApiError } from '../http/api-error';
 import { RateLimited } from '../rate-limit/rate-limit.guard';
+import type { EventEnvelope } from '@relay/contracts';
 import { IngestService, toEnvelope, type EnvelopeExtras } from './ingest.service';
 
 const KNOWN_FIELDS = new Set(['event_name', 'user_info', 'source', 'event_data', 'variables', 'trigger_at']);
@@ -59,72 +60,97 @@ export class SendmatorController {
     @Body() body: unknown,
     @Headers('idempotency-key') idempotencyKey?: string,
   ): Promise<SendResponse> {
-    if (!teamHeader || teamHeader.trim() !== principal.teamId) {
-      throw new ApiError(401, 'INVALID_TEAM_CONTEXT', ['Invalid team context']);
-    }
-    if (!isObject(body)) throw ApiError.badRequest(['Request body must be a JSON object']);
-    const eventName = body.event_name;
-    if (typeof eventName !== 'string' || eventName.trim() === '') {
-      throw new ApiError(400, 'EVENT_NAME_REQUIRED', ['Event name is required']);
-    }
-    const triggerAt = parseTriggerAt(body.trigger_at);
-
-    const eventType = await this.eventTypes.get(principal.teamId, eventName);
-    if (!eventType) {
-      this.metrics.ingested.inc({ dialect: 'sendmator', outcome: 'unknown_event_type' });
-      throw new ApiError(404, 'EVENT_TYPE_NOT_FOUND', ['Event type not found']);
-    }
-
-    const errors: string[] = [];
-    for (const key of Object.keys(body)) if (!KNOWN_FIELDS.has(key)) errors.push(`Unknown property: ${key}`);
-    const userInfo = objectField(body, 'user_info', errors) ?? {};
-    for (const key of Object.keys(userInfo)) if (!USER_INFO_FIELDS.has(key)) errors.push(`Unknown property: user_info.${key}`);
-    const source = objectField(body, 'source', errors);
-    for (const key of Object.keys(source ?? {})) if (!SOURCE_FIELDS.has(key)) errors.push(`Unknown property: source.${key}`);
-    const variables = objectField(body, 'variables', errors);
-    const customFields = objectField(userInfo, 'custom_fields', errors, 'user_info.');
-    const name = stringField(userInfo, 'name', errors, 'user_info.');
-    const externalId = stringField(userInfo, 'contact_external_id', errors, 'user_info.');
-    const sourceRecord = source
-      ? {
-          type: stringField(source, 'type', errors, 'source.'),
-          ip: stringField(source, 'ip', errors, 'source.'),
-          user_agent: stringField(source, 'user_agent', errors, 'source.'),
-        }
-      : null;
-
-    const contact: Record<string, unknown> = {};
-    if (externalId !== null) contact.id = externalId;
-    if (userInfo.email !== undefined) contact.email = userInfo.email;
-    if (userInfo.phone !== undefined) contact.phone = userInfo.phone;
-    const triggerBody: Record<string, unknown> = {};
-    if (Object.keys(contact).length > 0) triggerBody.contact = contact;
-    if (body.event_data !== undefined) triggerBody.customData = body.event_data;
-
-    const result = validateTriggerPayload(eventType, triggerBody);
-    if (!result.ok) errors.push(...result.errors.map(toSendmatorPath));
-    if (errors.length > 0 || !result.ok) {
-      this.metrics.ingested.inc({ dialect: 'sendmator', outcome: 'invalid' });
-      throw ApiError.badRequest(errors);
-    }
-
-    const extras: EnvelopeExtras = {
-      externalId,
-      name,
-      attributes: customFields,
-      variables,
-      source: sourceRecord,
-      triggerAt: triggerAt?.getTime() ?? null,
-      schemaVersion: eventType.version,
-    };
-    const envelope = toEnvelope(principal, eventName, 'sendmator', result.value, idempotencyKey ?? null, extras);
-    const { eventId } = await this.ingest.accept(envelope, result.value.targetKey);
+    const { envelope, targetKey, triggerAt } = await prepareSend(principal, teamHeader, body, idempotencyKey ?? null, this.eventTypes, (outcome) =>
+      this.metrics.ingested.inc({ dialect: 'sendmator', outcome }),
+    );
+    const { eventId } = await this.ingest.accept(envelope, targetKey);
     if (triggerAt) {
       const iso = triggerAt.toISOString();
       return { success: true, trigger_id: eventId, job_id: eventId, message: `Event scheduled for ${iso}`, scheduled_for: iso };
     }
     return { success: true, trigger_id: eventId, job_id: eventId, message: 'Event queued successfully' };
   }
+}
+
+export interface PreparedSend {
+  envelope: EventEnvelope;
+  targetKey: string;
+  triggerAt: Date | null;
+}
+
+/**
+ * Seed 003's request checks and mapping, shared by the asynchronous send and the
+ * synchronous dry run (`POST /api/v1/events/trigger`) so both accept exactly the same
+ * bodies. Throws ApiError with seed 003's codes; `onRefused` counts refusals.
+ */
+export async function prepareSend(
+  principal: ApiKeyPrincipal,
+  teamHeader: string | undefined,
+  body: unknown,
+  idempotencyKey: string | null,
+  eventTypes: EventTypeCache,
+  onRefused: (outcome: 'unknown_event_type' | 'invalid') => void = () => undefined,
+): Promise<PreparedSend> {
+  if (!teamHeader || teamHeader.trim() !== principal.teamId) {
+    throw new ApiError(401, 'INVALID_TEAM_CONTEXT', ['Invalid team context']);
+  }
+  if (!isObject(body)) throw ApiError.badRequest(['Request body must be a JSON object']);
+  const eventName = body.event_name;
+  if (typeof eventName !== 'string' || eventName.trim() === '') {
+    throw new ApiError(400, 'EVENT_NAME_REQUIRED', ['Event name is required']);
+  }
+  const triggerAt = parseTriggerAt(body.trigger_at);
+
+  const eventType = await eventTypes.get(principal.teamId, eventName);
+  if (!eventType) {
+    onRefused('unknown_event_type');
+    throw new ApiError(404, 'EVENT_TYPE_NOT_FOUND', ['Event type not found']);
+  }
+
+  const errors: string[] = [];
+  for (const key of Object.keys(body)) if (!KNOWN_FIELDS.has(key)) errors.push(`Unknown property: ${key}`);
+  const userInfo = objectField(body, 'user_info', errors) ?? {};
+  for (const key of Object.keys(userInfo)) if (!USER_INFO_FIELDS.has(key)) errors.push(`Unknown property: user_info.${key}`);
+  const source = objectField(body, 'source', errors);
+  for (const key of Object.keys(source ?? {})) if (!SOURCE_FIELDS.has(key)) errors.push(`Unknown property: source.${key}`);
+  const variables = objectField(body, 'variables', errors);
+  const customFields = objectField(userInfo, 'custom_fields', errors, 'user_info.');
+  const name = stringField(userInfo, 'name', errors, 'user_info.');
+  const externalId = stringField(userInfo, 'contact_external_id', errors, 'user_info.');
+  const sourceRecord = source
+    ? {
+        type: stringField(source, 'type', errors, 'source.'),
+        ip: stringField(source, 'ip', errors, 'source.'),
+        user_agent: stringField(source, 'user_agent', errors, 'source.'),
+      }
+    : null;
+
+  const contact: Record<string, unknown> = {};
+  if (externalId !== null) contact.id = externalId;
+  if (userInfo.email !== undefined) contact.email = userInfo.email;
+  if (userInfo.phone !== undefined) contact.phone = userInfo.phone;
+  const triggerBody: Record<string, unknown> = {};
+  if (Object.keys(contact).length > 0) triggerBody.contact = contact;
+  if (body.event_data !== undefined) triggerBody.customData = body.event_data;
+
+  const result = validateTriggerPayload(eventType, triggerBody);
+  if (!result.ok) errors.push(...result.errors.map(toSendmatorPath));
+  if (errors.length > 0 || !result.ok) {
+    onRefused('invalid');
+    throw ApiError.badRequest(errors);
+  }
+
+  const extras: EnvelopeExtras = {
+    externalId,
+    name,
+    attributes: customFields,
+    variables,
+    source: sourceRecord,
+    triggerAt: triggerAt?.getTime() ?? null,
+    schemaVersion: eventType.version,
+  };
+  const envelope = toEnvelope(principal, eventName, 'sendmator', result.value, idempotencyKey, extras);
+  return { envelope, targetKey: result.value.targetKey, triggerAt };
 }
 
 function parseTriggerAt(value: unknown): Date | null {

@@ -1,9 +1,11 @@
-import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiKeysRepository, EventTypeCache, IdentityLinksRepository, type ApiKeyPrincipal } from '@relay/control-plane';
 import { validateTriggerPayload, type NormalizedEvent } from '@relay/event-schema';
 import { RelayMetrics } from '@relay/observability';
 import { ApiError } from '../http/api-error';
+import { RateLimitService } from '../rate-limit/rate-limit.service';
 import { IngestService, rawEnvelope, toEnvelope, type EnvelopeExtras } from './ingest.service';
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -39,14 +41,22 @@ export class SimonController {
     @Inject(IdentityLinksRepository) private readonly links: IdentityLinksRepository,
     @Inject(IngestService) private readonly ingest: IngestService,
     @Inject(RelayMetrics) private readonly metrics: RelayMetrics,
+    @Inject(RateLimitService) private readonly rateLimits: RateLimitService,
   ) {}
 
   @Post('collect')
   @HttpCode(200)
   @ApiOperation({ summary: 'Collect a track or identify call (Simon-style body)' })
-  async collect(@Body() body: unknown): Promise<Record<string, unknown>> {
+  async collect(
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<Record<string, unknown>> {
     if (!isObject(body)) throw ApiError.badRequest(['Request body must be a JSON object']);
     const principal = await this.authenticate(body);
+    // The key is in the body, so @RateLimited() (a guard, before the body is read) cannot
+    // apply: same limits, headers and 429 as the other ingestion routes, track and identify alike.
+    await this.rateLimits.enforce(principal, request, reply);
     const debug = isObject(body.context) && body.context.debug === true;
 
     if (body.type === 'identify') return this.identify(principal, body);

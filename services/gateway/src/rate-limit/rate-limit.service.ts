@@ -4,7 +4,7 @@ import type { Pool } from 'pg';
 import { RateLimits, type ApiKeyPrincipal, type RateLimitDecision, type RateLimitSubject } from '@relay/control-plane';
 import { RelayMetrics } from '@relay/observability';
 import { ApiError } from '../http/api-error';
-import { PG_POOL } from '../tokens';
+import { CONFIG, PG_POOL, type Config } from '../tokens';
 
 /** The limits that apply to a key: its own and its team's (plan), each when set. */
 export function subjectsOf(principal: ApiKeyPrincipal): RateLimitSubject[] {
@@ -20,9 +20,11 @@ export class RateLimitService {
 
   constructor(
     @Inject(PG_POOL) pool: Pool,
+    @Inject(CONFIG) config: Config,
     @Inject(RelayMetrics) private readonly metrics: RelayMetrics,
   ) {
-    this.limits = new RateLimits(pool);
+    // Blocks reserved from PostgreSQL: one round trip per block, not per request (docs/tenancy.md).
+    this.limits = new RateLimits(pool, { maxBlock: config.RELAY_RATE_LIMIT_BLOCK_MAX });
   }
 
   /** Counts one request; null when no limit applies to this key. */

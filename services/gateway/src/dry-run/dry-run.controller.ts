@@ -1,0 +1,45 @@
+import { Body, Controller, Headers, HttpCode, Inject, Post, UseGuards } from '@nestjs/common';
+import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { EventTypeCache, type ApiKeyPrincipal } from '@relay/control-plane';
+import { DryRun, type DryRunResult } from '@relay/scenarios';
+import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
+import { prepareSend } from '../ingest/sendmator.controller';
+import { RateLimited } from '../rate-limit/rate-limit.guard';
+
+/**
+ * Seed 003's synchronous trigger as a dry run: the same checks as `POST
+ * /api/v1/events/send`, then the matcher's decision for the event (which scenarios would
+ * fire, and why the others would not), with no side effect — nothing produced to Kafka,
+ * no cooldown claimed, no contact created or changed. See docs/scenarios.md.
+ */
+@ApiTags('scenarios')
+@ApiHeader({ name: 'X-API-Key', required: true })
+@ApiHeader({ name: 'X-Team-ID', required: true })
+@UseGuards(ApiKeyGuard)
+@Controller('api/v1/events')
+export class DryRunController {
+  constructor(
+    @Inject(EventTypeCache) private readonly eventTypes: EventTypeCache,
+    @Inject(DryRun) private readonly dryRun: DryRun,
+  ) {}
+
+  @Post('trigger')
+  @RateLimited()
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Dry run: validate, resolve and report which scenarios would fire, without side effects' })
+  async trigger(
+    @Principal() principal: ApiKeyPrincipal,
+    @Headers('x-team-id') teamHeader: string | undefined,
+    @Body() body: unknown,
+  ): Promise<{ success: true; dry_run: true; code_name: string; trigger_at: string | null } & DryRunResult> {
+    const { envelope } = await prepareSend(principal, teamHeader, body, null, this.eventTypes);
+    const result = await this.dryRun.evaluate(envelope);
+    return {
+      success: true,
+      dry_run: true,
+      code_name: envelope.code_name,
+      trigger_at: envelope.trigger_at ? new Date(envelope.trigger_at).toISOString() : null,
+      ...result,
+    };
+  }
+}
