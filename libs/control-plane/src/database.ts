@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Pool, Client } from 'pg';
+import { Pool, Client, type PoolClient } from 'pg';
 import { runner } from 'node-pg-migrate';
 import { ControlPlaneError } from './errors';
 
@@ -86,6 +86,22 @@ export async function migrate(url: string, log: (msg: string) => void = () => un
 export async function prepareDatabase(url: string, log?: (msg: string) => void): Promise<void> {
   await ensureDatabase(url);
   await migrate(url, log);
+}
+
+/** Runs `work` in one transaction on a pooled client: COMMIT on success, ROLLBACK on any error. */
+export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
 }
 
 export function createPool(url: string, max = 10): Pool {

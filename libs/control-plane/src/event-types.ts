@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import type { EventProperties, EventTarget, EventTypeDefinition } from '@relay/event-schema';
+import { withTransaction } from './database';
 import { ControlPlaneError } from './errors';
 
 export interface StoredEventType {
@@ -168,19 +169,8 @@ export class EventTypesRepository {
     return toStored(rows[0] as Row);
   }
 
-  private async tx<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+  private tx<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    return withTransaction(this.pool, work);
   }
 }
 

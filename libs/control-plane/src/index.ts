@@ -1,5 +1,5 @@
 export { ControlPlaneError, type ControlPlaneErrorCode } from './errors';
-export { ensureDatabase, migrate, prepareDatabase, createPool, MIGRATIONS_DIR } from './database';
+export { ensureDatabase, migrate, prepareDatabase, createPool, withTransaction, MIGRATIONS_DIR } from './database';
 export {
   TeamsRepository,
   ApiKeysRepository,
