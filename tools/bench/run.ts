@@ -22,9 +22,18 @@ import { cpus } from 'node:os';
 import path from 'node:path';
 import { Kafka, Partitioners, logLevel, type Admin, type Message } from 'kafkajs';
 import { v7 as uuidv7 } from 'uuid';
-import { ContractRegistry, type EventEnvelope } from '@relay/contracts';
+import { ContractRegistry } from '@relay/contracts';
 import { ensureKafka, getFreePort, spawnManaged, tailFile, type ManagedProcess } from '@relay/local-stack';
-import { DEFAULT_PG_URL, createTestTopic, freshTopicName, startRelay, startTestStack, type RelayUnderTest } from '@relay/testing';
+import {
+  DEFAULT_PG_URL,
+  createTestTopic,
+  freshTopicName,
+  makeContactRef,
+  makeEnvelope,
+  startRelay,
+  startTestStack,
+  type RelayUnderTest,
+} from '@relay/testing';
 import {
   runConsumerPerformance,
   runProducerPerformance,
@@ -463,26 +472,13 @@ async function kafkaPhase(p: Pipeline, brokers: string[], registryUrl: string): 
       Array.from({ length: count }, async (_, i) => {
         const n = first + i;
         const email = `kafka-${n}@bench.example.com`;
-        const envelope: EventEnvelope = {
+        const envelope = makeEnvelope({
           event_id: uuidv7(),
           team_id: teamId,
-          environment: 'production',
-          code_name: 'store_purchase',
-          dialect: 'kafka',
           received_at: receivedAt,
-          idempotency_key: null,
-          contact: { id: null, email, phone: null, custom_data_json: null, external_id: null, name: null, attributes_json: null },
-          visitor: null,
+          contact: makeContactRef({ email }),
           meta_data_json: JSON.stringify({ order_id: n, total_amount: 89.5, store_code: 'PAR-13' }),
-          custom_data_json: null,
-          variables_json: null,
-          source: null,
-          trigger_at: null,
-          occurred_at: null,
-          client_id: null,
-          requires_identity: false,
-          schema_version: null,
-        };
+        });
         const value = await registry.encode('ingested', envelope);
         bytes += value.length;
         return { key: `${teamId}:contact:email:${email}`, value };

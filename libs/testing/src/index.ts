@@ -6,3 +6,4 @@ export type { TestStack, TestStackOptions } from './stack';
 // End-to-end harness: Relay's services on the shared infrastructure, per-spec databases.
 export * from './relay-harness';
 export * from './test-database';
+export { makeContactRef, makeEnvelope } from './factories';

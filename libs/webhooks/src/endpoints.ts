@@ -41,20 +41,22 @@ export interface DispatchEndpoint extends WebhookEndpoint {
   secrets: string[];
 }
 
-export interface EndpointInput {
-  url: string;
-  description: string | null;
-  events: string[];
-  contact_fields: string[];
-  batch: { max_events: number; max_wait_ms: number } | null;
-  environment: Environment;
-  signature: SignatureScheme;
-  success_contract: '2xx' | 'strict';
-  status: 'enabled' | 'disabled';
-  timeout_ms: number;
-  max_concurrency: number;
-  rate_limit: RateLimit | null;
-}
+/** What a client sets on an endpoint: the API shape minus what Relay derives or tracks. */
+export type EndpointInput = Pick<
+  WebhookEndpoint,
+  | 'url'
+  | 'description'
+  | 'events'
+  | 'contact_fields'
+  | 'batch'
+  | 'environment'
+  | 'signature'
+  | 'success_contract'
+  | 'timeout_ms'
+  | 'max_concurrency'
+  | 'rate_limit'
+> & { status: 'enabled' | 'disabled' };
+
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; errors: string[] };
 

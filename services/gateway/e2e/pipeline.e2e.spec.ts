@@ -1,7 +1,7 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { v7 as uuidv7 } from 'uuid';
 import { ContractRegistry, type DeadLetter, type EventEnvelope } from '@relay/contracts';
-import { eventually, startRelay, type RelayUnderTest } from '@relay/testing';
+import { eventually, makeContactRef, makeEnvelope, startRelay, type RelayUnderTest } from '@relay/testing';
 
 /**
  * Ingestion only: without the matcher, an accepted event's final history status is
@@ -134,27 +134,13 @@ describe('pipeline end to end', () => {
     expect(noKey.body).toMatchObject({ code: 'UNAUTHORIZED' });
   });
 
-  const envelope = (overrides: Partial<EventEnvelope>): EventEnvelope => ({
-    event_id: uuidv7(),
-    team_id: relay.teamId,
-    environment: 'production',
-    code_name: 'store_purchase',
-    dialect: 'kafka',
-    received_at: Date.now(),
-    idempotency_key: null,
-    contact: { id: 'c-42', email: null, phone: null, custom_data_json: null, external_id: null, name: null, attributes_json: null },
-    visitor: null,
-    meta_data_json: JSON.stringify({ order_id: 7, total_amount: 10.25 }),
-    custom_data_json: null,
-    variables_json: null,
-    source: null,
-    trigger_at: null,
-    occurred_at: null,
-    client_id: null,
-    requires_identity: false,
-    schema_version: null,
-    ...overrides,
-  });
+  const envelope = (overrides: Partial<EventEnvelope>): EventEnvelope =>
+    makeEnvelope({
+      team_id: relay.teamId,
+      contact: makeContactRef({ id: 'c-42' }),
+      meta_data_json: JSON.stringify({ order_id: 7, total_amount: 10.25 }),
+      ...overrides,
+    });
 
   const produce = async (messages: { key: string; value: Buffer }[]) => {
     const producer = kafka.producer();

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Kafka, logLevel, type Message } from 'kafkajs';
 import { v7 as uuidv7 } from 'uuid';
 import { ContractRegistry, TOPICS, type EventEnvelope } from '@relay/contracts';
-import { REPO_ROOT, eventually, startRelay, type RelayUnderTest } from '@relay/testing';
+import { REPO_ROOT, eventually, makeContactRef, makeEnvelope, startRelay, type RelayUnderTest } from '@relay/testing';
 
 const N = 10_000;
 const REDELIVERED = 1_000;
@@ -89,29 +89,19 @@ describe('history: 10k events, redelivery, pagination, filters', () => {
     }
     for (let i = 0; i < N; i++) {
       const bad = i % 20 === 7; // 5% fail validation: order_id as text
-      const e: EventEnvelope = {
+      const e = makeEnvelope({
         event_id: uuidv7(),
         team_id: relay.teamId,
         environment: i % 10 === 3 ? 'staging' : 'production',
         code_name: i % 3 === 0 ? 'cart_abandoned' : 'store_purchase',
-        dialect: 'kafka',
         received_at: base + i * 300, // 10k events over 50 minutes
-        idempotency_key: null,
-        contact: { id: null, email: `c${i % 250}@example.com`, phone: null, custom_data_json: null, external_id: null, name: null, attributes_json: null },
-        // Visitors only on the first 1000: with visitors on every 4th of all 10k, the
-        // validator rejected every visitor event from #1056 on with another event's
-        // error (reported; outside history — see the closing report).
+        contact: makeContactRef({ email: `c${i % 250}@example.com` }),
+        // Visitors only on the first 1000: with visitors on every 4th of all 10k, later visitor
+        // events were rejected with another event's error in this pipeline run. Not
+        // reproduced by the validator handler on the same 10k envelopes; open question.
         visitor: i % 4 === 0 && i < 1000 ? { id: `v${i % 40}`, custom_data_json: null } : null,
         meta_data_json: JSON.stringify({ order_id: bad ? String(i) : i }),
-        custom_data_json: null,
-        variables_json: null,
-        source: null,
-        trigger_at: null,
-        occurred_at: null,
-        client_id: null,
-        requires_identity: false,
-        schema_version: null,
-      };
+      });
       if (bad) invalid.add(e.event_id);
       envelopes.push(e);
     }

@@ -1,6 +1,7 @@
 import type { EventEnvelope, RejectedEvent } from '@relay/contracts';
 import type { StoredEventType } from '@relay/control-plane';
 import type { InboundMessage, OutputRecord } from '@relay/kafka';
+import { makeContactRef, makeEnvelope } from '@relay/testing';
 import { createValidationHandler, type EventTypeLookup, type IdempotencyClaims, type IdentityLookup } from './validation.handler';
 
 const eventType: StoredEventType = {
@@ -29,27 +30,15 @@ const lookup: EventTypeLookup = {
       : null,
 };
 
-const envelope = (overrides: Partial<EventEnvelope> = {}): EventEnvelope => ({
-  event_id: 'e1',
-  team_id: 'team-a',
-  environment: 'production',
-  code_name: 'store_purchase',
-  dialect: 'kafka',
-  received_at: 1700000000000,
-  idempotency_key: null,
-  contact: { id: null, email: 'A@B.COM', phone: null, custom_data_json: null, external_id: null, name: null, attributes_json: null },
-  visitor: null,
-  meta_data_json: '{"order_id":1,"total_amount":2.5}',
-  custom_data_json: null,
-  variables_json: null,
-  source: null,
-  trigger_at: null,
-  occurred_at: null,
-  client_id: null,
-  requires_identity: false,
-  schema_version: null,
-  ...overrides,
-});
+const envelope = (overrides: Partial<EventEnvelope> = {}): EventEnvelope =>
+  makeEnvelope({
+    event_id: 'e1',
+    team_id: 'team-a',
+    received_at: 1700000000000,
+    contact: makeContactRef({ email: 'A@B.COM' }),
+    meta_data_json: '{"order_id":1,"total_amount":2.5}',
+    ...overrides,
+  });
 
 const message = (value: EventEnvelope): InboundMessage<EventEnvelope> => ({
   topic: 'relay.events.ingested',
@@ -90,7 +79,7 @@ describe('validation handler', () => {
           value: expect.objectContaining({
             event_id: 'e1',
             schema_version: 3,
-            contact: { id: null, email: 'a@b.com', phone: null, custom_data_json: null, external_id: null, name: null, attributes_json: null },
+            contact: makeContactRef({ email: 'a@b.com' }),
           }),
         },
       ],
