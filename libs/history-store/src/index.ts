@@ -1,5 +1,6 @@
 // Public surface of the history store: client (server or embedded chDB), migrations,
-// batched writer and paginated reads of the `events` table.
+// batched writer, paginated reads of the `events` table and the trigger status computed
+// from them.
 export { createHistoryClient, type HistoryBackend, type HistoryClient, type HistoryClientOptions } from './client';
 export {
   applyRetention,
@@ -33,6 +34,20 @@ export {
   type ScenarioRunView,
   type WebhookAttemptInput,
 } from './relations';
+export {
+  triggerStatus,
+  triggerWorkflow,
+  type ActionState,
+  type TriggerState,
+  type TriggerStatusOptions,
+  type TriggerStatusView,
+  type TriggerSummary,
+  type TriggerTiming,
+  type TriggerWorkflowView,
+  type WorkflowAction,
+  type WorkflowScenario,
+  type WorkflowSubscription,
+} from './trigger-status';
 export { formatTable, readOnlyStatement, ReadOnlySqlError, runReadOnlySql, type SqlResult } from './sql';
 export {
   EVENT_STATUS_RANK,

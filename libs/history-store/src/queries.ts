@@ -14,6 +14,7 @@ interface RunRow {
   outcome: string;
   reason: string;
   actions: string;
+  contact_id: string | null;
   decided_at_ms: string | number;
 }
 
@@ -32,6 +33,24 @@ interface DeliveryRow {
 }
 
 const iso = (ms: string | number): string => new Date(Number(ms)).toISOString();
+
+/**
+ * A delivery's status from its latest webhook_attempts outcome. `cancelled` comes from
+ * the matcher's scheduler (attempt 0: a scheduled action cancelled before release), the
+ * others from the dispatcher.
+ */
+function deliveryStatusOf(lastOutcome: string): DeliveryView['status'] {
+  switch (lastOutcome) {
+    case 'succeeded':
+      return 'delivered';
+    case 'dead':
+      return 'failed';
+    case 'cancelled':
+      return 'cancelled';
+    default:
+      return 'retrying';
+  }
+}
 
 export const DEFAULT_PAGE_LIMIT = 50;
 export const MAX_PAGE_LIMIT = 500;
@@ -70,7 +89,7 @@ export class HistoryQueries {
     const maxMs = Math.max(...rows.map((r) => Date.parse(r.received_at)));
     const params = { team_id: teamId, ids, min_at: msToClickHouse(minMs), max_at: msToClickHouse(maxMs) };
     const runsRs = await this.#client.ch.query({
-      query: `SELECT event_id, scenario_id, scenario_name, outcome, reason, actions, toUnixTimestamp64Milli(decided_at) AS decided_at_ms
+      query: `SELECT event_id, scenario_id, scenario_name, outcome, reason, actions, contact_id, toUnixTimestamp64Milli(decided_at) AS decided_at_ms
         FROM ${db}.scenario_runs FINAL
         WHERE team_id = {team_id:String}
           AND received_at >= {min_at:DateTime64(3, 'UTC')} AND received_at <= {max_at:DateTime64(3, 'UTC')}
@@ -108,7 +127,15 @@ export class HistoryQueries {
       } catch {
         actions = [];
       }
-      list.push({ scenario_id: r.scenario_id, name: r.scenario_name, outcome: r.outcome, reason: r.reason, actions, decided_at: iso(r.decided_at_ms) });
+      list.push({
+        scenario_id: r.scenario_id,
+        name: r.scenario_name,
+        outcome: r.outcome,
+        reason: r.reason,
+        actions,
+        contact_id: r.contact_id,
+        decided_at: iso(r.decided_at_ms),
+      });
       runsBy.set(r.event_id, list);
     }
     const deliveriesBy = new Map<string, Map<string, DeliveryView>>();
@@ -118,13 +145,12 @@ export class HistoryQueries {
       return m;
     };
     for (const d of attempted) {
-      const status: DeliveryView['status'] = d.last_outcome === 'succeeded' ? 'delivered' : d.last_outcome === 'dead' ? 'failed' : 'retrying';
       slot(d.event_id).set(d.delivery_id, {
         delivery_id: d.delivery_id,
         endpoint_id: d.endpoint_id,
         kind: d.kind || null,
         scenario_id: d.scenario_id,
-        status,
+        status: deliveryStatusOf(d.last_outcome),
         attempts: Number(d.attempts),
         last_http_status: d.last_http_status === null ? null : Number(d.last_http_status),
         last_error: d.last_error,

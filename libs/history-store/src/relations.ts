@@ -64,7 +64,7 @@ export interface WebhookAttemptInput {
   code_name?: string | null;
   scenario_id?: string | null;
   attempt: number;
-  /** succeeded, retrying, dead. */
+  /** succeeded, retrying, dead, or cancelled (a scheduled action cancelled before release: attempt 0, no HTTP request). */
   outcome: string;
   http_status?: number | null;
   latency_ms: number;
@@ -191,6 +191,8 @@ export interface ScenarioRunView {
   outcome: string;
   reason: string;
   actions: Array<{ action_index: number; webhook_id: string; delivery_id: string | null; status: string; due_at: string | null; error: string | null }>;
+  /** The contact the matcher resolved (null when none). */
+  contact_id: string | null;
   decided_at: string;
 }
 
@@ -203,9 +205,11 @@ export interface DeliveryView {
   /**
    * delivered (an attempt succeeded), failed (dead: no attempt left), retrying (last
    * attempt failed, another is scheduled), scheduled (a delayed scenario action not yet
-   * due) or pending (produced, no attempt recorded yet).
+   * released: due_at says when), cancelled (a scheduled action cancelled before its
+   * release: its scenario was paused, stopped or deleted; last_error says why, the
+   * attempt times say when) or pending (produced, no attempt recorded yet).
    */
-  status: 'delivered' | 'failed' | 'retrying' | 'scheduled' | 'pending';
+  status: 'delivered' | 'failed' | 'retrying' | 'scheduled' | 'cancelled' | 'pending';
   attempts: number;
   last_http_status: number | null;
   last_error: string | null;

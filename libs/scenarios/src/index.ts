@@ -56,6 +56,7 @@ export {
   ScheduleStore,
   claimKey,
   type ActionDetail,
+  type CancelledAction,
   type CooldownClaim,
   type DueAction,
   type MatchTx,
@@ -66,5 +67,5 @@ export {
 } from './match-store';
 export { ContactImporter, writeLine, type ImportMessage, type ImportOptions, type ImportProgress } from './contact-import';
 export { DryRun, type DryRunResult } from './dry-run';
-export { TriggersRepository, type TriggerStatus, type TriggerWorkflow } from './triggers';
+export { TriggersRepository, type TriggerDecision } from './triggers';
 export { ChangeListener, ContactResolver, ScenarioCache, type ChangeListenerOptions, type ContactResolution } from './caches';

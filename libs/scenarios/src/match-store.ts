@@ -212,6 +212,16 @@ export interface DueAction {
   live: boolean;
 }
 
+/** A scheduled action cancelled before its release (scenario paused, stopped, deleted or found inactive). */
+export interface CancelledAction {
+  id: string;
+  delivery: WebhookDelivery;
+  /** When it was cancelled (epoch ms). */
+  cancelled_at: number;
+  /** paused, stopped, deleted or `scenario inactive`. */
+  reason: string;
+}
+
 /**
  * The durable scheduler's queue: PostgreSQL rows claimed with FOR UPDATE SKIP LOCKED.
  * `release` holds the claimed rows locked while the caller produces them (acks=all) and
@@ -219,6 +229,7 @@ export interface DueAction {
  * a crash before COMMIT leaves them pending for the next poll (the re-produced delivery
  * carries the same delivery_id). Rows whose scenario is no longer active are cancelled
  * here too, which closes the race with a pause committing after the match.
+ * `reportCancelled` then tells history about every cancellation, once.
  */
 export class ScheduleStore {
   constructor(private readonly pool: Pool) {}
@@ -250,6 +261,39 @@ export class ScheduleStore {
       }
       await client.query('COMMIT');
       return { released: live, cancelled: dead.length };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * Hands cancelled actions not reported yet to `produce` and stamps them reported in the
+   * same transaction, holding their rows locked meanwhile (SKIP LOCKED: another instance
+   * takes other rows). A crash before COMMIT leaves them unreported, and the next poll
+   * produces them again with the same content, which history keeps once.
+   */
+  async reportCancelled(limit: number, produce: (cancelled: CancelledAction[]) => Promise<void>): Promise<number> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ id: string; delivery: WebhookDelivery; finished_at: Date | null; cancel_reason: string | null }>(
+        `SELECT id, delivery, finished_at, cancel_reason FROM scheduled_actions
+          WHERE status = 'cancelled' AND cancel_reported_at IS NULL
+          ORDER BY finished_at LIMIT $1
+          FOR UPDATE SKIP LOCKED`,
+        [limit],
+      );
+      if (rows.length) {
+        await produce(
+          rows.map((r) => ({ id: r.id, delivery: r.delivery, cancelled_at: (r.finished_at ?? new Date()).getTime(), reason: r.cancel_reason ?? 'cancelled' })),
+        );
+        await client.query(`UPDATE scheduled_actions SET cancel_reported_at = now() WHERE id = ANY ($1)`, [rows.map((r) => r.id)]);
+      }
+      await client.query('COMMIT');
+      return rows.length;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;

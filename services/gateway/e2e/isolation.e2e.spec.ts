@@ -255,9 +255,12 @@ describe('isolation between teams', () => {
       return res.status === 200 && res.body.started_at != null ? res.body : undefined;
     }, 60000);
     expect(statusA).toMatchObject({ id: eventA2 });
-    const workflowA = await call(a.apiKey, 'GET', `/v1/triggers/${eventA2}/workflow`);
-    expect(workflowA.status).toBe(200);
-    expect((workflowA.body.scenarios as { scenario_id: string }[]).map((s) => s.scenario_id)).toEqual([sA]);
+    // The workflow follows the event history, whose scenario runs land a moment after the status.
+    const workflowA = await eventually(async () => {
+      const res = await call(a.apiKey, 'GET', `/v1/triggers/${eventA2}/workflow`);
+      return res.status === 200 && (res.body.scenarios as unknown[]).length > 0 ? res.body : undefined;
+    }, 30000);
+    expect((workflowA.scenarios as { scenario_id: string }[]).map((s) => s.scenario_id)).toEqual([sA]);
 
     for (const path of [`/v1/triggers/${eventA2}`, `/v1/triggers/${eventA2}/workflow`, `/api/v1/triggers/${eventA2}`, `/api/v1/triggers/${eventA2}/workflow`]) {
       const res = await call(b.apiKey, 'GET', path);

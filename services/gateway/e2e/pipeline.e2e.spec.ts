@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
 import { v7 as uuidv7 } from 'uuid';
 import { ContractRegistry, type DeadLetter, type EventEnvelope } from '@relay/contracts';
@@ -270,5 +272,88 @@ describe('pipeline end to end', () => {
       expect(res.body).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
       expect((await api('GET', '/v1/events/store_purchase')).status).toBe(200);
     });
+  });
+});
+
+/**
+ * Every service, the dispatcher included, delivering to a real local receiver: the
+ * trigger status (seed 003) says what the event history says, delivery by delivery.
+ */
+describe('trigger tracking end to end, through delivery', () => {
+  let relay: RelayUnderTest;
+  let receiver: Server;
+  let receiverUrl: string;
+  const received: string[] = [];
+
+  const api = async <T = Record<string, unknown>>(method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${relay.gatewayUrl}${path}`, {
+      method,
+      headers: { 'x-api-key': relay.apiKey, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
+  };
+
+  beforeAll(async () => {
+    receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        received.push(Buffer.concat(chunks).toString('utf8'));
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"success":true}');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    relay = await startRelay({
+      services: ['gateway', 'validator', 'matcher', 'dispatcher', 'history'],
+      env: { RELAY_ALLOW_LOOPBACK_WEBHOOKS: 'true', RELAY_WEBHOOK_POLL_MS: '50', RELAY_WEBHOOK_ENDPOINT_CACHE_MS: '200' },
+    });
+  }, 180000);
+
+  afterAll(async () => {
+    await relay?.stop();
+    receiver?.closeAllConnections();
+    await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()));
+  }, 60000);
+
+  it('says completed once delivered, with sent equal to the delivered deliveries of the event history', async () => {
+    const type = { name: 'Order shipped', code_name: 'order_shipped', properties: { metaData: [{ name: 'order_id', type: 'number', required: true }] } };
+    expect((await api('POST', '/v1/events', type)).status).toBe(201);
+    expect((await api('PUT', '/v1/contacts/c-ship', { email: 'ship@example.com', tags: ['vip'] })).status).toBe(201);
+    // Subscribed to the event type (one subscription delivery) and the target of a scenario action.
+    const endpoint = await api<{ id: string }>('POST', '/v1/webhooks', { url: receiverUrl, events: ['order_shipped'] });
+    expect(endpoint.status).toBe(201);
+    const scenario = (body: Record<string, unknown>) =>
+      api('POST', '/v1/scenarios', { code_names: ['order_shipped'], actions: [{ type: 'webhook', webhook_id: endpoint.body.id }], ...body });
+    expect((await scenario({ name: 'shipped' })).status).toBe(201);
+    expect((await scenario({ name: 'newcomers only', tags: { any: ['new'] } })).status).toBe(201);
+    await new Promise((r) => setTimeout(r, 1000)); // past the dispatcher's endpoint cache
+
+    const fired = await api<{ event_id: string }>('POST', '/v1/events/trigger/order_shipped', { contact: { email: 'ship@example.com' }, metaData: { order_id: 1 } });
+    expect(fired.status).toBe(202);
+    const eventId = fired.body.event_id;
+
+    type Status = { status: string; completed_at: string | null; summary: Record<string, number> };
+    const status = await eventually(async () => {
+      const res = await api<Status>('GET', `/api/v1/triggers/${eventId}`);
+      return res.status === 200 && res.body.status === 'completed' ? res.body : undefined;
+    }, 60000);
+    const history = await api<{ data: { deliveries: { kind: string; status: string }[] } }>('GET', `/v1/event-histories/${eventId}`);
+    expect(history.status).toBe(200);
+    const delivered = history.body.data.deliveries.filter((d) => d.status === 'delivered' && d.kind !== 'relay');
+    expect(delivered.map((d) => d.kind).sort()).toEqual(['scenario_action', 'subscription']);
+    expect(status.summary).toEqual({ total_contacts: 1, sent: delivered.length, failed: 0, filtered: 1, scheduled: 0, cancelled: 0, pending: 0 });
+    expect(status.completed_at).not.toBeNull();
+    expect(received.filter((body) => body.includes(eventId))).toHaveLength(2);
+
+    type Workflow = { contact: { id: string } | null; scenarios: { name: string; outcome: string; actions: Record<string, unknown>[] }[]; subscriptions: Record<string, unknown>[] };
+    const workflow = (await api<Workflow>('GET', `/api/v1/triggers/${eventId}/workflow`)).body;
+    expect(workflow.contact).toMatchObject({ id: 'c-ship', matched_by: 'email' });
+    const shipped = workflow.scenarios.find((s) => s.name === 'shipped');
+    expect(shipped).toMatchObject({ outcome: 'matched', actions: [{ planned: 'produced', status: 'delivered', attempts: 1, last_http_status: 200 }] });
+    expect(workflow.scenarios.find((s) => s.name === 'newcomers only')?.outcome).toBe('filtered');
+    expect(workflow.subscriptions).toEqual([expect.objectContaining({ endpoint_id: endpoint.body.id, status: 'delivered', attempts: 1 })]);
   });
 });

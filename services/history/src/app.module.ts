@@ -17,6 +17,7 @@ import { Readiness, RelayMetrics } from '@relay/observability';
 import { HistoryConsumer } from './history.consumer';
 import { HistoryHttpController } from './history.http';
 import { HistorySqlController } from './history.sql';
+import { TriggersHttpController } from './triggers.http';
 import { HISTORY_CLIENT } from './tokens';
 
 
@@ -57,7 +58,7 @@ export class HistoryModule {
           topicPrefix: config.RELAY_TOPIC_PREFIX,
         }),
       ],
-      controllers: [HistoryConsumer, HistoryHttpController, HistorySqlController],
+      controllers: [HistoryConsumer, HistoryHttpController, HistorySqlController, TriggersHttpController],
       providers: [
         {
           provide: HISTORY_CLIENT,

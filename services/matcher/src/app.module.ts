@@ -104,10 +104,10 @@ export class MatcherModule {
               pollMs: config.RELAY_SCHEDULER_POLL_MS,
               batch: config.RELAY_SCHEDULER_BATCH,
               observeLateness: (s) => metrics.schedulerLateness.observe(s),
-              onReleased: (released, cancelled) => {
-                metrics.schedulerActions.inc({ result: 'released' }, released);
-                metrics.schedulerActions.inc({ result: 'cancelled' }, cancelled);
-              },
+              // Cancellations are counted once, when reported to history: those made at
+              // release time and those made by pausing or deleting a scenario alike.
+              onReleased: (released) => metrics.schedulerActions.inc({ result: 'released' }, released),
+              onCancelReported: (count) => metrics.schedulerActions.inc({ result: 'cancelled' }, count),
             });
           },
         },

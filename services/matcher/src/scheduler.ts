@@ -1,7 +1,7 @@
-import type { ContractRegistry } from '@relay/contracts';
+import type { ContractRegistry, WebhookAttempt } from '@relay/contracts';
 import type { DurableProducer } from '@relay/kafka';
 import type { Logger } from '@relay/observability';
-import type { DueAction, ScheduleStore } from '@relay/scenarios';
+import type { CancelledAction, DueAction, ScheduleStore } from '@relay/scenarios';
 
 export interface SchedulerOptions {
   store: ScheduleStore;
@@ -12,7 +12,40 @@ export interface SchedulerOptions {
   batch: number;
   /** Seconds between due time and production, per released action (metrics). */
   observeLateness?: (seconds: number) => void;
+  /** Released actions, and those cancelled at release because their scenario was no longer active. */
   onReleased?: (count: number, cancelled: number) => void;
+  /** Cancellations reported to history (every cancelled action once, whoever cancelled it). */
+  onCancelReported?: (count: number) => void;
+}
+
+/**
+ * A cancelled action as a webhook attempt record, so history shows the delivery as
+ * `cancelled`: attempt 0 (no HTTP request was made), the reason as its error. The id
+ * and time are derived from the row, so a report produced again after a crash repeats
+ * the same record, which history keeps once.
+ */
+export function cancellationRecord(c: CancelledAction): WebhookAttempt {
+  const d = c.delivery;
+  return {
+    attempt_id: `${d.delivery_id}.cancelled`,
+    delivery_id: d.delivery_id,
+    team_id: d.team_id,
+    endpoint_id: d.endpoint_id,
+    event_id: d.event_id,
+    attempt: 0,
+    outcome: 'cancelled',
+    http_status: null,
+    latency_ms: 0,
+    error: c.reason,
+    response_snippet: null,
+    attempted_at: c.cancelled_at,
+    kind: d.kind,
+    environment: d.environment,
+    code_name: d.code_name,
+    scenario_id: d.scenario_id,
+    occurred_at: d.occurred_at,
+    delivery_created_at: d.created_at,
+  };
 }
 
 /**
@@ -27,6 +60,10 @@ export interface SchedulerOptions {
  * 1 s release budget. The guarantees are the same: rows survive crashes, SKIP LOCKED
  * gives each due row to one instance, and a crash before COMMIT leaves the row pending,
  * so it is produced again with the same delivery_id (effectively once downstream).
+ *
+ * Each poll also reports cancelled actions (paused, stopped or deleted scenarios) to the
+ * webhook-attempts topic, the same way, so the event history and the trigger status it
+ * feeds count them as cancelled.
  */
 export class Scheduler {
   private timer: NodeJS.Timeout | null = null;
@@ -63,8 +100,10 @@ export class Scheduler {
     const { store, batch, pollMs } = this.options;
     const { released, cancelled } = await store.release(batch, (due) => this.produce(due));
     if (released.length || cancelled) this.options.onReleased?.(released.length, cancelled);
-    // A full batch means more are due: go again at once.
-    if (released.length + cancelled >= batch) return 0;
+    const reported = await store.reportCancelled(batch, (rows) => this.reportCancelled(rows));
+    if (reported) this.options.onCancelReported?.(reported);
+    // A full batch means more are due (or cancelled, unreported): go again at once.
+    if (released.length + cancelled >= batch || reported >= batch) return 0;
     const next = await store.nextDueInMs();
     return next === null ? pollMs : Math.min(pollMs, next);
   }
@@ -77,5 +116,13 @@ export class Scheduler {
     await producer.sendBatch([{ topic: registry.topic('deliveries'), messages }]);
     const now = Date.now();
     for (const d of due) this.options.observeLateness?.(Math.max(0, now - d.due_at) / 1000);
+  }
+
+  private async reportCancelled(cancelled: CancelledAction[]): Promise<void> {
+    const { registry, producer } = this.options;
+    const messages = await Promise.all(
+      cancelled.map(async (c) => ({ key: c.delivery.endpoint_id, value: await registry.encode('attempts', cancellationRecord(c)) })),
+    );
+    await producer.sendBatch([{ topic: registry.topic('attempts'), messages }]);
   }
 }

@@ -131,7 +131,7 @@ export interface WebhookAttempt {
   event_id: null | string;
   /** 1 for the first try. */
   attempt: number;
-  /** succeeded, retrying (failed, another attempt is scheduled) or dead (failed, no attempt left: dead-lettered). */
+  /** succeeded, retrying (failed, another attempt is scheduled), dead (failed, no attempt left: dead-lettered) or cancelled (a scheduled scenario action cancelled before its release, reported by the matcher's scheduler: attempt 0, latency 0, no HTTP request, error = the reason). */
   outcome: string;
   http_status: null | number;
   latency_ms: number;

@@ -1,0 +1,60 @@
+import { Controller, Get, HttpException, Inject, Param, Query } from '@nestjs/common';
+import {
+  HistoryQueries,
+  triggerStatus,
+  triggerWorkflow,
+  type EventHistoryWithRelations,
+  type TriggerStatusView,
+  type TriggerTiming,
+  type TriggerWorkflowView,
+} from '@relay/history-store';
+
+const fail = (status: number, code: string, message: string): HttpException =>
+  new HttpException({ statusCode: status, success: false, code, message, errors: [message] }, status);
+
+/** The caller's prefix decides the workflow link: seed 003's `/triggers` for /api/v1, `/v1/triggers` for /v1. */
+const DETAILS_BASES = new Set(['/triggers', '/v1/triggers']);
+
+/**
+ * Seed 003's trigger tracking, computed from the event's history (the row, its scenario
+ * runs and deliveries: what `GET /internal/v1/event-histories/:id` returns), so the
+ * trigger's numbers and the event history always agree. Reached through the gateway,
+ * which authenticates the caller and passes its team: internal, it trusts `team_id`.
+ *
+ * `silent_decision_at` (optional, ISO 8601): when the matcher decided an event it reports
+ * nothing about to history (contact found, no scenario subscribed), as the gateway knows
+ * it from the control plane. History alone cannot tell that event from one the matcher
+ * has not decided yet: both stay `validated` with no scenario run.
+ */
+@Controller('internal/v1/triggers')
+export class TriggersHttpController {
+  constructor(@Inject(HistoryQueries) private readonly queries: HistoryQueries) {}
+
+  @Get(':event_id')
+  async status(@Param('event_id') eventId: string, @Query() q: Record<string, string | undefined>): Promise<TriggerStatusView> {
+    const event = await this.load(eventId, q);
+    const base = q.details_base ?? '/triggers';
+    if (!DETAILS_BASES.has(base)) throw fail(400, 'INVALID_QUERY', 'details_base must be /triggers or /v1/triggers');
+    return triggerStatus(event, { ...timing(q), detailsBase: base });
+  }
+
+  @Get(':event_id/workflow')
+  async workflow(@Param('event_id') eventId: string, @Query() q: Record<string, string | undefined>): Promise<TriggerWorkflowView> {
+    return triggerWorkflow(await this.load(eventId, q), timing(q));
+  }
+
+  private async load(eventId: string, q: Record<string, string | undefined>): Promise<EventHistoryWithRelations> {
+    if (!q.team_id) throw fail(400, 'INVALID_QUERY', 'team_id is required');
+    const row = await this.queries.getEvent(q.team_id, eventId);
+    if (!row) throw fail(404, 'TRIGGER_NOT_FOUND', `Trigger not found: ${eventId}`);
+    const [withRelations] = await this.queries.attachRelations(q.team_id, [row]);
+    return withRelations ?? { ...row, scenario_runs: [], deliveries: [] };
+  }
+}
+
+function timing(q: Record<string, string | undefined>): TriggerTiming {
+  if (q.silent_decision_at === undefined) return { now: Date.now() };
+  const silentDecisionAt = Date.parse(q.silent_decision_at);
+  if (Number.isNaN(silentDecisionAt)) throw fail(400, 'INVALID_QUERY', 'silent_decision_at must be an ISO 8601 timestamp');
+  return { now: Date.now(), silentDecisionAt };
+}
