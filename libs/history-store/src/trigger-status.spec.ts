@@ -73,11 +73,11 @@ const event = (status: string, runs: ScenarioRunView[] = [], deliveries: Deliver
   ...extra,
 });
 
-const status = (e: EventHistoryWithRelations, silentDecisionAt: number | null = null) => triggerStatus(e, { now: NOW, detailsBase: '/triggers', silentDecisionAt });
+const status = (e: EventHistoryWithRelations) => triggerStatus(e, { now: NOW, detailsBase: '/triggers' });
 const zero = { total_contacts: 0, sent: 0, failed: 0, filtered: 0, scheduled: 0, cancelled: 0, pending: 0 };
 
 describe('triggerStatus', () => {
-  const rows: { name: string; event: EventHistoryWithRelations; silentDecisionAt?: number; expected: Partial<TriggerStatusView> }[] = [
+  const rows: { name: string; event: EventHistoryWithRelations; expected: Partial<TriggerStatusView> }[] = [
     {
       name: 'rejected by the validator → failed, with its errors',
       event: event('rejected', [], [], { errors: ['Missing required property: metaData.total'] }),
@@ -89,15 +89,19 @@ describe('triggerStatus', () => {
       expected: { status: 'queued', summary: zero, contact_id: null, started_at: null, completed_at: null },
     },
     {
-      name: 'validated, no run, but the matcher decided silently (nothing subscribed) → completed at that time',
-      event: event('validated'),
-      silentDecisionAt: NOW - 50_000,
-      expected: { status: 'completed', summary: { ...zero, total_contacts: 1 }, started_at: at(-50_000), completed_at: at(-50_000) },
+      name: 'unmatched, no scenario subscribed (no run) → completed when history recorded the decision',
+      event: event('unmatched', [], [], { reason_code: 'NO_SCENARIO_SUBSCRIBED' }),
+      expected: { status: 'completed', summary: { ...zero, total_contacts: 1 }, started_at: at(-58_000), completed_at: at(-58_000) },
     },
     {
-      name: 'validated with runs that all did not fire → completed, filtered counts each',
-      event: event('validated', [run('filtered'), run('cooldown'), run('paused'), run('stopped')]),
+      name: 'unmatched with runs that all did not fire → completed, filtered counts each',
+      event: event('unmatched', [run('filtered'), run('cooldown'), run('paused'), run('stopped')], [], { reason_code: 'NO_SCENARIO_FIRED' }),
       expected: { status: 'completed', summary: { ...zero, total_contacts: 1, filtered: 4 }, started_at: DECIDED, completed_at: DECIDED },
+    },
+    {
+      name: 'validated with runs (as a matcher before the unmatched status wrote it) → decided, completed',
+      event: event('validated', [run('filtered')]),
+      expected: { status: 'completed', summary: { ...zero, total_contacts: 1, filtered: 1 }, started_at: DECIDED },
     },
     {
       name: 'no_target → completed, no contact',
@@ -177,13 +181,13 @@ describe('triggerStatus', () => {
     },
   ];
 
-  it.each(rows)('$name', ({ event: e, silentDecisionAt, expected }) => {
-    expect(status(e, silentDecisionAt ?? null)).toMatchObject(expected);
+  it.each(rows)('$name', ({ event: e, expected }) => {
+    expect(status(e)).toMatchObject(expected);
   });
 
   it('every action and subscription delivery lands in exactly one count', () => {
-    for (const { event: e, silentDecisionAt } of rows) {
-      const { summary } = status(e, silentDecisionAt ?? null);
+    for (const { event: e } of rows) {
+      const { summary } = status(e);
       const actions = e.scenario_runs.flatMap((r) => r.actions).length;
       const subscriptions = e.deliveries.filter((d) => d.kind === 'subscription').length;
       expect(summary.sent + summary.failed + summary.scheduled + summary.cancelled + summary.pending).toBe(actions + subscriptions);

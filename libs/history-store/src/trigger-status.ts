@@ -96,16 +96,9 @@ export interface TriggerWorkflowView {
 export interface TriggerTiming {
   /** Epoch ms: what "due" and "ahead" are measured against. */
   now: number;
-  /**
-   * When the matcher decided an event it reports nothing about to history (epoch ms), as
-   * known from the control plane: the contact was found but no scenario subscribes to the
-   * event type. History alone cannot tell that from "not decided yet": both leave the
-   * event `validated` with no scenario run.
-   */
-  silentDecisionAt?: number | null;
 }
 
-/** Statuses written before the matcher decides. */
+/** Statuses written before the matcher decides (every decision reports a later one, `unmatched` included). */
 const UNDECIDED = new Set(['accepted', 'validated']);
 /** Statuses the matcher writes together with scenario runs that fired. */
 const FIRED = new Set(['matched', 'scheduled']);
@@ -205,14 +198,13 @@ export interface TriggerStatusOptions extends TriggerTiming {
 /**
  * Seed 003's trigger status of one event:
  * - rejected by the validator → `failed` (with its errors);
- * - not decided by the matcher yet (validated, no scenario run, no silent decision known) → `queued`;
+ * - not decided by the matcher yet (still `validated`) → `queued`;
  * - matched or scheduled but its scenario runs not readable yet → `processing`;
  * - otherwise `processing` while anything is on its way (produced, due, retrying),
  *   else `scheduled` while a delayed action waits for its due time, else `completed`.
  */
 export function triggerStatus(event: EventHistoryWithRelations, options: TriggerStatusOptions): TriggerStatusView {
   const { now } = options;
-  const silentAt = options.silentDecisionAt ?? null;
   const runs = event.scenario_runs;
   const items = itemsOf(event, now);
   const summary: TriggerSummary = { total_contacts: 0, sent: 0, failed: 0, filtered: 0, scheduled: 0, cancelled: 0, pending: 0 };
@@ -220,7 +212,9 @@ export function triggerStatus(event: EventHistoryWithRelations, options: Trigger
   summary.filtered = runs.filter((r) => NOT_FIRED.has(r.outcome)).length;
 
   const rejected = event.status === 'rejected';
-  const decided = !rejected && (runs.length > 0 || silentAt !== null || !UNDECIDED.has(event.status));
+  // `validated` with scenario runs: how a matcher before the `unmatched` status reported a
+  // found contact that fired nothing; rows written then are decided too.
+  const decided = !rejected && (!UNDECIDED.has(event.status) || runs.length > 0);
   summary.total_contacts = decided && event.status !== 'no_target' ? 1 : 0;
 
   let status: TriggerState;
@@ -232,9 +226,9 @@ export function triggerStatus(event: EventHistoryWithRelations, options: Trigger
   else status = 'completed';
 
   // started_at is when the matcher decided, from its scenario runs. Decided without any
-  // (nothing subscribed, or no_target): the decision's own time when known, else when
-  // history recorded it. Matched but the runs not readable yet: not known yet.
-  const decisionMs = silentAt ?? Date.parse(event.recorded_at);
+  // (nothing subscribed, or no_target): when history recorded the decision. Matched but
+  // the runs not readable yet: not known yet.
+  const decisionMs = Date.parse(event.recorded_at);
   const decidedTimes = runs.map((r) => Date.parse(r.decided_at));
   const startedMs = !decided ? null : decidedTimes.length > 0 ? Math.min(...decidedTimes) : FIRED.has(event.status) ? null : decisionMs;
   const lastTimes = [...decidedTimes, ...items.map((i) => i.lastAt).filter((t) => t !== null)];

@@ -12,6 +12,7 @@ export const EVENT_STATUS_RANK = {
   accepted: 10, // gateway took it
   rejected: 20, // validator refused it (terminal)
   validated: 30, // validator accepted it
+  unmatched: 35, // matcher decided: contact found, no scenario fired (terminal)
   no_target: 40, // no scenario listens to it (terminal)
   matched: 50, // at least one scenario matched
   scheduled: 60, // an action is scheduled for later

@@ -71,8 +71,8 @@ export function sampleHistory(opts: { teamId: string; n: number; endMs?: number;
     }
     const scheduled = r > 0.6 && r < 0.68;
     const fires = r < 0.6 || scheduled;
-    const status = fires ? (scheduled ? 'scheduled' : 'matched') : 'validated';
-    out.events.push({ ...base, status });
+    const status = fires ? (scheduled ? 'scheduled' : 'matched') : 'unmatched';
+    out.events.push({ ...base, status, ...(fires ? {} : { reason_code: 'NO_SCENARIO_FIRED' }) });
     const decided_at = received_at + 5 + Math.floor(random() * 20);
     const endpoint_id = ENDPOINTS[i % ENDPOINTS.length] as string;
     const delivery_id = `dl-${event_id}`;

@@ -67,5 +67,5 @@ export {
 } from './match-store';
 export { ContactImporter, writeLine, type ImportMessage, type ImportOptions, type ImportProgress } from './contact-import';
 export { DryRun, type DryRunResult } from './dry-run';
-export { TriggersRepository, type TriggerDecision } from './triggers';
+export { TriggersRepository } from './triggers';
 export { ChangeListener, ContactResolver, ScenarioCache, type ChangeListenerOptions, type ContactResolution } from './caches';

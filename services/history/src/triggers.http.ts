@@ -5,7 +5,6 @@ import {
   triggerWorkflow,
   type EventHistoryWithRelations,
   type TriggerStatusView,
-  type TriggerTiming,
   type TriggerWorkflowView,
 } from '@relay/history-store';
 
@@ -20,11 +19,6 @@ const DETAILS_BASES = new Set(['/triggers', '/v1/triggers']);
  * runs and deliveries: what `GET /internal/v1/event-histories/:id` returns), so the
  * trigger's numbers and the event history always agree. Reached through the gateway,
  * which authenticates the caller and passes its team: internal, it trusts `team_id`.
- *
- * `silent_decision_at` (optional, ISO 8601): when the matcher decided an event it reports
- * nothing about to history (contact found, no scenario subscribed), as the gateway knows
- * it from the control plane. History alone cannot tell that event from one the matcher
- * has not decided yet: both stay `validated` with no scenario run.
  */
 @Controller('internal/v1/triggers')
 export class TriggersHttpController {
@@ -35,12 +29,12 @@ export class TriggersHttpController {
     const event = await this.load(eventId, q);
     const base = q.details_base ?? '/triggers';
     if (!DETAILS_BASES.has(base)) throw fail(400, 'INVALID_QUERY', 'details_base must be /triggers or /v1/triggers');
-    return triggerStatus(event, { ...timing(q), detailsBase: base });
+    return triggerStatus(event, { now: Date.now(), detailsBase: base });
   }
 
   @Get(':event_id/workflow')
   async workflow(@Param('event_id') eventId: string, @Query() q: Record<string, string | undefined>): Promise<TriggerWorkflowView> {
-    return triggerWorkflow(await this.load(eventId, q), timing(q));
+    return triggerWorkflow(await this.load(eventId, q), { now: Date.now() });
   }
 
   private async load(eventId: string, q: Record<string, string | undefined>): Promise<EventHistoryWithRelations> {
@@ -50,11 +44,4 @@ export class TriggersHttpController {
     const [withRelations] = await this.queries.attachRelations(q.team_id, [row]);
     return withRelations ?? { ...row, scenario_runs: [], deliveries: [] };
   }
-}
-
-function timing(q: Record<string, string | undefined>): TriggerTiming {
-  if (q.silent_decision_at === undefined) return { now: Date.now() };
-  const silentDecisionAt = Date.parse(q.silent_decision_at);
-  if (Number.isNaN(silentDecisionAt)) throw fail(400, 'INVALID_QUERY', 'silent_decision_at must be an ISO 8601 timestamp');
-  return { now: Date.now(), silentDecisionAt };
 }

@@ -255,6 +255,16 @@ describe('matcher end to end', () => {
     expect(deliveredFor(eventId)).toHaveLength(0);
   });
 
+  it('records a known contact that fired nothing as unmatched, and tracking says completed, not queued', async () => {
+    await eventType('quiet_test');
+    await api('PUT', '/v1/contacts/c-quiet', { email: 'quiet@example.com' });
+    const eventId = await fire('quiet_test', { email: 'quiet@example.com' });
+    const done = await trigger(eventId, (b) => b.status === 'completed');
+    expect(done).toMatchObject({ outcome: 'unmatched', summary: { total_contacts: 1, sent: 0, filtered: 0, pending: 0 } });
+    const history = (await api<HistoryBody>('GET', `/v1/event-histories/${eventId}`)).body.data;
+    expect([history.status, history.reason_code]).toEqual(['unmatched', 'NO_SCENARIO_SUBSCRIBED']);
+  });
+
   it('links scenarios by code_name declared first, and stops them when the event type is deleted', async () => {
     const id = await scenario({ name: 'early', code_names: ['later_type'] });
     await eventType('later_type');

@@ -114,6 +114,18 @@ describe('match handler', () => {
     expect(written.merges).toBe(1);
   });
 
+  it('reports a found contact that fired nothing as unmatched, saying whether any scenario was judged', async () => {
+    const none = setup([]);
+    const [silent] = await none.handler([message(envelope())]);
+    expect(outputs(silent).map((o) => [o.topic, (o.value as EventOutcome).status, (o.value as EventOutcome).reason_code])).toEqual([
+      ['outcomes', 'unmatched', 'NO_SCENARIO_SUBSCRIBED'],
+    ]);
+    const filtered = setup([{ filter: { '>': [{ var: 'event.metaData.total_amount' }, 100] } }]);
+    const [judged] = await filtered.handler([message(envelope())]);
+    const value = outputs(judged)[0]?.value as EventOutcome;
+    expect([value.status, value.reason_code, value.scenario_runs.map((r) => r.outcome)]).toEqual(['unmatched', 'NO_SCENARIO_FIRED', ['filtered']]);
+  });
+
   it('fires a cooldown scenario once for many events of one contact in a batch, in one claim', async () => {
     const { handler, written } = setup([{ cooldown: 'PT1H' }]);
     const outcomes = await handler(Array.from({ length: 50 }, (_, i) => message(envelope({ received_at: 1_700_000_000_000 + i }))));

@@ -210,53 +210,53 @@ export function createMatchHandler(deps: MatchDeps) {
     for (const { item, deliveries, record } of outputs) {
       deps.count?.(record.outcome, item.details);
       const out: OutputRecord[] = deliveries.map((d) => ({ topic: 'deliveries', key: d.endpoint_id, value: d }));
-      // An event whose contact was found but fired nothing still reports its scenario
-      // verdicts (filtered, cooldown, …) as `validated`, so history's scenario_runs hold
-      // every judged scenario and fire rates can be computed; without scenarios there is
-      // nothing to add to the validator's row.
-      const status =
-        record.outcome === 'no_target'
-          ? 'no_target'
-          : record.scheduled > 0
-            ? 'scheduled'
-            : record.sent > 0
-              ? 'matched'
-              : item.details.length > 0
-                ? 'validated'
-                : null;
-      if (status) {
-        const value: EventOutcome = {
-          event_id: record.id,
-          team_id: record.team_id,
-          status,
-          reason_code: status === 'no_target' ? (item.envelope.contact ? 'CONTACT_NOT_FOUND' : 'NO_CONTACT_IN_EVENT') : '',
-          contact_id: record.contact_id,
-          scenarios_fired: item.details.filter((d) => d.outcome === 'matched' || d.outcome === 'scheduled').length,
-          deliveries: record.sent,
-          scheduled: record.scheduled,
-          decided_at: record.completed_at,
-          envelope_json: JSON.stringify(item.envelope),
-          scenario_runs: item.details.map((d) => ({
-            scenario_id: d.scenario_id,
-            name: d.name,
-            outcome: d.outcome,
-            reason: d.reason ?? '',
-            actions: d.actions.map((a) => ({
-              action_index: a.action_index,
-              webhook_id: a.webhook_id,
-              delivery_id: a.delivery_id,
-              status: a.status,
-              due_at: a.due_at ? Date.parse(a.due_at) : null,
-              error: a.error ?? null,
-            })),
+      // Every decided event reports its final status (see finalStatus).
+      const { status, reasonCode } = finalStatus(record, item.details.length > 0, Boolean(item.envelope.contact));
+      const value: EventOutcome = {
+        event_id: record.id,
+        team_id: record.team_id,
+        status,
+        reason_code: reasonCode,
+        contact_id: record.contact_id,
+        scenarios_fired: item.details.filter((d) => d.outcome === 'matched' || d.outcome === 'scheduled').length,
+        deliveries: record.sent,
+        scheduled: record.scheduled,
+        decided_at: record.completed_at,
+        envelope_json: JSON.stringify(item.envelope),
+        scenario_runs: item.details.map((d) => ({
+          scenario_id: d.scenario_id,
+          name: d.name,
+          outcome: d.outcome,
+          reason: d.reason ?? '',
+          actions: d.actions.map((a) => ({
+            action_index: a.action_index,
+            webhook_id: a.webhook_id,
+            delivery_id: a.delivery_id,
+            status: a.status,
+            due_at: a.due_at ? Date.parse(a.due_at) : null,
+            error: a.error ?? null,
           })),
-        };
-        out.push({ topic: 'outcomes', key: item.key, value });
-      }
+        })),
+      };
+      out.push({ topic: 'outcomes', key: item.key, value });
       outcomes[item.index] = ok(...out);
     }
     return outcomes as MessageOutcome[];
   };
+}
+
+/**
+ * The event's final status in history, which every decided event reports, so history
+ * alone tells a decided event from one still waiting for the matcher. A found contact
+ * that fired nothing is `unmatched`: NO_SCENARIO_SUBSCRIBED when no active scenario
+ * listens to the event type, NO_SCENARIO_FIRED when every one was judged and did not
+ * fire (its verdicts — filtered, cooldown, … — travel as scenario runs).
+ */
+function finalStatus(record: TriggerRecord, judged: boolean, hadContactRef: boolean): { status: string; reasonCode: string } {
+  if (record.outcome === 'no_target') return { status: 'no_target', reasonCode: hadContactRef ? 'CONTACT_NOT_FOUND' : 'NO_CONTACT_IN_EVENT' };
+  if (record.scheduled > 0) return { status: 'scheduled', reasonCode: '' };
+  if (record.sent > 0) return { status: 'matched', reasonCode: '' };
+  return { status: 'unmatched', reasonCode: judged ? 'NO_SCENARIO_FIRED' : 'NO_SCENARIO_SUBSCRIBED' };
 }
 
 function refOf(e: EventEnvelope): ContactRefInput {

@@ -191,9 +191,9 @@ export interface ScenarioRun {
 export interface EventOutcome {
   event_id: string;
   team_id: string;
-  /** no_target, matched or scheduled (history-store's EVENT_STATUS_RANK names). */
+  /** no_target, unmatched (contact found, nothing fired), matched or scheduled (history-store's EVENT_STATUS_RANK names). */
   status: string;
-  /** e.g. CONTACT_NOT_FOUND for no_target. */
+  /** CONTACT_NOT_FOUND or NO_CONTACT_IN_EVENT for no_target; NO_SCENARIO_SUBSCRIBED or NO_SCENARIO_FIRED for unmatched. */
   reason_code: string;
   /** The resolved contact's id. */
   contact_id: null | string;

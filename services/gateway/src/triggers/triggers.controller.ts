@@ -3,7 +3,7 @@ import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import type { ApiKeyPrincipal } from '@relay/control-plane';
 import type { TriggerStatusView, TriggerWorkflowView } from '@relay/history-store';
-import { TriggersRepository, type JsonMap, type TriggerDecision } from '@relay/scenarios';
+import { TriggersRepository, type JsonMap } from '@relay/scenarios';
 import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
 import { ApiError } from '../http/api-error';
 import { CONFIG, type Config } from '../tokens';
@@ -16,8 +16,8 @@ const unavailable = () => new ApiError(503, 'HISTORY_UNAVAILABLE', ['The history
  * The trigger id is the event_id. Status and counts are computed by the history service
  * from the event's history (its scenario runs and deliveries), the same data as
  * `GET /v1/event-histories/:id`, so the two always agree: `sent` counts deliveries that
- * succeeded. PostgreSQL adds what history does not hold: how the matcher resolved the
- * contact (workflow), and whether it decided an event it reported nothing about.
+ * succeeded. The workflow adds what history does not hold: how the matcher resolved the
+ * contact (its PostgreSQL row).
  */
 @ApiTags('triggers')
 @ApiHeader({ name: 'X-API-Key', required: true, description: 'Also accepted: Authorization: Bearer <key>, spm-api-key' })
@@ -34,8 +34,7 @@ export class TriggersController {
   async status(@Principal() principal: ApiKeyPrincipal, @Param('id') id: string, @Req() req: FastifyRequest): Promise<TriggerStatusView> {
     // Seed 003 advertises `/triggers/<id>/workflow` on its /api/v1 routes; /v1 callers get their own prefix.
     const base = req.url.startsWith('/api/v1/') ? '/triggers' : '/v1/triggers';
-    const decision = await this.triggers.decision(principal.teamId, id);
-    return this.forward<TriggerStatusView>(id, '', principal.teamId, decision, { details_base: base });
+    return this.forward<TriggerStatusView>(id, '', principal.teamId, { details_base: base });
   }
 
   @Get(':id/workflow')
@@ -44,16 +43,15 @@ export class TriggersController {
     @Principal() principal: ApiKeyPrincipal,
     @Param('id') id: string,
   ): Promise<TriggerWorkflowView & { contact: JsonMap | null }> {
-    const decision = await this.triggers.decision(principal.teamId, id);
-    const workflow = await this.forward<TriggerWorkflowView>(id, '/workflow', principal.teamId, decision);
-    return { id: workflow.id, status: workflow.status, contact: decision?.contact ?? null, scenarios: workflow.scenarios, subscriptions: workflow.subscriptions };
+    const [workflow, contact] = await Promise.all([
+      this.forward<TriggerWorkflowView>(id, '/workflow', principal.teamId),
+      this.triggers.resolvedContact(principal.teamId, id),
+    ]);
+    return { id: workflow.id, status: workflow.status, contact, scenarios: workflow.scenarios, subscriptions: workflow.subscriptions };
   }
 
-  private async forward<T>(id: string, suffix: string, teamId: string, decision: TriggerDecision | null, extra: Record<string, string> = {}): Promise<T> {
+  private async forward<T>(id: string, suffix: string, teamId: string, extra: Record<string, string> = {}): Promise<T> {
     const params = new URLSearchParams({ team_id: teamId, ...extra });
-    // An event the matcher decided without telling history (nothing subscribed) would
-    // otherwise look queued forever.
-    if (decision?.silent) params.set('silent_decision_at', decision.decided_at.toISOString());
     let res: Response;
     try {
       res = await fetch(`${this.config.RELAY_HISTORY_URL}/internal/v1/triggers/${encodeURIComponent(id)}${suffix}?${params.toString()}`, {
