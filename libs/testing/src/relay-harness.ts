@@ -50,6 +50,8 @@ export interface RelayUnderTest {
   services: RelayServices;
   /** Adds a second team with its own key (production unless said otherwise). */
   addTeam(environment?: 'production' | 'staging'): Promise<{ teamId: string; apiKey: string }>;
+  /** One call to the gateway with the first team's key (or `apiKey`), JSON in and out. */
+  api<T = Record<string, unknown>>(method: string, path: string, body?: unknown, apiKey?: string): Promise<{ status: number; body: T }>;
   stop(): Promise<void>;
 }
 
@@ -117,6 +119,14 @@ export async function startRelay(
     apiKey: first.apiKey,
     services,
     addTeam,
+    async api<T>(method: string, path: string, body?: unknown, apiKey = first.apiKey) {
+      const res = await fetch(`http://127.0.0.1:${ports.gateway}${path}`, {
+        method,
+        headers: { 'x-api-key': apiKey, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as T };
+    },
     async stop() {
       await services.stop();
       await pool.end();

@@ -46,14 +46,7 @@ describe('metrics after traffic (every service)', () => {
   /** Values that must never appear as a label value. */
   const unbounded: string[] = [];
 
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${relay.gatewayUrl}${path}`, {
-      method,
-      headers: { 'x-api-key': relay.apiKey, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
+  const api = (method: string, path: string, body?: unknown, apiKey?: string) => relay.api(method, path, body, apiKey);
   const scrape = async (service: RelayServiceName): Promise<Sample[]> =>
     parse(await (await fetch(`http://127.0.0.1:${relay.ports[service]}/metrics`)).text());
 

@@ -18,14 +18,7 @@ describe('outbound webhooks: crash recovery, rate limits, seed 001 contract, rep
   let relay: RelayUnderTest;
   const receivers: Receiver[] = [];
 
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${relay.gatewayUrl}${path}`, {
-      method,
-      headers: { 'x-api-key': relay.apiKey, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
+  const api = (method: string, path: string, body?: unknown, apiKey?: string) => relay.api(method, path, body, apiKey);
   const eventType = async (code: string) => {
     const res = await api('POST', '/v1/events', { name: code, code_name: code, properties: { metaData: [{ name: 'order_id', type: 'number', required: true }] } });
     expect(res.status).toBe(201);

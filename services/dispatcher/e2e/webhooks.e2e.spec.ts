@@ -9,14 +9,7 @@ describe('outbound webhooks (dispatcher e2e)', () => {
   let relay: RelayUnderTest;
   const receivers: Receiver[] = [];
 
-  const api = async (method: string, path: string, body?: unknown, apiKey = relay.apiKey) => {
-    const res = await fetch(`${relay.gatewayUrl}${path}`, {
-      method,
-      headers: { 'x-api-key': apiKey, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
+  const api = (method: string, path: string, body?: unknown, apiKey?: string) => relay.api(method, path, body, apiKey);
   const eventType = async (code: string) => {
     const res = await api('POST', '/v1/events', {
       name: code,
