@@ -73,7 +73,9 @@ async function runMaven(args: string[], what: string, options: ArtifactOptions):
           : error,
       );
     });
-    child.once('exit', (code, signal) => {
+    // 'close', not 'exit': 'exit' can fire before the pipes are drained, and the error
+    // would then miss Maven's last lines, the ones that say what went wrong.
+    child.once('close', (code, signal) => {
       clearInterval(timer);
       if (code === 0) return resolve();
       const tail = output.join('').trimEnd().split('\n').slice(-40).join('\n');
