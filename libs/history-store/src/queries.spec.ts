@@ -164,6 +164,45 @@ describe('listEventHistories filters', () => {
   });
 });
 
+describe('listEventHistories over every look-back window', () => {
+  // Rows in the future (producer clock skew), the last hour, day, week, month and far
+  // beyond, so pages are found in a narrow window, after widening, and only unbounded.
+  const TEAM = 'team-windows';
+  const now = Date.now();
+  const ages = [-60_000, 10 * 60_000, 5 * 3600_000, 3 * 86_400_000, 20 * 86_400_000, 90 * 86_400_000];
+  const events = ages.flatMap((age, a) =>
+    Array.from({ length: 12 }, (_, i) => makeEvent({ event_id: `w-${a}-${String(i).padStart(2, '0')}`, team_id: TEAM, received_at: now - age - i * 1000 })),
+  );
+  const newestFirst = (keep: (e: (typeof events)[number]) => boolean = () => true) =>
+    events
+      .filter(keep)
+      .sort((x, y) => Number(y.received_at) - Number(x.received_at) || (x.event_id < y.event_id ? 1 : -1))
+      .map((e) => e.event_id);
+
+  beforeAll(async () => {
+    await insertEvents(store.client, events.slice(0, 40));
+    await insertEvents(store.client, events.slice(40));
+  });
+
+  it.each([1, 5, 12, 25, 72, 500])('pages of %i return every row once, newest first', async (limit) => {
+    expect((await readAll({ teamId: TEAM, limit })).ids).toEqual(newestFirst());
+  });
+
+  it('a sparse team (nothing in the last month) still gets its newest rows first', async () => {
+    const old = 'team-windows-old';
+    await insertEvents(store.client, [3, 1, 2].map((d) => makeEvent({ event_id: `old-${d}`, team_id: old, received_at: now - (40 + d) * 86_400_000 })));
+    expect((await readAll({ teamId: old, limit: 2 })).ids).toEqual(['old-1', 'old-2', 'old-3']);
+  });
+
+  it('combines the windows with from and to', async () => {
+    const from = now - 4 * 86_400_000;
+    const to = now - 10 * 60_000 - 5_500; // cuts the 10-minute group in half
+    const expected = newestFirst((e) => Number(e.received_at) >= from && Number(e.received_at) < to);
+    expect(expected).toHaveLength(6 + 12 + 12);
+    expect((await readAll({ teamId: TEAM, limit: 10, from, to })).ids).toEqual(expected);
+  });
+});
+
 describe('getEvent and ping', () => {
   it('returns the latest version of one event, or null', async () => {
     const matched = expectedOrder((e) => e.status === 'matched')[0]!;

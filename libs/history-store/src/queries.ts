@@ -56,6 +56,16 @@ export const DEFAULT_PAGE_LIMIT = 50;
 export const MAX_PAGE_LIMIT = 500;
 
 /**
+ * Look-back windows a page is searched in, narrowest first, before the unbounded query.
+ * The sorting key starts (team_id, code_name, received_at), so a team-wide newest-first
+ * query without a time bound reads every row of the team before its LIMIT applies (10M
+ * events: ~400 ms a page). Bounded by a window, the key and the monthly partitions skip
+ * all older granules (~20 ms). A window holding more than a page of rows holds the page:
+ * every row outside it is older than every row in it.
+ */
+const LOOKBACK_WINDOWS_MS = [3_600_000, 86_400_000, 7 * 86_400_000, 31 * 86_400_000];
+
+/**
  * Reads of the `events` table. Every value from a caller is bound as a query parameter
  * (`{name:Type}`); the only text assembled here is fixed SQL fragments and the
  * validated database identifier.
@@ -213,16 +223,20 @@ export class HistoryQueries {
     eq(params.contactEmail, 'contact_email');
     eq(params.contactPhone, 'contact_phone');
     eq(params.visitorId, 'visitor_id');
-    if (params.from !== undefined) {
+    const fromMs = params.from === undefined ? null : toEpochMs(params.from, 'from');
+    const toMs = params.to === undefined ? null : toEpochMs(params.to, 'to');
+    if (fromMs !== null) {
       where.push(`received_at >= {from:DateTime64(3, 'UTC')}`);
-      query_params.from = msToClickHouse(toEpochMs(params.from, 'from'));
+      query_params.from = msToClickHouse(fromMs);
     }
-    if (params.to !== undefined) {
+    if (toMs !== null) {
       where.push(`received_at < {to:DateTime64(3, 'UTC')}`);
-      query_params.to = msToClickHouse(toEpochMs(params.to, 'to'));
+      query_params.to = msToClickHouse(toMs);
     }
+    let cursorMs: number | null = null;
     if (params.cursor !== undefined) {
       const c = decodeCursor(params.cursor);
+      cursorMs = c.receivedAtMs;
       // Written as a range on received_at plus a tie-break, rather than a tuple
       // comparison, so the primary key and partition pruning can use the bound.
       where.push(
@@ -232,7 +246,27 @@ export class HistoryQueries {
       query_params.cursor_at = msToClickHouse(c.receivedAtMs);
       query_params.cursor_id = c.eventId;
     }
-    // One row more than the page tells whether there is a next page.
+    // Windows count back from the newest row the page may hold (the cursor, `to`, or now;
+    // rows stamped in the future are above every window's lower bound anyway).
+    const anchor = cursorMs ?? toMs ?? Date.now();
+    let rows: ReturnType<typeof fromSelectedRow>[] = [];
+    for (const window of [...LOOKBACK_WINDOWS_MS, null]) {
+      const lowerMs = window === null ? null : anchor - window;
+      const reachesFrom = lowerMs === null || lowerMs <= 0 || (fromMs !== null && lowerMs <= fromMs);
+      const bounded = reachesFrom ? where : [...where, `received_at >= {window_from:DateTime64(3, 'UTC')}`];
+      rows = await this.#page(bounded, reachesFrom ? query_params : { ...query_params, window_from: msToClickHouse(lowerMs) });
+      if (rows.length > limit || reachesFrom) break;
+    }
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      data: page.map((r) => r.row),
+      next_cursor: rows.length > limit && last ? encodeCursor({ receivedAtMs: last.receivedAtMs, eventId: last.row.event_id }) : null,
+    };
+  }
+
+  /** Up to `limit` + 1 rows, newest first: one row more than the page tells whether there is a next page. */
+  async #page(where: readonly string[], query_params: Record<string, string | number>): Promise<ReturnType<typeof fromSelectedRow>[]> {
     const rs = await this.#client.ch.query({
       query: `SELECT ${SELECT_COLUMNS}
         FROM ${this.#table} FINAL
@@ -242,13 +276,7 @@ export class HistoryQueries {
       query_params,
       format: 'JSONEachRow',
     });
-    const rows = (await rs.json<SelectedRow>()).map(fromSelectedRow);
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return {
-      data: page.map((r) => r.row),
-      next_cursor: rows.length > limit && last ? encodeCursor({ receivedAtMs: last.receivedAtMs, eventId: last.row.event_id }) : null,
-    };
+    return (await rs.json<SelectedRow>()).map(fromSelectedRow);
   }
 
   /** The event with its latest status, or null. */
