@@ -46,6 +46,7 @@ export interface EventInsertRow {
   contact_email: string | null;
   contact_phone: string | null;
   visitor_id: string | null;
+  resolved_contact_id: string | null;
   payload: string;
   received_at: string;
   recorded_at: string;
@@ -109,6 +110,7 @@ export function toInsertRow(row: EventHistoryInput, now: number = Date.now()): E
     contact_email: optionalText(row.contact_email, 'contact_email', null),
     contact_phone: optionalText(row.contact_phone, 'contact_phone', null),
     visitor_id: optionalText(row.visitor_id, 'visitor_id', null),
+    resolved_contact_id: optionalText(row.resolved_contact_id, 'resolved_contact_id', null),
     payload: optionalText(row.payload, 'payload', '{}') ?? '{}',
     received_at: msToClickHouse(toEpochMs(row.received_at, 'received_at')),
     recorded_at: msToClickHouse(row.recorded_at === undefined ? now : toEpochMs(row.recorded_at, 'recorded_at')),
@@ -117,7 +119,7 @@ export function toInsertRow(row: EventHistoryInput, now: number = Date.now()): E
 
 /** Columns read back; timestamps as epoch ms so the result does not depend on date_time_output_format. */
 export const SELECT_COLUMNS = `event_id, team_id, environment, code_name, dialect, status, status_rank, reason_code,
-  errors, schema_version, contact_id, contact_email, contact_phone, visitor_id, payload,
+  errors, schema_version, contact_id, contact_email, contact_phone, visitor_id, resolved_contact_id, payload,
   toUnixTimestamp64Milli(received_at) AS received_at_ms, toUnixTimestamp64Milli(recorded_at) AS recorded_at_ms`;
 
 /** A row of SELECT_COLUMNS in JSONEachRow; 64-bit integers arrive quoted or not depending on output_format_json_quote_64bit_integers. */

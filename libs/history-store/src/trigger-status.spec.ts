@@ -65,6 +65,7 @@ const event = (status: string, runs: ScenarioRunView[] = [], deliveries: Deliver
   contact_email: null,
   contact_phone: null,
   visitor_id: null,
+  resolved_contact_id: null,
   payload: '{}',
   received_at: RECEIVED,
   recorded_at: at(-58_000),
@@ -89,9 +90,9 @@ describe('triggerStatus', () => {
       expected: { status: 'queued', summary: zero, contact_id: null, started_at: null, completed_at: null },
     },
     {
-      name: 'unmatched, no scenario subscribed (no run) → completed when history recorded the decision',
-      event: event('unmatched', [], [], { reason_code: 'NO_SCENARIO_SUBSCRIBED' }),
-      expected: { status: 'completed', summary: { ...zero, total_contacts: 1 }, started_at: at(-58_000), completed_at: at(-58_000) },
+      name: 'unmatched, no scenario subscribed (no run) → completed when history recorded the decision, with the resolved contact',
+      event: event('unmatched', [], [], { reason_code: 'NO_SCENARIO_SUBSCRIBED', resolved_contact_id: 'c-9' }),
+      expected: { status: 'completed', contact_id: 'c-9', summary: { ...zero, total_contacts: 1 }, started_at: at(-58_000), completed_at: at(-58_000) },
     },
     {
       name: 'unmatched with runs that all did not fire → completed, filtered counts each',

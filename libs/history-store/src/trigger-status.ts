@@ -39,7 +39,7 @@ export interface TriggerStatusView {
   status: TriggerState;
   /** The event's status in the history (validated, rejected, no_target, matched, scheduled). */
   outcome: string;
-  /** The contact the matcher resolved (null when none, or when no scenario run recorded it). */
+  /** The contact the matcher resolved (null before it decided, and for no_target). */
   contact_id: string | null;
   created_at: string;
   started_at: string | null;
@@ -242,9 +242,9 @@ export function triggerStatus(event: EventHistoryWithRelations, options: Trigger
     code_name: event.code_name,
     status,
     outcome: event.status,
-    // The resolved contact, as the matcher recorded it on its scenario runs (the event row
-    // keeps the reference as sent, e.g. an external id).
-    contact_id: runs.find((r) => r.contact_id)?.contact_id ?? null,
+    // The contact the matcher resolved (contact_id on the event row is the reference as
+    // sent, e.g. an external id); rows from before resolved_contact_id: from its runs.
+    contact_id: event.resolved_contact_id ?? runs.find((r) => r.contact_id)?.contact_id ?? null,
     created_at: event.received_at,
     started_at: iso(startedMs),
     completed_at: iso(completedMs),

@@ -47,6 +47,8 @@ export interface EventHistoryInput {
   contact_email?: string | null;
   contact_phone?: string | null;
   visitor_id?: string | null;
+  /** The Relay contact the matcher resolved the event to (set with its decision). */
+  resolved_contact_id?: string | null;
   /** JSON text of the event's data. Default `{}`. Stored as is, not re-parsed. */
   payload?: string;
   /** Must be the same for every status of one event: it is part of the sorting key. */
@@ -71,6 +73,7 @@ export interface EventHistoryRow {
   contact_email: string | null;
   contact_phone: string | null;
   visitor_id: string | null;
+  resolved_contact_id: string | null;
   payload: string;
   received_at: string;
   recorded_at: string;

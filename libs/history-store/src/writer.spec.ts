@@ -74,12 +74,14 @@ describe('insertEvents idempotency', () => {
       environment: 'staging',
       code_name: 'contact.subscribed',
       dialect: 'shopimind',
-      status: 'validated',
+      status: 'unmatched',
+      reason_code: 'NO_SCENARIO_FIRED',
       schema_version: 7,
       contact_id: 'c-1',
       contact_email: 'a@example.com',
       contact_phone: '+33600000000',
       visitor_id: 'v-1',
+      resolved_contact_id: 'rc-1',
       payload: '{"a":[1,2],"b":"é"}',
       received_at: new Date(BASE_MS + 123),
       recorded_at: '2026-01-02T03:04:05.678+01:00',
@@ -91,15 +93,16 @@ describe('insertEvents idempotency', () => {
       environment: 'staging',
       code_name: 'contact.subscribed',
       dialect: 'shopimind',
-      status: 'validated',
-      status_rank: 30,
-      reason_code: '',
+      status: 'unmatched',
+      status_rank: 35,
+      reason_code: 'NO_SCENARIO_FIRED',
       errors: [],
       schema_version: 7,
       contact_id: 'c-1',
       contact_email: 'a@example.com',
       contact_phone: '+33600000000',
       visitor_id: 'v-1',
+      resolved_contact_id: 'rc-1',
       payload: '{"a":[1,2],"b":"é"}',
       received_at: new Date(BASE_MS + 123).toISOString(),
       recorded_at: '2026-01-02T02:04:05.678Z',
@@ -115,6 +118,39 @@ describe('insertEvents idempotency', () => {
     // An unknown status is fine with an explicit rank.
     await insertEvents(store.client, [makeEvent({ event_id: 'x', team_id, status: 'archived', status_rank: 200 })]);
     expect((await queries.getEvent(team_id, 'x'))?.status).toBe('archived');
+  });
+});
+
+describe('insert settings on the embedded engine', () => {
+  it('leaves the shared session settings alone', async () => {
+    // chdb turns each clickhouse_settings entry into a session SET that outlives the insert.
+    await insertEvents(store.client, batch(team('settings').team_id, 10));
+    const rs = await store.client.ch.query({
+      query: "SELECT value, default FROM system.settings WHERE name = 'async_insert'",
+      format: 'JSONEachRow',
+    });
+    const [setting] = await rs.json<{ value: string; default: string }>();
+    expect(setting?.value).toBe(setting?.default);
+  });
+
+  it('has committed the rows when the insert resolves, even with async inserts on', async () => {
+    // The writer sends no async_insert = 0 to the embedded engine because it has no
+    // asynchronous insert queue; this fails if a chdb upgrade brings one.
+    const { team_id } = team('async-insert');
+    const fireAndForget = [
+      'async_insert = 1',
+      'wait_for_async_insert = 0',
+      'async_insert_use_adaptive_busy_timeout = 0',
+      'async_insert_busy_timeout_min_ms = 5000',
+      'async_insert_busy_timeout_max_ms = 5000',
+    ];
+    await store.client.ch.command({ query: `SET ${fireAndForget.join(', ')}` });
+    try {
+      await insertEvents(store.client, batch(team_id, 50));
+      expect(await countRows(store.client, 'team_id = {t:String}', { t: team_id })).toEqual({ raw: 50, final: 50 });
+    } finally {
+      await store.client.ch.command({ query: `SET ${fireAndForget.map((s) => s.replace(/=.*/, '= DEFAULT')).join(', ')}` });
+    }
   });
 });
 

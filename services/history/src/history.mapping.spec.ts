@@ -43,6 +43,12 @@ describe('fromOutcome', () => {
       payload: JSON.stringify({ contact: { email: 'a@b.com' }, metaData: { order_id: 1 } }),
     });
     expect(fromOutcome(outcome({ status: 'scheduled', reason_code: '' })).status).toBe('scheduled');
+    expect(fromOutcome(outcome()).resolved_contact_id).toBeNull();
+    expect(fromOutcome(outcome({ status: 'unmatched', reason_code: 'NO_SCENARIO_SUBSCRIBED', contact_id: 'c-7' }))).toMatchObject({
+      status: 'unmatched',
+      resolved_contact_id: 'c-7',
+      contact_email: 'a@b.com',
+    });
   });
 
   it('refuses an outcome whose envelope is not JSON (dead-lettered, not retried)', () => {

@@ -58,12 +58,17 @@ export function fromRejected(rejected: RejectedEvent): EventHistoryInput {
 }
 
 /**
- * The matcher's decision (matched, scheduled, no_target) as the event's row: the whole
- * validated row again with the new status, since ReplacingMergeTree keeps one full row
- * per event (the highest status rank).
+ * The matcher's decision (matched, scheduled, unmatched, no_target) as the event's row: the
+ * whole validated row again with the new status and the contact it resolved, since
+ * ReplacingMergeTree keeps one full row per event (the highest status rank).
  */
 export function fromOutcome(outcome: EventOutcome): EventHistoryInput {
-  return { ...fromValidated(envelopeOf(outcome)), status: outcome.status, reason_code: outcome.reason_code };
+  return {
+    ...fromValidated(envelopeOf(outcome)),
+    status: outcome.status,
+    reason_code: outcome.reason_code,
+    resolved_contact_id: outcome.contact_id ?? null,
+  };
 }
 
 function envelopeOf(outcome: EventOutcome): EventEnvelope {

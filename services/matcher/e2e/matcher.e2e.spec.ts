@@ -260,7 +260,7 @@ describe('matcher end to end', () => {
     await api('PUT', '/v1/contacts/c-quiet', { email: 'quiet@example.com' });
     const eventId = await fire('quiet_test', { email: 'quiet@example.com' });
     const done = await trigger(eventId, (b) => b.status === 'completed');
-    expect(done).toMatchObject({ outcome: 'unmatched', summary: { total_contacts: 1, sent: 0, filtered: 0, pending: 0 } });
+    expect(done).toMatchObject({ outcome: 'unmatched', contact_id: 'c-quiet', summary: { total_contacts: 1, sent: 0, filtered: 0, pending: 0 } });
     const history = (await api<HistoryBody>('GET', `/v1/event-histories/${eventId}`)).body.data;
     expect([history.status, history.reason_code]).toEqual(['unmatched', 'NO_SCENARIO_SUBSCRIBED']);
   });
