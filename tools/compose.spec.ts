@@ -233,6 +233,15 @@ describe(COMPOSE_FILE, () => {
     expect(SERVICES.filter((name) => !compose.services[name])).toEqual([]);
   });
 
+  it('passes RELAY_WEBHOOK_SECRET_KEY to every service that encrypts or decrypts webhook secrets', () => {
+    // A key set in .env must reach the gateway (which encrypts) and the dispatcher (which
+    // decrypts) alike, or signing secrets written by one cannot be read by the other.
+    const needing = SERVICES.filter((name) => 'RELAY_WEBHOOK_SECRET_KEY' in schemaOf(name).shape);
+    expect(needing).toEqual(expect.arrayContaining(['gateway', 'dispatcher']));
+    const missing = needing.filter((name) => !('RELAY_WEBHOOK_SECRET_KEY' in environmentOf(compose.services[name] ?? {}, name)));
+    expect(missing).toEqual([]);
+  });
+
   describe.each(SERVICES)('%s', (name) => {
     const service = (): Rec => {
       const s = compose.services[name];
