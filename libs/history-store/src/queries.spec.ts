@@ -140,6 +140,22 @@ describe('listEventHistories filters', () => {
     expect(ids).toEqual(expected);
   });
 
+  it('contactId also finds events the matcher resolved to that contact, whatever identifier they carried', async () => {
+    const team = 'team-resolved';
+    await insertEvents(store.client, [
+      makeEvent({ event_id: 'by-id', team_id: team, contact_id: 'c-42', received_at: BASE_MS + 3 }),
+      makeEvent({ event_id: 'by-email', team_id: team, contact_email: 'x@example.com', received_at: BASE_MS + 2 }),
+      makeEvent({ event_id: 'by-phone', team_id: team, contact_phone: '+33600000000', received_at: BASE_MS + 1 }),
+      makeEvent({ event_id: 'someone-else', team_id: team, contact_id: 'c-7', received_at: BASE_MS }),
+    ]);
+    // The matcher's decisions, as later versions of two of them.
+    await insertEvents(store.client, [
+      makeEvent({ event_id: 'by-email', team_id: team, contact_email: 'x@example.com', received_at: BASE_MS + 2, status: 'matched', resolved_contact_id: 'c-42' }),
+      makeEvent({ event_id: 'someone-else', team_id: team, contact_id: 'c-7', received_at: BASE_MS, status: 'unmatched', resolved_contact_id: 'c-7' }),
+    ]);
+    expect((await readAll({ teamId: team, contactId: 'c-42' })).ids).toEqual(['by-id', 'by-email']);
+  });
+
   it('from is inclusive and to exclusive', async () => {
     const from = BASE_MS + 10 * 1000;
     const to = new Date(BASE_MS + 20 * 1000).toISOString();

@@ -219,7 +219,13 @@ export class HistoryQueries {
     eq(params.codeName, 'code_name');
     eq(params.status, 'status');
     eq(params.environment, 'environment');
-    eq(params.contactId, 'contact_id');
+    if (params.contactId !== undefined) {
+      // Events sent with this id, and events the matcher resolved to this contact whatever
+      // identifier they carried (an email, a phone, an external id); both columns have a
+      // bloom-filter index.
+      where.push('(contact_id = {contact_id:String} OR resolved_contact_id = {contact_id:String})');
+      query_params.contact_id = params.contactId;
+    }
     eq(params.contactEmail, 'contact_email');
     eq(params.contactPhone, 'contact_phone');
     eq(params.visitorId, 'visitor_id');

@@ -83,6 +83,7 @@ export interface ListEventHistoriesParams {
   teamId: string;
   codeName?: string;
   status?: string;
+  /** The contact's id as sent, or the contact the matcher resolved the event to (whatever identifier was sent). */
   contactId?: string;
   contactEmail?: string;
   contactPhone?: string;

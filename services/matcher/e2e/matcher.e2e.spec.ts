@@ -263,6 +263,9 @@ describe('matcher end to end', () => {
     expect(done).toMatchObject({ outcome: 'unmatched', contact_id: 'c-quiet', summary: { total_contacts: 1, sent: 0, filtered: 0, pending: 0 } });
     const history = (await api<HistoryBody>('GET', `/v1/event-histories/${eventId}`)).body.data;
     expect([history.status, history.reason_code]).toEqual(['unmatched', 'NO_SCENARIO_SUBSCRIBED']);
+    // Sent by email, found by the contact's id: the filter also matches the resolved contact.
+    const byContact = await api<{ data: { event_id: string }[] }>('GET', '/v1/event-histories?contact_id=c-quiet');
+    expect(byContact.body.data.map((r) => r.event_id)).toEqual([eventId]);
   });
 
   it('links scenarios by code_name declared first, and stops them when the event type is deleted', async () => {
