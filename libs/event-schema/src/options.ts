@@ -1,4 +1,5 @@
 import { isSupportedCountry } from 'libphonenumber-js/max';
+import { checkPathNames, type PathNames, type ResolvedPathNames, resolvePathNames } from './path-names';
 
 export interface DefinitionOptions {
   /** Most fields one slot of an event type may declare. Default 100. */
@@ -20,6 +21,12 @@ export interface TriggerValidationOptions {
   maxTotalKeys?: number;
   /** Most error messages returned; the rest are summarised in one last message. Default 100. */
   maxErrors?: number;
+  /**
+   * Names error messages give seed 000's paths, for callers that received the body under
+   * other names (e.g. SENDMATOR_PATHS: `customData.plan` is reported as `event_data.plan`).
+   * Keys are whole-segment path prefixes; the longest match wins. Default: seed 000's names.
+   */
+  pathNames?: PathNames;
 }
 
 export const DEFAULT_LIMITS = {
@@ -39,6 +46,7 @@ export interface ResolvedTriggerOptions {
   maxJsonDepth: number;
   maxTotalKeys: number;
   maxErrors: number;
+  pathNames: ResolvedPathNames;
 }
 
 type LimitName = keyof typeof CEILINGS;
@@ -67,6 +75,7 @@ export function checkValidationOptions(options: TriggerValidationOptions): strin
   if (region !== undefined && !(typeof region === 'string' && isSupportedCountry(region))) {
     errors.push('defaultPhoneRegion must be a supported ISO 3166-1 alpha-2 region code such as FR');
   }
+  errors.push(...checkPathNames(options.pathNames));
   return errors;
 }
 
@@ -83,6 +92,7 @@ export function resolveTriggerOptions(options: TriggerValidationOptions | undefi
     maxJsonDepth: pick('maxJsonDepth'),
     maxTotalKeys: pick('maxTotalKeys'),
     maxErrors: pick('maxErrors'),
+    pathNames: resolvePathNames(o.pathNames),
   };
 }
 

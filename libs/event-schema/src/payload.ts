@@ -15,9 +15,11 @@ import {
   type TriggerSchema,
 } from './model';
 import { type ResolvedTriggerOptions, resolveTriggerOptions, type TriggerValidationOptions } from './options';
+import { type ResolvedPathNames } from './path-names';
 
 interface CompiledSlot {
-  path: Slot;
+  /** The slot's path as error messages name it (see TriggerValidationOptions.pathNames). */
+  path: string;
   fields: Map<string, FieldSpec>;
   required: FieldSpec[];
 }
@@ -32,7 +34,7 @@ interface CompiledSchema {
 
 export type TriggerValidator = (body: unknown) => Result<NormalizedEvent>;
 
-function compileSlot(path: Slot, specs: unknown): CompiledSlot {
+function compileSlot(path: string, specs: unknown): CompiledSlot {
   const fields = new Map<string, FieldSpec>();
   const required: FieldSpec[] = [];
   // Definitions come from storage and are trusted to be parsed ones; still, a corrupt
@@ -48,16 +50,16 @@ function compileSlot(path: Slot, specs: unknown): CompiledSlot {
   return { path, fields, required };
 }
 
-function compile(schema: TriggerSchema): CompiledSchema {
+function compile(schema: TriggerSchema, names: ResolvedPathNames): CompiledSchema {
   const props: Record<string, unknown> = isPlainObject(schema.properties) ? schema.properties : {};
   const own = (k: Slot): unknown => (Object.hasOwn(props, k) ? props[k] : undefined);
   return {
     // A stored row with a target outside the enum gets the spec's default, 'contact'.
     target: (EVENT_TARGETS as readonly unknown[]).includes(schema.target) ? schema.target : 'contact',
-    metaData: compileSlot('metaData', own('metaData')),
-    customData: compileSlot('customData', own('customData')),
-    contact: compileSlot('contact.customData', own('contact.customData')),
-    visitor: compileSlot('visitor.customData', own('visitor.customData')),
+    metaData: compileSlot(names.metaData, own('metaData')),
+    customData: compileSlot(names.customData, own('customData')),
+    contact: compileSlot(names['contact.customData'], own('contact.customData')),
+    visitor: compileSlot(names['visitor.customData'], own('visitor.customData')),
   };
 }
 
@@ -131,26 +133,27 @@ function checkContact(
   ctx: CheckContext,
   opts: ResolvedTriggerOptions,
 ): NormalizedContact | undefined {
+  const n = opts.pathNames;
   if (!isPlainObject(v)) {
-    ctx.errors.push(msg.invalidType('contact', 'object', kindOf(v)));
+    ctx.errors.push(msg.invalidType(n.contact, 'object', kindOf(v)));
     return undefined;
   }
-  const m = members(v, 'contact', CONTACT_KEYS, ctx);
+  const m = members(v, n.contact, CONTACT_KEYS, ctx);
   if (!m) return undefined;
   const out: NormalizedContact = {};
   if (!m.has('id') && !m.has('email') && !m.has('phone')) {
-    ctx.errors.push(msg.missing('contact.id, contact.email or contact.phone'));
+    ctx.errors.push(msg.missing(`${n['contact.id']}, ${n['contact.email']} or ${n['contact.phone']}`));
   }
   if (m.has('id')) {
-    const id = checkId(m.get('id'), 'contact.id', ctx);
+    const id = checkId(m.get('id'), n['contact.id'], ctx);
     if (id !== INVALID) out.id = id as string | number;
   }
   if (m.has('email')) {
-    const email = checkEmail(m.get('email'), 'contact.email', ctx);
+    const email = checkEmail(m.get('email'), n['contact.email'], ctx);
     if (email !== INVALID) out.email = email as string;
   }
   if (m.has('phone')) {
-    const phone = checkPhone(m.get('phone'), 'contact.phone', ctx, opts.defaultPhoneRegion);
+    const phone = checkPhone(m.get('phone'), n['contact.phone'], ctx, opts.defaultPhoneRegion);
     if (phone !== INVALID) out.phone = phone as string;
   }
   const custom = checkSlot(schema.contact, m.get('customData'), ctx, opts);
@@ -164,15 +167,16 @@ function checkVisitor(
   ctx: CheckContext,
   opts: ResolvedTriggerOptions,
 ): NormalizedVisitor | undefined {
+  const n = opts.pathNames;
   if (!isPlainObject(v)) {
-    ctx.errors.push(msg.invalidType('visitor', 'object', kindOf(v)));
+    ctx.errors.push(msg.invalidType(n.visitor, 'object', kindOf(v)));
     return undefined;
   }
-  const m = members(v, 'visitor', VISITOR_KEYS, ctx);
+  const m = members(v, n.visitor, VISITOR_KEYS, ctx);
   if (!m) return undefined;
   let id: unknown = INVALID;
-  if (m.has('id')) id = checkId(m.get('id'), 'visitor.id', ctx);
-  else ctx.errors.push(msg.missing('visitor.id'));
+  if (m.has('id')) id = checkId(m.get('id'), n['visitor.id'], ctx);
+  else ctx.errors.push(msg.missing(n['visitor.id']));
   const custom = checkSlot(schema.visitor, m.get('customData'), ctx, opts);
   if (id === INVALID) return undefined;
   const out: NormalizedVisitor = { id: id as string | number };
@@ -217,22 +221,24 @@ function validate(schema: CompiledSchema, body: unknown, opts: ResolvedTriggerOp
   }
 
   const target = schema.target;
+  const n = opts.pathNames;
   let contact: NormalizedContact | undefined;
   let visitor: NormalizedVisitor | undefined;
   if (!ctx.aborted) {
     if (contactIn === undefined && visitorIn === undefined) {
-      errors.push(msg.missing(target === 'both' ? 'contact or visitor' : target));
+      errors.push(msg.missing(target === 'both' ? `${n.contact} or ${n.visitor}` : n[target]));
     } else if (target === 'contact' && contactIn === undefined) {
-      errors.push(msg.missing('contact'));
+      errors.push(msg.missing(n.contact));
     } else if (target === 'visitor' && visitorIn === undefined) {
-      errors.push(msg.missing('visitor'));
+      errors.push(msg.missing(n.visitor));
     }
     if (contactIn !== undefined) {
-      if (target === 'visitor') errors.push(msg.notAllowedForTarget('contact', target));
+      // `target` here is the event type's target value, not a path: it is never renamed.
+      if (target === 'visitor') errors.push(msg.notAllowedForTarget(n.contact, target));
       else contact = checkContact(contactIn, schema, ctx, opts);
     }
     if (visitorIn !== undefined && !ctx.aborted) {
-      if (target === 'contact') errors.push(msg.notAllowedForTarget('visitor', target));
+      if (target === 'contact') errors.push(msg.notAllowedForTarget(n.visitor, target));
       else visitor = checkVisitor(visitorIn, schema, ctx, opts);
     }
   }
@@ -267,8 +273,8 @@ export function compileTriggerValidator(schema: TriggerSchema, options?: Trigger
   let compiled: CompiledSchema | undefined;
   let opts: ResolvedTriggerOptions | undefined;
   try {
-    compiled = compile(schema);
     opts = resolveTriggerOptions(options);
+    compiled = compile(schema, opts.pathNames);
   } catch {
     compiled = undefined;
   }

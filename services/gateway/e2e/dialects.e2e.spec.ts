@@ -123,6 +123,19 @@ describe('ingestion dialects end to end', () => {
         ]),
       );
     });
+
+    it('names user_info fields as sent, including a value that reads like a seed 000 path', async () => {
+      const res = await sendmator({
+        event_name: 'user_signup',
+        user_info: { contact_external_id: ' user_1', email: 'contact.id@nowhere' },
+        event_data: { signup_method: 'google_oauth' },
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.errors).toEqual([
+        'Invalid value for property: user_info.contact_external_id. Expected text (not empty, no leading or trailing whitespace, at most 255 characters), got " user_1"',
+        'Invalid value for property: user_info.email. Expected email address (local@domain.tld), got "contact.id@nowhere"',
+      ]);
+    });
   });
 
   describe('seed 002 collect', () => {

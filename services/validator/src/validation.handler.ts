@@ -1,6 +1,14 @@
 import type { EventEnvelope, RejectedEvent } from '@relay/contracts';
 import type { StoredEventType } from '@relay/control-plane';
-import { envelopeSlots, triggerBodyFromEnvelope, validateTriggerPayload, type NormalizedEvent } from '@relay/event-schema';
+import {
+  envelopeSlots,
+  type NormalizedEvent,
+  type PathNames,
+  SENDMATOR_PATHS,
+  SIMON_PATHS,
+  triggerBodyFromEnvelope,
+  validateTriggerPayload,
+} from '@relay/event-schema';
 import { drop, ok, type InboundMessage, type MessageOutcome, type OutputRecord } from '@relay/kafka';
 
 export interface EventTypeLookup {
@@ -26,6 +34,12 @@ export interface ValidationDeps {
 }
 
 export type RejectionCounter = (reason: string) => void;
+
+/**
+ * Error paths named as the event's emitter named them, the same way the gateway names them,
+ * so a rejection reads alike whether the gateway or this stage found it.
+ */
+const PATH_NAMES: Readonly<Record<string, PathNames>> = { sendmator: SENDMATOR_PATHS, simon: SIMON_PATHS };
 
 function normalizedEnvelope(envelope: EventEnvelope, event: NormalizedEvent, version: number): EventEnvelope {
   return { ...envelope, ...envelopeSlots(event, envelope.contact), schema_version: version };
@@ -125,7 +139,8 @@ export function createValidationHandler(deps: ValidationDeps) {
         continue;
       }
       if (envelope.client_id && eventType.target !== 'contact' && !body.visitor) body.visitor = { id: envelope.client_id };
-      const result = validateTriggerPayload(eventType, body);
+      const pathNames = Object.hasOwn(PATH_NAMES, envelope.dialect) ? PATH_NAMES[envelope.dialect] : undefined;
+      const result = validateTriggerPayload(eventType, body, { pathNames });
       if (!result.ok) {
         outcomes.push(ok(reject('INVALID_PAYLOAD', result.errors, eventType.version)));
         continue;

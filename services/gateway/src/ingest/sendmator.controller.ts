@@ -1,7 +1,7 @@
 import { Body, Controller, Headers, HttpCode, Inject, Post, UseGuards } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { EventTypeCache, type ApiKeyPrincipal } from '@relay/control-plane';
-import { validateTriggerPayload } from '@relay/event-schema';
+import { SENDMATOR_PATHS, validateTriggerPayload } from '@relay/event-schema';
 import { RelayMetrics } from '@relay/observability';
 import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
 import { ApiError } from '../http/api-error';
@@ -133,8 +133,9 @@ export async function prepareSend(
   if (Object.keys(contact).length > 0) triggerBody.contact = contact;
   if (body.event_data !== undefined) triggerBody.customData = body.event_data;
 
-  const result = validateTriggerPayload(eventType, triggerBody);
-  if (!result.ok) errors.push(...result.errors.map(toSendmatorPath));
+  // Messages name the fields as the emitter sent them (event_data.x, user_info.email).
+  const result = validateTriggerPayload(eventType, triggerBody, { pathNames: SENDMATOR_PATHS });
+  if (!result.ok) errors.push(...result.errors);
   if (errors.length > 0 || !result.ok) {
     onRefused('invalid');
     throw ApiError.badRequest(errors);
@@ -186,14 +187,4 @@ function stringField(container: Record<string, unknown>, key: string, errors: st
     return null;
   }
   return value;
-}
-
-/** The shared validator speaks seed 000's slots; name them as the emitter sent them. */
-function toSendmatorPath(message: string): string {
-  return message
-    .replace(/\bcustomData\./g, 'event_data.')
-    .replace(/: customData\b/g, ': event_data')
-    .replace(/\bcontact\.id\b/g, 'user_info.contact_external_id')
-    .replace(/\bcontact\.(email|phone)\b/g, 'user_info.$1')
-    .replace(/: contact\b/g, ': user_info');
 }

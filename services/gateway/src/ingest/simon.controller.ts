@@ -2,7 +2,7 @@ import { Body, Controller, HttpCode, Inject, Post, Req, Res } from '@nestjs/comm
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiKeysRepository, EventTypeCache, IdentityLinksRepository, type ApiKeyPrincipal } from '@relay/control-plane';
-import { validateTriggerPayload, type NormalizedEvent } from '@relay/event-schema';
+import { SIMON_PATHS, validateTriggerPayload, type NormalizedEvent } from '@relay/event-schema';
 import { RelayMetrics } from '@relay/observability';
 import { ApiError } from '../http/api-error';
 import { RateLimitService } from '../rate-limit/rate-limit.service';
@@ -118,18 +118,11 @@ export class SimonController {
     if (requiresIdentity && contact?.email === undefined) {
       return { code: 'IDENTITY_REQUIRED', errors: ['identity required: no traits.email and no live identify link for clientId'] };
     }
-    const result = validateTriggerPayload(eventType, this.withVisitor(triggerBody, eventType.target, clientId));
-    if (!result.ok) {
-      return {
-        code: 'INVALID_PAYLOAD',
-        errors: result.errors.map((e) =>
-          e
-            .replace(/\bcustomData\b/g, 'properties.properties')
-            .replace(/\bcontact\.id\b/g, 'traits.userId')
-            .replace(/\bcontact\.email\b/g, 'traits.email'),
-        ),
-      };
-    }
+    // Messages name the fields as the emitter sent them (properties.properties.x, traits.email).
+    const result = validateTriggerPayload(eventType, this.withVisitor(triggerBody, eventType.target, clientId), {
+      pathNames: SIMON_PATHS,
+    });
+    if (!result.ok) return { code: 'INVALID_PAYLOAD', errors: result.errors };
     return { event: result.value, version: eventType.version };
   }
 
