@@ -1,8 +1,6 @@
-import { Controller, Get, HttpException, Inject, Param, Query } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { HistoryQueries, HistoryValidationError, type EventHistoryWithRelations } from '@relay/history-store';
-
-const fail = (status: number, code: string, message: string): HttpException =>
-  new HttpException({ statusCode: status, success: false, code, message, errors: [message] }, status);
+import { fail } from './http-error';
 
 /**
  * The history query API, reached through the gateway (which authenticates the caller and

@@ -1,9 +1,7 @@
-import { Body, Controller, HttpCode, HttpException, Inject, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
 import { ReadOnlySqlError, runReadOnlySql, type HistoryClient, type SqlResult } from '@relay/history-store';
 import { HISTORY_CLIENT } from './tokens';
-
-const fail = (status: number, code: string, message: string): HttpException =>
-  new HttpException({ statusCode: status, success: false, code, message, errors: [message] }, status);
+import { fail } from './http-error';
 
 /**
  * Internal read-only SQL over the history store, for `npm run sql` and operators. It

@@ -1,4 +1,4 @@
-import { Controller, Get, HttpException, Inject, Param, Query } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import {
   HistoryQueries,
   triggerStatus,
@@ -7,9 +7,7 @@ import {
   type TriggerStatusView,
   type TriggerWorkflowView,
 } from '@relay/history-store';
-
-const fail = (status: number, code: string, message: string): HttpException =>
-  new HttpException({ statusCode: status, success: false, code, message, errors: [message] }, status);
+import { fail } from './http-error';
 
 /** The caller's prefix decides the workflow link: seed 003's `/triggers` for /api/v1, `/v1/triggers` for /v1. */
 const DETAILS_BASES = new Set(['/triggers', '/v1/triggers']);
