@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import type { WebhookDelivery } from '@relay/contracts';
+import { withTransaction } from '@relay/control-plane';
 import type { Contact, JsonMap } from './model';
 
 /** Why a subscribed scenario did or did not fire for one event (trigger `/workflow`). */
@@ -79,18 +80,7 @@ export class MatchStore {
   constructor(private readonly pool: Pool) {}
 
   async transact<T>(work: (tx: MatchTx) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(this.txOf(client));
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    return withTransaction(this.pool, (client) => work(this.txOf(client)));
   }
 
   private txOf(client: PoolClient): MatchTx {
@@ -235,9 +225,7 @@ export class ScheduleStore {
   constructor(private readonly pool: Pool) {}
 
   async release(limit: number, produce: (due: DueAction[]) => Promise<void>): Promise<{ released: DueAction[]; cancelled: number }> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return withTransaction(this.pool, async (client) => {
       const { rows } = await client.query<{ id: string; delivery: WebhookDelivery; due_at: Date; live: boolean }>(
         `SELECT a.id, a.delivery, a.due_at, COALESCE(s.status = 'active' AND s.deleted_at IS NULL, false) AS live
            FROM scheduled_actions a LEFT JOIN scenarios s ON s.id = a.scenario_id
@@ -259,14 +247,8 @@ export class ScheduleStore {
           [dead],
         );
       }
-      await client.query('COMMIT');
       return { released: live, cancelled: dead.length };
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /**
@@ -276,9 +258,7 @@ export class ScheduleStore {
    * produces them again with the same content, which history keeps once.
    */
   async reportCancelled(limit: number, produce: (cancelled: CancelledAction[]) => Promise<void>): Promise<number> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return withTransaction(this.pool, async (client) => {
       const { rows } = await client.query<{ id: string; delivery: WebhookDelivery; finished_at: Date | null; cancel_reason: string | null }>(
         `SELECT id, delivery, finished_at, cancel_reason FROM scheduled_actions
           WHERE status = 'cancelled' AND cancel_reported_at IS NULL
@@ -292,14 +272,8 @@ export class ScheduleStore {
         );
         await client.query(`UPDATE scheduled_actions SET cancel_reported_at = now() WHERE id = ANY ($1)`, [rows.map((r) => r.id)]);
       }
-      await client.query('COMMIT');
       return rows.length;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** Milliseconds until the next pending action is due (null when none), to sleep no longer than needed. */
