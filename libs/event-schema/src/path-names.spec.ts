@@ -106,6 +106,12 @@ describe('pathNames: error paths named as the emitter sent them', () => {
       'Invalid value for property: traits.email. Expected email address (local@domain.tld), got "x"',
       'Invalid type for property: properties.properties.plan. Expected text, got integer',
     ]);
+    const visitors: TriggerSchema = { target: 'visitor', properties: { 'visitor.customData': [field('device', 'text', true)] } };
+    expect(errorsOf(visitors, { metaData: {} }, SIMON_PATHS)).toEqual(['Missing required property: clientId']);
+    expect(errorsOf(visitors, { visitor: { id: [] } }, SIMON_PATHS)).toEqual([
+      'Invalid type for property: clientId. Expected text or number, got array',
+      'Missing required property: visitor.customData.device',
+    ]);
   });
 
   it('leaves the summary and size messages alone', () => {

@@ -41,11 +41,18 @@ export const SENDMATOR_PATHS: PathNames = Object.freeze({
   customData: 'event_data',
 });
 
-/** Seed 002's collect (track): traits carry the contact, properties.properties the custom data. */
+/**
+ * Seed 002's collect (track): traits carry the contact, properties.properties the custom
+ * data, and clientId is the visitor (its id) when the event type targets visitors.
+ * `visitor.customData` has no Simon counterpart, so it keeps its own name.
+ */
 export const SIMON_PATHS: PathNames = Object.freeze({
   'contact.id': 'traits.userId',
   'contact.email': 'traits.email',
   customData: 'properties.properties',
+  visitor: 'clientId',
+  'visitor.id': 'clientId',
+  'visitor.customData': 'visitor.customData',
 });
 
 const KNOWN: ReadonlySet<string> = new Set(TRIGGER_PATHS);
