@@ -1,5 +1,6 @@
 import { parseConsumerPerformance, parseProducerPerformance } from './kafka-perf';
-import { parsePrometheus, percentiles, stageDelta, sumOf } from './observe';
+import { parsePrometheus, sumOf } from '@relay/testing';
+import { percentiles, stageDelta } from './observe';
 
 describe('Kafka perf tool output', () => {
   it('reads the final ProducerPerformance line, not the periodic ones', () => {

@@ -32,6 +32,7 @@ import {
   makeEnvelope,
   startRelay,
   startTestStack,
+  sumOf,
   type RelayUnderTest,
 } from '@relay/testing';
 import {
@@ -56,7 +57,6 @@ import {
   readHistoryRows,
   scrape,
   stageDelta,
-  sumOf,
   type CoreUse,
   type CpuSnapshot,
   type Percentiles,

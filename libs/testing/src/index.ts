@@ -7,3 +7,4 @@ export type { TestStack, TestStackOptions } from './stack';
 export * from './relay-harness';
 export * from './test-database';
 export { makeContactRef, makeEnvelope } from './factories';
+export { parsePrometheus, sumOf, type Sample } from './prometheus';

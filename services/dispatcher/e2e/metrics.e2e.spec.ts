@@ -9,35 +9,10 @@ import { v7 as uuidv7 } from 'uuid';
 import { ContractRegistry } from '@relay/contracts';
 import { createKafka } from '@relay/kafka';
 import { createLogger } from '@relay/observability';
-import { eventually, startRelay, type RelayUnderTest } from '@relay/testing';
-
-type RelayServiceName = keyof RelayUnderTest['ports'];
+import { eventually, parsePrometheus, startRelay, sumOf, type RelayUnderTest, type Sample } from '@relay/testing';
 import { receiver, type Receiver } from './receiver';
 
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** Prometheus text exposition → samples (comments skipped). */
-function parse(text: string): Sample[] {
-  const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)/.exec(line);
-    if (!m) continue;
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1] as string] = l[2] as string;
-    samples.push({ name: m[1] as string, labels, value: Number(m[3]) });
-  }
-  return samples;
-}
-
-const total = (samples: Sample[], name: string, where: Record<string, string> = {}): number =>
-  samples
-    .filter((s) => s.name === name && Object.entries(where).every(([k, v]) => s.labels[k] === v))
-    .reduce((sum, s) => sum + s.value, 0);
+type RelayServiceName = keyof RelayUnderTest['ports'];
 
 describe('metrics after traffic (every service)', () => {
   let relay: RelayUnderTest;
@@ -48,7 +23,7 @@ describe('metrics after traffic (every service)', () => {
 
   const api = (method: string, path: string, body?: unknown, apiKey?: string) => relay.api(method, path, body, apiKey);
   const scrape = async (service: RelayServiceName): Promise<Sample[]> =>
-    parse(await (await fetch(`http://127.0.0.1:${relay.ports[service]}/metrics`)).text());
+    parsePrometheus(await (await fetch(`http://127.0.0.1:${relay.ports[service]}/metrics`)).text());
 
   beforeAll(async () => {
     hook = await receiver((n) => (n === 1 ? { status: 500, body: 'boom' } : { status: 200 }));
@@ -95,8 +70,8 @@ describe('metrics after traffic (every service)', () => {
       for (const service of ['gateway', 'validator', 'matcher', 'dispatcher', 'history'] as const) scraped.set(service, await scrape(service));
       const d = scraped.get('dispatcher') ?? [];
       const h = scraped.get('history') ?? [];
-      const written = (table: string) => total(h, 'relay_history_rows_written_total', { table });
-      return total(d, 'relay_webhook_attempts_total', { outcome: 'succeeded' }) >= 2 &&
+      const written = (table: string) => sumOf(h, 'relay_history_rows_written_total', { table });
+      return sumOf(d, 'relay_webhook_attempts_total', { outcome: 'succeeded' }) >= 2 &&
         written('webhook_attempts') >= 3 &&
         written('scenario_runs') >= 1 &&
         written('events') >= 2
@@ -114,20 +89,20 @@ describe('metrics after traffic (every service)', () => {
     const g = scraped.get('gateway') ?? [];
     const routes = new Set(g.filter((s) => s.name === 'relay_http_requests_total').map((s) => s.labels.route));
     expect(routes).toContain('/v1/events/trigger/:code_name');
-    expect(total(g, 'relay_http_requests_total', { route: '/v1/events/trigger/:code_name', status_class: '2xx' })).toBeGreaterThanOrEqual(2);
-    expect(total(g, 'relay_http_requests_total', { route: '/v1/events/trigger/:code_name', status_class: '4xx' })).toBeGreaterThanOrEqual(1);
+    expect(sumOf(g, 'relay_http_requests_total', { route: '/v1/events/trigger/:code_name', status_class: '2xx' })).toBeGreaterThanOrEqual(2);
+    expect(sumOf(g, 'relay_http_requests_total', { route: '/v1/events/trigger/:code_name', status_class: '4xx' })).toBeGreaterThanOrEqual(1);
     // Seed 000's trigger endpoint is the `shopimind` dialect (docs/ingestion.md).
-    expect(total(g, 'relay_events_ingested_total', { dialect: 'shopimind', outcome: 'accepted' })).toBe(2);
-    expect(total(g, 'relay_events_ingested_total', { dialect: 'shopimind', outcome: 'invalid' })).toBe(1);
-    expect(total(g, 'relay_http_request_duration_seconds_count')).toBeGreaterThan(0);
+    expect(sumOf(g, 'relay_events_ingested_total', { dialect: 'shopimind', outcome: 'accepted' })).toBe(2);
+    expect(sumOf(g, 'relay_events_ingested_total', { dialect: 'shopimind', outcome: 'invalid' })).toBe(1);
+    expect(sumOf(g, 'relay_http_request_duration_seconds_count')).toBeGreaterThan(0);
   });
 
   it('validator: consumed, produced, dead-lettered with a reason, consumer lag per partition', () => {
     const v = scraped.get('validator') ?? [];
-    expect(total(v, 'relay_messages_consumed_total', { stage: 'validator' })).toBeGreaterThanOrEqual(3);
-    expect(total(v, 'relay_messages_produced_total', { stage: 'validator' })).toBeGreaterThanOrEqual(2);
-    expect(total(v, 'relay_dlq_messages_total', { stage: 'validator', reason: 'UNDECODABLE' })).toBe(1);
-    expect(total(v, 'relay_stage_batch_duration_seconds_count', { stage: 'validator' })).toBeGreaterThan(0);
+    expect(sumOf(v, 'relay_messages_consumed_total', { stage: 'validator' })).toBeGreaterThanOrEqual(3);
+    expect(sumOf(v, 'relay_messages_produced_total', { stage: 'validator' })).toBeGreaterThanOrEqual(2);
+    expect(sumOf(v, 'relay_dlq_messages_total', { stage: 'validator', reason: 'UNDECODABLE' })).toBe(1);
+    expect(sumOf(v, 'relay_stage_batch_duration_seconds_count', { stage: 'validator' })).toBeGreaterThan(0);
     const lag = v.filter((s) => s.name === 'relay_consumer_lag');
     expect(lag.length).toBeGreaterThan(0);
     expect(lag.every((s) => s.labels.group && s.labels.topic && /^\d+$/.test(s.labels.partition ?? ''))).toBe(true);
@@ -135,24 +110,24 @@ describe('metrics after traffic (every service)', () => {
 
   it('matcher: events by outcome and scenario verdicts', () => {
     const m = scraped.get('matcher') ?? [];
-    expect(total(m, 'relay_matcher_events_total')).toBeGreaterThanOrEqual(2);
-    expect(total(m, 'relay_matcher_events_total', { outcome: 'no_target' })).toBeGreaterThanOrEqual(1);
-    expect(total(m, 'relay_scenario_verdicts_total', { outcome: 'matched' })).toBeGreaterThanOrEqual(1);
+    expect(sumOf(m, 'relay_matcher_events_total')).toBeGreaterThanOrEqual(2);
+    expect(sumOf(m, 'relay_matcher_events_total', { outcome: 'no_target' })).toBeGreaterThanOrEqual(1);
+    expect(sumOf(m, 'relay_scenario_verdicts_total', { outcome: 'matched' })).toBeGreaterThanOrEqual(1);
   });
 
   it('dispatcher: attempts by status class, deliveries by result, end-to-end latency from accept', () => {
     const d = scraped.get('dispatcher') ?? [];
-    expect(total(d, 'relay_webhook_attempts_total', { status_class: '5xx' })).toBeGreaterThanOrEqual(1);
-    expect(total(d, 'relay_webhook_attempts_total', { status_class: '2xx' })).toBeGreaterThanOrEqual(2);
-    expect(total(d, 'relay_webhook_deliveries_total')).toBeGreaterThanOrEqual(2);
-    expect(total(d, 'relay_end_to_end_latency_seconds_count')).toBeGreaterThanOrEqual(2);
-    expect(total(d, 'relay_webhook_attempt_duration_seconds_count')).toBeGreaterThanOrEqual(3);
+    expect(sumOf(d, 'relay_webhook_attempts_total', { status_class: '5xx' })).toBeGreaterThanOrEqual(1);
+    expect(sumOf(d, 'relay_webhook_attempts_total', { status_class: '2xx' })).toBeGreaterThanOrEqual(2);
+    expect(sumOf(d, 'relay_webhook_deliveries_total')).toBeGreaterThanOrEqual(2);
+    expect(sumOf(d, 'relay_end_to_end_latency_seconds_count')).toBeGreaterThanOrEqual(2);
+    expect(sumOf(d, 'relay_webhook_attempt_duration_seconds_count')).toBeGreaterThanOrEqual(3);
   });
 
   it('history: rows written per table', () => {
     const h = scraped.get('history') ?? [];
     for (const table of ['events', 'scenario_runs', 'webhook_attempts']) {
-      expect(total(h, 'relay_history_rows_written_total', { table })).toBeGreaterThan(0);
+      expect(sumOf(h, 'relay_history_rows_written_total', { table })).toBeGreaterThan(0);
     }
   });
 
