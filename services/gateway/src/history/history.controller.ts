@@ -2,8 +2,8 @@ import { Controller, Get, Inject, Param, Query, UseGuards } from '@nestjs/common
 import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { ApiKeyPrincipal } from '@relay/control-plane';
 import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
-import { ApiError } from '../http/api-error';
 import { CONFIG, type Config } from '../tokens';
+import { getFromHistory } from './history-api';
 
 const FORWARDED = ['code_name', 'status', 'contact_id', 'contact_email', 'contact_phone', 'visitor_id', 'environment', 'from', 'to', 'limit', 'cursor'];
 
@@ -37,19 +37,7 @@ export class HistoryController {
     return this.forward(`/internal/v1/event-histories/${encodeURIComponent(eventId)}?${params.toString()}`);
   }
 
-  private async forward(path: string): Promise<unknown> {
-    let res: Response;
-    try {
-      res = await fetch(`${this.config.RELAY_HISTORY_URL}${path}`, { signal: AbortSignal.timeout(10000) });
-    } catch {
-      throw new ApiError(503, 'HISTORY_UNAVAILABLE', ['The history service is unavailable; retry later']);
-    }
-    const body = (await res.json().catch(() => null)) as
-      | { code?: string; errors?: string[]; message?: string }
-      | null;
-    if (!res.ok) {
-      throw new ApiError(res.status, body?.code ?? `HTTP_${res.status}`, body?.errors ?? [body?.message ?? 'history query failed']);
-    }
-    return body;
+  private forward(path: string): Promise<unknown> {
+    return getFromHistory(this.config.RELAY_HISTORY_URL, path);
   }
 }

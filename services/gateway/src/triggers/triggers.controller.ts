@@ -5,11 +5,8 @@ import type { ApiKeyPrincipal } from '@relay/control-plane';
 import type { TriggerStatusView, TriggerWorkflowView } from '@relay/history-store';
 import { TriggersRepository, type JsonMap } from '@relay/scenarios';
 import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
-import { ApiError } from '../http/api-error';
+import { getFromHistory } from '../history/history-api';
 import { CONFIG, type Config } from '../tokens';
-
-const notFound = (id: string) => ApiError.notFound('TRIGGER_NOT_FOUND', `Trigger not found: ${id}`);
-const unavailable = () => new ApiError(503, 'HISTORY_UNAVAILABLE', ['The history service is unavailable; retry later']);
 
 /**
  * Seed 003's trigger tracking, under its own `/api/v1/triggers` and as `/v1/triggers`.
@@ -50,22 +47,9 @@ export class TriggersController {
     return { id: workflow.id, status: workflow.status, contact, scenarios: workflow.scenarios, subscriptions: workflow.subscriptions };
   }
 
-  private async forward<T>(id: string, suffix: string, teamId: string, extra: Record<string, string> = {}): Promise<T> {
+  private forward<T>(id: string, suffix: string, teamId: string, extra: Record<string, string> = {}): Promise<T> {
     const params = new URLSearchParams({ team_id: teamId, ...extra });
-    let res: Response;
-    try {
-      res = await fetch(`${this.config.RELAY_HISTORY_URL}/internal/v1/triggers/${encodeURIComponent(id)}${suffix}?${params.toString()}`, {
-        signal: AbortSignal.timeout(5000),
-      });
-    } catch {
-      throw unavailable();
-    }
-    if (res.status === 404) throw notFound(id);
-    if (!res.ok) {
-      if (res.status >= 500) throw unavailable();
-      const body = (await res.json().catch(() => null)) as { code?: string; errors?: string[] } | null;
-      throw new ApiError(res.status, body?.code ?? `HTTP_${res.status}`, body?.errors ?? ['trigger query failed']);
-    }
-    return (await res.json()) as T;
+    // The history service answers 404 TRIGGER_NOT_FOUND for an event it does not hold.
+    return getFromHistory<T>(this.config.RELAY_HISTORY_URL, `/internal/v1/triggers/${encodeURIComponent(id)}${suffix}?${params.toString()}`, 5000);
   }
 }

@@ -1,0 +1,24 @@
+import { ApiError } from '../http/api-error';
+
+const unavailable = () => new ApiError(503, 'HISTORY_UNAVAILABLE', ['The history service is unavailable; retry later']);
+
+/**
+ * One GET to the history service's internal API (it owns the store; the gateway is the
+ * public base URL and passes the caller's team). Its 4xx answers (a bad filter, an unknown
+ * event or trigger) reach the caller with their code and reasons; a history service that
+ * cannot be reached, times out or fails is a 503 HISTORY_UNAVAILABLE to retry.
+ */
+export async function getFromHistory<T>(historyUrl: string, path: string, timeoutMs = 10_000): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(`${historyUrl}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
+  } catch {
+    throw unavailable();
+  }
+  const body = (await res.json().catch(() => null)) as ({ code?: string; errors?: string[]; message?: string } & T) | null;
+  if (res.status >= 500) throw unavailable();
+  if (!res.ok || body === null) {
+    throw new ApiError(res.ok ? 502 : res.status, body?.code ?? `HTTP_${res.status}`, body?.errors ?? [body?.message ?? 'history query failed']);
+  }
+  return body;
+}
