@@ -1,7 +1,7 @@
 import { quotedDatabase, type HistoryClient } from './client';
 import { decodeCursor, encodeCursor } from './cursor';
 import { fromSelectedRow, msToClickHouse, SELECT_COLUMNS, toEpochMs, type SelectedRow } from './rows';
-import type { DeliveryView, ScenarioRunView } from './relations';
+import { plannedDeliveryStatus, type DeliveryView, type ScenarioRunView } from './relations';
 import { HistoryValidationError, type EventHistoryPage, type EventHistoryRow, type ListEventHistoriesParams } from './types';
 
 /** An event row with what it caused. */
@@ -89,9 +89,10 @@ export class HistoryQueries {
    * queries for the whole page, not one per row). Both tables are read FINAL so a
    * redelivered record counts once. The received_at / attempted_at bound lets
    * ClickHouse prune partitions and, for scenario_runs, read by the sorting key; the
-   * event_id bloom filters do the rest.
+   * event_id bloom filters do the rest. Planned deliveries not attempted yet are
+   * `scheduled` or `pending` as of `now` (plannedDeliveryStatus).
    */
-  async attachRelations(teamId: string, rows: readonly EventHistoryRow[]): Promise<EventHistoryWithRelations[]> {
+  async attachRelations(teamId: string, rows: readonly EventHistoryRow[], now: number = Date.now()): Promise<EventHistoryWithRelations[]> {
     if (rows.length === 0) return [];
     const db = quotedDatabase(this.#client);
     const ids = rows.map((r) => r.event_id);
@@ -180,7 +181,7 @@ export class HistoryQueries {
             endpoint_id: a.webhook_id || null,
             kind: 'scenario_action',
             scenario_id: run.scenario_id,
-            status: a.status === 'scheduled' ? 'scheduled' : 'pending',
+            status: a.status === 'scheduled' ? plannedDeliveryStatus(a.due_at, now) : 'pending',
             attempts: 0,
             last_http_status: null,
             last_error: null,

@@ -1,6 +1,16 @@
 import { msToClickHouse, toEpochMs } from './rows';
 import { HistoryValidationError, type Timestamp } from './types';
 
+/**
+ * Where a delivery the matcher planned stands before any attempt of it is recorded: a
+ * delayed action whose due time is ahead is `scheduled`; one that is due, or was produced
+ * at once, is `pending` (released, on its way to the dispatcher). The event history and
+ * trigger tracking both use this, so they say the same thing about the same action.
+ */
+export function plannedDeliveryStatus(dueAt: string | null, now: number): 'scheduled' | 'pending' {
+  return dueAt !== null && Date.parse(dueAt) > now ? 'scheduled' : 'pending';
+}
+
 /** One action a scenario planned for an event. */
 export interface ScenarioRunActionInput {
   action_index: number;
@@ -204,10 +214,10 @@ export interface DeliveryView {
   scenario_id: string | null;
   /**
    * delivered (an attempt succeeded), failed (dead: no attempt left), retrying (last
-   * attempt failed, another is scheduled), scheduled (a delayed scenario action not yet
-   * released: due_at says when), cancelled (a scheduled action cancelled before its
+   * attempt failed, another is scheduled), scheduled (a delayed scenario action whose
+   * due_at is still ahead), cancelled (a scheduled action cancelled before its
    * release: its scenario was paused, stopped or deleted; last_error says why, the
-   * attempt times say when) or pending (produced, no attempt recorded yet).
+   * attempt times say when) or pending (produced, or due, and no attempt recorded yet).
    */
   status: 'delivered' | 'failed' | 'retrying' | 'scheduled' | 'cancelled' | 'pending';
   attempts: number;

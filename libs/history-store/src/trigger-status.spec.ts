@@ -316,4 +316,32 @@ describe('trigger status from the store', () => {
       summary: { total_contacts: 1, sent: 0, scheduled: 1, cancelled: 1, pending: 0 },
     });
   });
+
+  it('says the same as the event history about an action that fell due: pending in both', async () => {
+    const now = Date.now();
+    const received = now - 3_600_000;
+    const base = { event_id: 'ev-due', team_id: 'team-t', code_name: 'order.created', received_at: received };
+    await insertEvents(store.client, [{ ...base, status: 'scheduled', contact_id: 'c-1' }]);
+    await insertScenarioRuns(store.client, [
+      {
+        ...base,
+        scenario_id: 's-1',
+        scenario_name: 'in ten minutes',
+        outcome: 'scheduled',
+        contact_id: 'c-1',
+        actions: [{ action_index: 0, webhook_id: 'wh-1', delivery_id: 'd-due', status: 'scheduled', due_at: now - 60_000 }],
+        decided_at: received + 1000,
+      },
+    ]);
+    const queries = new HistoryQueries(store.client);
+    const row = await queries.getEvent('team-t', 'ev-due');
+    const [event] = await queries.attachRelations('team-t', row ? [row] : [], now);
+    if (!event) throw new Error('event not found');
+    expect(event.deliveries.map((d) => [d.delivery_id, d.status])).toEqual([['d-due', 'pending']]);
+    expect(triggerWorkflow(event, { now }).scenarios[0]?.actions.map((a) => a.status)).toEqual(['pending']);
+    expect(triggerStatus(event, { now, detailsBase: '/triggers' })).toMatchObject({ status: 'processing', summary: { scheduled: 0, pending: 1 } });
+    // Before its due time, both say scheduled.
+    const [earlier] = await queries.attachRelations('team-t', row ? [row] : [], now - 120_000);
+    expect(earlier?.deliveries.map((d) => d.status)).toEqual(['scheduled']);
+  });
 });

@@ -2,7 +2,7 @@
 // one event of the history (its row, scenario runs and deliveries): the same data as
 // listEventHistories, so the two can never disagree. Pure: no I/O, `now` is an input.
 import type { EventHistoryWithRelations } from './queries';
-import type { DeliveryView, ScenarioRunView } from './relations';
+import { plannedDeliveryStatus, type DeliveryView, type ScenarioRunView } from './relations';
 
 /** queued: the matcher has not decided yet; failed: the validator rejected the event. */
 export type TriggerState = 'queued' | 'processing' | 'scheduled' | 'completed' | 'failed';
@@ -118,8 +118,7 @@ const BUCKET: Record<ActionState, Bucket> = {
 
 /** A scheduled action whose due time has passed is on its way (released, or about to be). */
 function stateOf(status: ActionState, dueAt: string | null, now: number): ActionState {
-  if (status !== 'scheduled') return status;
-  return dueAt !== null && Date.parse(dueAt) > now ? 'scheduled' : 'pending';
+  return status === 'scheduled' ? plannedDeliveryStatus(dueAt, now) : status;
 }
 
 interface Item {

@@ -24,22 +24,24 @@ export class TriggersHttpController {
 
   @Get(':event_id')
   async status(@Param('event_id') eventId: string, @Query() q: Record<string, string | undefined>): Promise<TriggerStatusView> {
-    const event = await this.load(eventId, q);
     const base = q.details_base ?? '/triggers';
     if (!DETAILS_BASES.has(base)) throw fail(400, 'INVALID_QUERY', 'details_base must be /triggers or /v1/triggers');
-    return triggerStatus(event, { now: Date.now(), detailsBase: base });
+    const now = Date.now();
+    return triggerStatus(await this.load(eventId, q, now), { now, detailsBase: base });
   }
 
   @Get(':event_id/workflow')
   async workflow(@Param('event_id') eventId: string, @Query() q: Record<string, string | undefined>): Promise<TriggerWorkflowView> {
-    return triggerWorkflow(await this.load(eventId, q), { now: Date.now() });
+    const now = Date.now();
+    return triggerWorkflow(await this.load(eventId, q, now), { now });
   }
 
-  private async load(eventId: string, q: Record<string, string | undefined>): Promise<EventHistoryWithRelations> {
+  /** The event with its runs and deliveries, as of `now` (the same instant the status is computed for). */
+  private async load(eventId: string, q: Record<string, string | undefined>, now: number): Promise<EventHistoryWithRelations> {
     if (!q.team_id) throw fail(400, 'INVALID_QUERY', 'team_id is required');
     const row = await this.queries.getEvent(q.team_id, eventId);
     if (!row) throw fail(404, 'TRIGGER_NOT_FOUND', `Trigger not found: ${eventId}`);
-    const [withRelations] = await this.queries.attachRelations(q.team_id, [row]);
+    const [withRelations] = await this.queries.attachRelations(q.team_id, [row], now);
     return withRelations ?? { ...row, scenario_runs: [], deliveries: [] };
   }
 }
