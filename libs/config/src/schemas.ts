@@ -99,7 +99,6 @@ export const validatorConfigSchema = z.object({
   ...postgresVars,
   ...consumerVars,
   RELAY_VALIDATOR_PORT: port(3001),
-  RELAY_EVENT_TYPE_CACHE_MS: positiveInt(2000),
 });
 
 export const matcherConfigSchema = z.object({
@@ -109,8 +108,10 @@ export const matcherConfigSchema = z.object({
   ...postgresVars,
   ...consumerVars,
   RELAY_MATCHER_PORT: port(3002),
-  /** Bound on how stale a matcher's cached scenarios can be if a change notification is lost. */
+  /** Idle time after which a team's cached scenarios are dropped (memory only: changes apply at once). */
   RELAY_SCENARIO_CACHE_MS: positiveInt(30000),
+  /** Full reload of the subscription directory used for fan-out (changes apply at once regardless). */
+  RELAY_WEBHOOK_ENDPOINT_CACHE_MS: positiveInt(2000),
   /** Same bound for cached contacts, and how many contacts a matcher keeps in memory. */
   RELAY_CONTACT_CACHE_MS: positiveInt(60000),
   RELAY_CONTACT_CACHE_MAX: positiveInt(200000),
@@ -134,7 +135,7 @@ export const dispatcherConfigSchema = z.object({
     .string()
     .regex(/^\s*\d+(ms|s|m|h)(\s*,\s*\d+(ms|s|m|h))*\s*$/, 'comma-separated durations, e.g. 5s,5m,30m,2h')
     .default('5s,5m,30m,2h,5h,10h,10h'),
-  /** How long the dispatcher caches endpoints: the bound on how late a change is seen. */
+  /** Full reload of the endpoint directory (changes themselves are seen at once, see EndpointDirectory). */
   RELAY_WEBHOOK_ENDPOINT_CACHE_MS: positiveInt(2000),
   /** How often due retries are claimed from PostgreSQL. */
   RELAY_WEBHOOK_POLL_MS: positiveInt(250),

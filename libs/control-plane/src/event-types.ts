@@ -1,8 +1,10 @@
 import type { Pool, PoolClient } from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import type { EventProperties, EventTarget, EventTypeDefinition } from '@relay/event-schema';
+import { LRUCache } from 'lru-cache';
 import { withTransaction } from './database';
 import { ControlPlaneError } from './errors';
+import { SeqCache, type TeamChanges } from './team-changes';
 
 export interface StoredEventType {
   id: string;
@@ -176,56 +178,47 @@ export class EventTypesRepository {
 
 
 /**
- * Read-through cache of event types for the hot path (gateway triggers, validator). An
- * entry lives `ttlMs`: that is how long a rename or update can take to be seen by a
- * stage that is not the one that made it.
+ * Read-through cache of event types for the hot path (gateway triggers, validator),
+ * consistent with the team's change sequence: callers pass the sequence they read for the
+ * team (`TeamChanges`) after the event arrived, and an entry loaded at an older sequence
+ * is reloaded. An event type created, updated or deleted before an event was accepted is
+ * therefore always seen by that event, on every instance. Misses (unknown code_names) are
+ * cached the same way, so a flood of a wrong code_name costs one lookup per change.
  */
 export class EventTypeCache {
-  private readonly entries = new Map<string, { value: StoredEventType | null; until: number }>();
-  private readonly versions = new Map<string, StoredEventType>();
-  private readonly loading = new Map<string, Promise<StoredEventType | null>>();
+  private readonly current: SeqCache<string, StoredEventType | null>;
+  private readonly versions: LRUCache<string, StoredEventType>;
 
   constructor(
     private readonly repo: EventTypesRepository,
-    private readonly ttlMs: number,
-  ) {}
-
-  async get(teamId: string, codeName: string): Promise<StoredEventType | null> {
-    const key = `${teamId}\u0000${codeName}`;
-    const now = Date.now();
-    const hit = this.entries.get(key);
-    if (hit && hit.until > now) return hit.value;
-    // Single flight: when an entry expires under load, one query refreshes it and every
-    // request waiting on that key shares the answer (without this, each in-flight request
-    // queried PostgreSQL at every expiry).
-    const pending = this.loading.get(key);
-    if (pending) return pending;
-    const load = this.repo
-      .get(teamId, codeName)
-      .then((value) => {
-        if (this.entries.size > 50000) this.entries.clear();
-        this.entries.set(key, { value, until: Date.now() + this.ttlMs });
-        return value;
-      })
-      .finally(() => this.loading.delete(key));
-    this.loading.set(key, load);
-    return load;
+    private readonly changes: TeamChanges,
+    options: { max?: number } = {},
+  ) {
+    this.current = new SeqCache({ max: options.max ?? 50000 });
+    this.versions = new LRUCache({ max: options.max ?? 50000 });
   }
 
-  /** A given version: immutable, so kept until the cache is full; misses are not kept. */
+  /**
+   * The event type as of team sequence `seq` or later; without `seq` (a caller that has not
+   * read the team's sequence yet) the current one is read first.
+   */
+  async get(teamId: string, codeName: string, seq?: number): Promise<StoredEventType | null> {
+    const atLeast = seq ?? (await this.changes.current(teamId)).seq;
+    return this.current.get(`${teamId}\u0000${codeName}`, atLeast, () => this.repo.get(teamId, codeName));
+  }
+
+  /** A given version: immutable, so kept until evicted; misses are not kept. */
   async getVersion(teamId: string, codeName: string, version: number): Promise<StoredEventType | null> {
     const key = `${teamId}\u0000${codeName}\u0000${version}`;
     const hit = this.versions.get(key);
     if (hit) return hit;
     const value = await this.repo.getVersion(teamId, codeName, version);
-    if (value) {
-      if (this.versions.size > 50000) this.versions.clear();
-      this.versions.set(key, value);
-    }
+    if (value) this.versions.set(key, value);
     return value;
   }
 
-  invalidate(teamId: string, codeName: string): void {
-    this.entries.delete(`${teamId}\u0000${codeName}`);
+  /** Lookups that went to PostgreSQL (observable by tests). */
+  get loads(): number {
+    return this.current.loads;
   }
 }

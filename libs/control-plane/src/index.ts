@@ -48,3 +48,4 @@ export {
 } from './audit';
 export { EventTypesRepository, EventTypeCache, type StoredEventType } from './event-types';
 export { IdempotencyRepository, IdentityLinksRepository, IDEMPOTENCY_WINDOW_HOURS, IDENTIFY_LINK_DAYS } from './ingestion';
+export { NO_CHANGES, SeqCache, TeamChanges, type TeamSeq } from './team-changes';

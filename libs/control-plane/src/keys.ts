@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Pool } from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { ControlPlaneError } from './errors';
+import { TeamChanges } from './team-changes';
 import { PLAN_LIMITS, type Plan, type RateLimit } from './rate-limit-spec';
 
 export type Environment = 'production' | 'staging';
@@ -16,6 +17,11 @@ export interface ApiKeyPrincipal {
   rateLimit?: RateLimit | null;
   /** The team's (plan) limit, shared by all of its keys (null: none). */
   teamRateLimit?: RateLimit | null;
+  /**
+   * The team's change sequence read while authenticating this request (after it arrived):
+   * caches on the request path use it so every change answered before the request holds.
+   */
+  changeSeq?: number;
 }
 
 export interface Team {
@@ -174,7 +180,11 @@ const TRANSITIONS: Record<'deactivate' | 'activate' | 'revoke', { from: KeyStatu
 export type KeyTransition = keyof typeof TRANSITIONS;
 
 interface CacheEntry {
+  /** null: the key exists but is not usable (deactivated, revoked, expired). */
   principal: ApiKeyPrincipal | null;
+  teamId: string;
+  /** The team's change sequence the entry was read at (see TeamChanges). */
+  seq: number;
   until: number;
 }
 
@@ -193,8 +203,10 @@ export const NEGATIVE_CACHE_MAX = 10_000;
 
 /**
  * API keys: stored as SHA-256 digests, looked up by digest, and compared in constant time.
- * Successful lookups are cached for `cacheMs`, which is the bound on how long a revoked
- * key keeps working on a gateway instance.
+ * Lookups are cached for at most `cacheMs` (a memory bound), and every use of a cached
+ * entry first reads the team's change sequence (`TeamChanges`, coalesced across concurrent
+ * requests): a key revoked, deactivated, re-activated or re-limited on any gateway is
+ * honoured by every request that arrives after that change was answered.
  */
 export class ApiKeysRepository {
   private readonly cache = new Map<string, CacheEntry>();
@@ -203,12 +215,14 @@ export class ApiKeysRepository {
   private readonly negativeMs: number;
   private readonly negativeMax: number;
   private readonly lastUsedWritten = new Map<string, number>();
+  private readonly changes: TeamChanges;
 
   constructor(
     private readonly pool: Pool,
     private readonly cacheMs = 5000,
-    options: { negativeMs?: number; negativeMax?: number } = {},
+    options: { negativeMs?: number; negativeMax?: number; changes?: TeamChanges } = {},
   ) {
+    this.changes = options.changes ?? new TeamChanges(pool);
     this.negativeMs = Math.min(options.negativeMs ?? NEGATIVE_CACHE_MS, cacheMs);
     this.negativeMax = options.negativeMax ?? NEGATIVE_CACHE_MAX;
   }
@@ -364,8 +378,7 @@ export class ApiKeysRepository {
       return;
     }
     for (const [hash, entry] of this.cache) {
-      const p = entry.principal;
-      if (p && (p.keyId === target.keyId || p.teamId === target.teamId)) this.cache.delete(hash);
+      if (entry.principal?.keyId === target.keyId || entry.teamId === target.teamId) this.cache.delete(hash);
     }
   }
 
@@ -383,7 +396,12 @@ export class ApiKeysRepository {
     const cacheKey = hash.toString('base64');
     const now = Date.now();
     const cached = this.cache.get(cacheKey);
-    if (cached && cached.until > now) return cached.principal;
+    if (cached && cached.until > now) {
+      // Read-your-writes: a key (or team limit) changed since this entry was read — on any
+      // gateway — is read again; otherwise the entry holds, stamped with the current sequence.
+      const { seq } = await this.changes.current(cached.teamId);
+      if (cached.seq >= seq) return cached.principal && { ...cached.principal, changeSeq: seq };
+    }
     const refusedUntil = this.negative.get(cacheKey);
     if (refusedUntil !== undefined) {
       if (refusedUntil > now) return null;
@@ -391,51 +409,62 @@ export class ApiKeysRepository {
     }
     this.lookups++;
 
+    // One statement: the key, its team's limits and the team's change sequence come from
+    // the same snapshot, so the entry is exactly as recent as the sequence it records.
     const { rows } = await this.pool.query<{
       id: string;
       team_id: string;
       environment: Environment;
       prefix: string;
       key_hash: Buffer;
+      usable: boolean;
       expires_at: Date | null;
       rate_limit_requests: number | null;
       rate_limit_per_s: number | null;
       team_requests: number | null;
       team_per_s: number | null;
+      seq: string;
     }>(
       `SELECT k.id, k.team_id, k.environment, k.prefix, k.key_hash, k.expires_at, k.rate_limit_requests, k.rate_limit_per_s,
-              t.rate_limit_requests AS team_requests, t.rate_limit_per_s AS team_per_s
-       FROM api_keys k JOIN teams t ON t.id = k.team_id
-       WHERE k.key_hash = $1 AND k.status = 'active' AND (k.expires_at IS NULL OR k.expires_at > now())`,
+              (k.status = 'active' AND (k.expires_at IS NULL OR k.expires_at > now())) AS usable,
+              t.rate_limit_requests AS team_requests, t.rate_limit_per_s AS team_per_s,
+              COALESCE(c.seq, 0) AS seq
+       FROM api_keys k JOIN teams t ON t.id = k.team_id LEFT JOIN team_changes c ON c.team_id = k.team_id
+       WHERE k.key_hash = $1`,
       [hash],
     );
     const row = rows[0];
     // The index lookup already matched the digest; the constant-time comparison keeps the
     // final decision free of timing differences whatever the storage does.
-    const principal: ApiKeyPrincipal | null =
-      row && row.key_hash.length === hash.length && timingSafeEqual(row.key_hash, hash)
-        ? {
-            keyId: row.id,
-            teamId: row.team_id,
-            environment: row.environment,
-            prefix: row.prefix,
-            rateLimit: limitOf(row.rate_limit_requests, row.rate_limit_per_s),
-            teamRateLimit: limitOf(row.team_requests, row.team_per_s),
-          }
-        : null;
-    if (principal && row) {
-      // A key that expires inside the cache window must not outlive its expiry here.
-      const until = Math.min(now + this.cacheMs, row.expires_at ? row.expires_at.getTime() : Infinity);
-      this.cache.set(cacheKey, { principal, until });
-      this.touch(principal.keyId, now);
-    } else if (this.negativeMs > 0) {
-      if (this.negative.size >= this.negativeMax) {
-        const oldest = this.negative.keys().next();
-        if (!oldest.done) this.negative.delete(oldest.value);
+    const known = row !== undefined && row.key_hash.length === hash.length && timingSafeEqual(row.key_hash, hash);
+    if (!known || !row) {
+      // Digests of no key at all: nothing can make them valid later (keys are generated
+      // here and never presented before they exist), so only time and size bound them.
+      if (this.negativeMs > 0) {
+        if (this.negative.size >= this.negativeMax) {
+          const oldest = this.negative.keys().next();
+          if (!oldest.done) this.negative.delete(oldest.value);
+        }
+        this.negative.set(cacheKey, now + this.negativeMs);
       }
-      this.negative.set(cacheKey, now + this.negativeMs);
+      return null;
     }
-    return principal;
+    const seq = Number(row.seq);
+    const principal: ApiKeyPrincipal | null = row.usable
+      ? {
+          keyId: row.id,
+          teamId: row.team_id,
+          environment: row.environment,
+          prefix: row.prefix,
+          rateLimit: limitOf(row.rate_limit_requests, row.rate_limit_per_s),
+          teamRateLimit: limitOf(row.team_requests, row.team_per_s),
+        }
+      : null;
+    // A key that expires inside the cache window must not outlive its expiry here.
+    const until = Math.min(now + this.cacheMs, row.usable && row.expires_at ? row.expires_at.getTime() : Infinity);
+    this.cache.set(cacheKey, { principal, teamId: row.team_id, seq, until });
+    if (principal) this.touch(principal.keyId, now);
+    return principal && { ...principal, changeSeq: seq };
   }
 
   /** last_used_at, written at most once a minute per key and off the request path. */

@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { Pool } from 'pg';
 import { v7 as uuidv7 } from 'uuid';
-import { CONTACTS_CHANNEL, ContactsRepository } from './contacts';
+import { ContactsRepository } from './contacts';
 import { ScenariosError } from './errors';
 import { parseContactInput, type ContactInput } from './model';
 
@@ -128,14 +128,15 @@ WITH i AS (
     COALESCE((SELECT jsonb_object_agg(k, v) FROM jsonb_each(ok.doc->'custom_data') AS e(k, v) WHERE v <> 'null'::jsonb), '{}'::jsonb)
   FROM ok WHERE ok.target IS NULL
   RETURNING id
-), notified AS (
-  SELECT pg_notify('${CONTACTS_CHANNEL}', $1 || ':' || id) FROM upd
+), bumped AS (
+  -- Matchers re-read the team's contacts for events accepted after this import chunk.
+  SELECT relay_bump_contact_seq($1) WHERE EXISTS (SELECT 1 FROM upd) OR EXISTS (SELECT 1 FROM ins)
 )
 SELECT t.n,
   CASE WHEN t.conflict THEN 'conflict' WHEN t.target IS NULL THEN 'created' WHEN t.rk = 1 THEN 'updated' ELSE 'deferred' END AS status,
   t.by_id, t.by_ext, t.by_email, t.by_phone, t.target
 FROM t
-WHERE (SELECT count(*) FROM notified) >= 0 AND (SELECT count(*) FROM ins) >= 0
+WHERE (SELECT count(*) FROM bumped) >= 0 AND (SELECT count(*) FROM ins) >= 0
 ORDER BY t.n`;
 
 const identifiers = (input: ContactInput): string[] =>

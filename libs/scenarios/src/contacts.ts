@@ -32,8 +32,12 @@ export const toContact = (r: Row): Contact => ({
   updated_at: r.updated_at.toISOString(),
 });
 
-/** Channel the matchers LISTEN on; payload `team_id:contact_id`. */
-export const CONTACTS_CHANNEL = 'relay_contacts';
+/**
+ * Marks a contact change made through the API in the same transaction: the team's
+ * contact sequence moves, so matchers read the contact again for every event accepted
+ * after the change's response (see ContactResolver). The matcher's own merges do not call it.
+ */
+export const BUMP_CONTACT_SEQ = 'SELECT relay_bump_contact_seq($1)';
 
 const UNIQUE_VIOLATION = '23505';
 
@@ -168,7 +172,7 @@ export class ContactsRepository {
   async delete(teamId: string, id: string): Promise<boolean> {
     return this.tx(async (client) => {
       const { rowCount } = await client.query('DELETE FROM contacts WHERE team_id = $1 AND id = $2', [teamId, id]);
-      if (rowCount) await client.query('SELECT pg_notify($1, $2)', [CONTACTS_CHANNEL, `${teamId}:${id}`]);
+      if (rowCount) await client.query(BUMP_CONTACT_SEQ, [teamId]);
       return (rowCount ?? 0) > 0;
     });
   }
@@ -213,7 +217,7 @@ export class ContactsRepository {
         ],
       ),
     );
-    await client.query('SELECT pg_notify($1, $2)', [CONTACTS_CHANNEL, `${teamId}:${id}`]);
+    await client.query(BUMP_CONTACT_SEQ, [teamId]);
     return toContact(row);
   }
 
@@ -251,7 +255,7 @@ export class ContactsRepository {
         ],
       ),
     );
-    await client.query('SELECT pg_notify($1, $2)', [CONTACTS_CHANNEL, `${teamId}:${id}`]);
+    await client.query(BUMP_CONTACT_SEQ, [teamId]);
     return toContact(row);
   }
 

@@ -43,7 +43,7 @@ export {
 } from './evaluate';
 export {
   ContactsRepository,
-  CONTACTS_CHANNEL,
+  BUMP_CONTACT_SEQ,
   contactFromEvent,
   resolveAmong,
   toContact,
@@ -68,4 +68,4 @@ export {
 export { ContactImporter, writeLine, type ImportMessage, type ImportOptions, type ImportProgress } from './contact-import';
 export { DryRun, type DryRunResult } from './dry-run';
 export { TriggersRepository } from './triggers';
-export { ChangeListener, ContactResolver, ScenarioCache, type ChangeListenerOptions, type ContactResolution } from './caches';
+export { ContactResolver, ScenarioCache, type ContactResolution } from './caches';

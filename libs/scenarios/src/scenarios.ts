@@ -30,7 +30,10 @@ const toScenario = (r: Row): Scenario => ({
   updated_at: r.updated_at.toISOString(),
 });
 
-/** Channel the matchers LISTEN on (notified by a trigger on every scenario change); payload team_id. */
+/**
+ * Notified by a trigger on every scenario change (payload team_id) for outside listeners;
+ * matchers do not depend on it: they follow the team's change sequence (team_changes).
+ */
 export const SCENARIOS_CHANNEL = 'relay_scenarios';
 
 /**

@@ -50,6 +50,11 @@ export interface RelayUnderTest {
   services: RelayServices;
   /** Adds a second team with its own key (production unless said otherwise). */
   addTeam(environment?: 'production' | 'staging'): Promise<{ teamId: string; apiKey: string }>;
+  /**
+   * Starts one more instance of each named service on the same topics, database and
+   * consumer groups (scale-out): returns their base URLs. Stopped with the rest.
+   */
+  addInstances(names: readonly RelayServiceName[]): Promise<Record<RelayServiceName, string>>;
   /** One call to the gateway with the first team's key (or `apiKey`), JSON in and out. */
   api<T = Record<string, unknown>>(method: string, path: string, body?: unknown, apiKey?: string): Promise<{ status: number; body: T }>;
   stop(): Promise<void>;
@@ -83,31 +88,29 @@ export async function startRelay(
   const ports = {} as Record<RelayServiceName, number>;
   for (const name of SERVICE_NAMES) ports[name] = await freePort();
   const wanted = options.services ?? SERVICE_NAMES;
+  const env: Record<string, string> = {
+    RELAY_LOG_LEVEL: process.env.RELAY_TEST_LOG_LEVEL ?? 'warn',
+    RELAY_KAFKA_BROKERS: infra.brokers.join(','),
+    RELAY_REGISTRY_URL: infra.registryUrl,
+    RELAY_PG_URL: pgUrl,
+    RELAY_TOPIC_PREFIX: topicPrefix,
+    RELAY_CHDB_PATH: chdbDir,
+    RELAY_GATEWAY_PORT: String(ports.gateway),
+    RELAY_VALIDATOR_PORT: String(ports.validator),
+    RELAY_MATCHER_PORT: String(ports.matcher),
+    RELAY_DISPATCHER_PORT: String(ports.dispatcher),
+    RELAY_HISTORY_PORT: String(ports.history),
+    RELAY_HISTORY_URL: `http://127.0.0.1:${ports.history}`,
+    RELAY_HISTORY_FLUSH_MS: '50',
+    ...options.env,
+  };
+  // Generous: five Node services boot in parallel on a small machine that may be busy.
+  const startOptions = { root: REPO_ROOT, logDir, readyTimeoutMs: 150000, env };
   const services = await startRelayServices(
     wanted.map((name) => ({ name, port: ports[name], env: {} })),
-    {
-      root: REPO_ROOT,
-      logDir,
-      // Generous: five Node services boot in parallel on a small machine that may be busy.
-      readyTimeoutMs: 150000,
-      env: {
-        RELAY_LOG_LEVEL: process.env.RELAY_TEST_LOG_LEVEL ?? 'warn',
-        RELAY_KAFKA_BROKERS: infra.brokers.join(','),
-        RELAY_REGISTRY_URL: infra.registryUrl,
-        RELAY_PG_URL: pgUrl,
-        RELAY_TOPIC_PREFIX: topicPrefix,
-        RELAY_CHDB_PATH: chdbDir,
-        RELAY_GATEWAY_PORT: String(ports.gateway),
-        RELAY_VALIDATOR_PORT: String(ports.validator),
-        RELAY_MATCHER_PORT: String(ports.matcher),
-        RELAY_DISPATCHER_PORT: String(ports.dispatcher),
-        RELAY_HISTORY_PORT: String(ports.history),
-        RELAY_HISTORY_URL: `http://127.0.0.1:${ports.history}`,
-        RELAY_HISTORY_FLUSH_MS: '50',
-        ...options.env,
-      },
-    },
+    startOptions,
   );
+  const replicas: RelayServices[] = [];
 
   return {
     infra,
@@ -119,6 +122,16 @@ export async function startRelay(
     apiKey: first.apiKey,
     services,
     addTeam,
+    async addInstances(names) {
+      const specs = [];
+      for (const name of names) {
+        const port = await freePort();
+        specs.push({ name, port, env: { [`RELAY_${name.toUpperCase()}_PORT`]: String(port) } });
+      }
+      const dir = mkdtempSync(path.join(logDir, 'replica-'));
+      replicas.push(await startRelayServices(specs, { ...startOptions, logDir: dir }));
+      return Object.fromEntries(specs.map((s) => [s.name, `http://127.0.0.1:${s.port}`])) as Record<RelayServiceName, string>;
+    },
     async api<T>(method: string, path: string, body?: unknown, apiKey = first.apiKey) {
       const res = await fetch(`http://127.0.0.1:${ports.gateway}${path}`, {
         method,
@@ -128,7 +141,7 @@ export async function startRelay(
       return { status: res.status, body: (await res.json()) as T };
     },
     async stop() {
-      await services.stop();
+      await Promise.all([services, ...replicas].map((s) => s.stop()));
       await pool.end();
       await dropTestDatabase(pgUrl);
       rmSync(chdbDir, { recursive: true, force: true });

@@ -36,9 +36,21 @@ export interface WebhookEndpoint {
   updated_at: string;
 }
 
-/** What the dispatcher needs: the endpoint plus the secrets that sign right now. */
+/** What the dispatcher needs: the endpoint plus its signing secrets, decrypted. */
 export interface DispatchEndpoint extends WebhookEndpoint {
-  secrets: string[];
+  secret: string;
+  /** The secret replaced by the last rotation, signing too until `expiresAt` (epoch ms). */
+  previousSecret: { secret: string; expiresAt: number } | null;
+}
+
+/**
+ * The secrets that sign a request sent at `now`: the current one, plus the previous one
+ * while the rotation's overlap lasts. Decided at signing time, not when the endpoint was
+ * loaded, so the overlap ends on time to the millisecond.
+ */
+export function signingSecrets(endpoint: Pick<DispatchEndpoint, 'secret' | 'previousSecret'>, now: number): string[] {
+  const previous = endpoint.previousSecret;
+  return previous && previous.expiresAt > now ? [endpoint.secret, previous.secret] : [endpoint.secret];
 }
 
 /** What a client sets on an endpoint: the API shape minus what Relay derives or tracks. */
@@ -61,7 +73,25 @@ export type EndpointInput = Pick<
 type Parsed<T> = { ok: true; value: T } | { ok: false; errors: string[] };
 
 const FIELDS = ['url', 'description', 'events', 'contact_fields', 'batch', 'environment', 'signature', 'success_contract', 'status', 'timeout_ms', 'max_concurrency', 'rate_limit'] as const;
-const CONTACT_FIELD = /^[A-Za-z_][A-Za-z0-9_.-]{0,99}$/;
+/**
+ * What `contact_fields` may name (seed 004's "contact fields supplied in createWebhook"):
+ * a profile field of the contact, or one key of its custom data as `custom_data.<key>`.
+ */
+export const CONTACT_PROFILE_FIELDS = ['id', 'external_id', 'email', 'phone', 'name', 'tags'] as const;
+const CUSTOM_DATA_FIELD = /^custom_data\.[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/;
+
+/** Every reason a contact_fields list is refused (empty: valid). */
+export function contactFieldErrors(fields: unknown): string[] {
+  if (!Array.isArray(fields) || fields.length > 50) return ['contact_fields must be an array of at most 50 field names'];
+  const errors: string[] = [];
+  for (const f of fields) {
+    if (typeof f !== 'string') errors.push(`contact_fields: ${JSON.stringify(f)} is not a string`);
+    else if (!(CONTACT_PROFILE_FIELDS as readonly string[]).includes(f) && !CUSTOM_DATA_FIELD.test(f)) {
+      errors.push(`contact_fields: "${f}" is neither a contact profile field (${CONTACT_PROFILE_FIELDS.join(', ')}) nor a custom data key written custom_data.<key>`);
+    }
+  }
+  return errors;
+}
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -101,7 +131,8 @@ export function parseEndpointInput(body: unknown, partial: boolean, defaults: { 
   }
   if (has('contact_fields')) {
     const cf = body.contact_fields;
-    if (!Array.isArray(cf) || cf.length > 50 || !cf.every((f) => typeof f === 'string' && CONTACT_FIELD.test(f))) errors.push('contact_fields must be an array of at most 50 field names');
+    const refused = contactFieldErrors(cf);
+    if (refused.length > 0) errors.push(...refused);
     else out.contact_fields = [...new Set(cf as string[])];
   } else if (!partial) out.contact_fields = [];
   if (has('batch')) {
@@ -307,34 +338,79 @@ export class WebhookEndpointsRepository {
     }
   }
 
-  /** Every endpoint with its signing secrets decrypted: the dispatcher's directory. */
-  async loadAllForDispatch(): Promise<DispatchEndpoint[]> {
-    const { rows } = await this.pool.query<Row>('SELECT * FROM webhook_endpoints');
-    const now = Date.now();
-    return rows.map((r) => {
-      const secrets = [this.box.open(r.secret_enc, r.id)];
-      if (r.previous_secret_enc && r.previous_secret_expires_at && r.previous_secret_expires_at.getTime() > now) {
-        secrets.push(this.box.open(r.previous_secret_enc, r.id));
-      }
-      return { ...toEndpoint(r, now), secrets };
-    });
+  /** The dispatcher's source: endpoints with their signing secrets decrypted. */
+  forDispatch(): EndpointSource<DispatchEndpoint> {
+    return endpointSource(this.pool, (r) => this.withSecrets(r));
+  }
+
+  private withSecrets(r: Row): DispatchEndpoint {
+    const previousSecret =
+      r.previous_secret_enc && r.previous_secret_expires_at
+        ? { secret: this.box.open(r.previous_secret_enc, r.id), expiresAt: r.previous_secret_expires_at.getTime() }
+        : null;
+    return { ...toEndpoint(r), secret: this.box.open(r.secret_enc, r.id), previousSecret };
   }
 }
 
+/** Where a directory loads endpoints from (see endpointSource). */
+export interface EndpointSource<E extends WebhookEndpoint> {
+  /**
+   * Every endpoint, and the change sequence of every team, read first: the endpoints then
+   * reflect at least those sequences.
+   */
+  loadAll(): Promise<{ seqs: Map<string, number>; endpoints: E[] }>;
+  /** One team's endpoints (the caller read the team's sequence before calling). */
+  loadTeam(teamId: string): Promise<E[]>;
+}
+
+function endpointSource<E extends WebhookEndpoint>(pool: Pool, map: (r: Row) => E): EndpointSource<E> {
+  return {
+    async loadAll() {
+      const seqRows = await pool.query<{ team_id: string; seq: string }>('SELECT team_id, seq FROM team_changes');
+      const { rows } = await pool.query<Row>('SELECT * FROM webhook_endpoints');
+      return { seqs: new Map(seqRows.rows.map((r) => [r.team_id, Number(r.seq)])), endpoints: rows.map(map) };
+    },
+    async loadTeam(teamId) {
+      const { rows } = await pool.query<Row>('SELECT * FROM webhook_endpoints WHERE team_id = $1', [teamId]);
+      return rows.map(map);
+    },
+  };
+}
+
+/** Endpoints without their secrets: what subscription fan-out needs (the matcher). */
+export function subscriptionSource(pool: Pool): EndpointSource<WebhookEndpoint> {
+  return endpointSource(pool, (r) => toEndpoint(r));
+}
+
+interface TeamEndpoints<E> {
+  /** The team's change sequence this copy reflects. */
+  seq: number;
+  endpoints: E[];
+}
+
 /**
- * The dispatcher's in-memory view of endpoints, reloaded every `refreshMs`: the bound on
- * how long a created, changed, disabled or deleted endpoint takes to be seen (default
- * 2 s). A full reload is one indexed scan; fine into the tens of thousands of endpoints,
- * past which an `updated_at` watermark would replace it.
+ * The dispatcher's in-memory view of endpoints, per team, consistent with each team's
+ * change sequence (migration `team_changes`). Handlers call `ensure(teamIds)` with the teams
+ * of the records they are about to fan out or send — after fetching them — which reads
+ * the teams' current sequences (one query) and reloads every team whose copy is older
+ * (one query per stale team, single flight). So an endpoint created, re-subscribed,
+ * disabled, deleted or rotated before an event was accepted is seen by that event on every
+ * dispatcher. `get` and `subscribers` stay synchronous for the engine's hot loop.
+ * A full reload every `refreshMs` keeps endpoints of quiet teams (retries, scheduled
+ * actions) current too; it never replaces a newer team copy with an older one.
  */
-export class EndpointDirectory {
-  private byId = new Map<string, DispatchEndpoint>();
-  private bySubscription = new Map<string, DispatchEndpoint[]>();
+export class EndpointDirectory<E extends WebhookEndpoint = DispatchEndpoint> {
+  private readonly teams = new Map<string, TeamEndpoints<E>>();
+  private byId = new Map<string, E>();
+  private bySubscription = new Map<string, E[]>();
+  private readonly loading = new Map<string, { seq: number; promise: Promise<void> }>();
   private timer: NodeJS.Timeout | null = null;
-  private loadedAt = 0;
+  /** Team reloads caused by a newer sequence (observable by tests and metrics). */
+  teamLoads = 0;
 
   constructor(
-    private readonly repo: Pick<WebhookEndpointsRepository, 'loadAllForDispatch'>,
+    private readonly source: EndpointSource<E>,
+    private readonly changes: { currentMany(teamIds: Iterable<string>): Promise<Map<string, { seq: number }>> },
     private readonly refreshMs: number,
     private readonly onError: (error: unknown) => void = () => undefined,
   ) {}
@@ -350,35 +426,84 @@ export class EndpointDirectory {
     this.timer = null;
   }
 
+  /** Reloads everything (at start and every refreshMs). */
   async refresh(): Promise<void> {
-    const all = await this.repo.loadAllForDispatch();
-    const byId = new Map<string, DispatchEndpoint>();
-    const bySubscription = new Map<string, DispatchEndpoint[]>();
-    for (const e of all) {
-      byId.set(e.id, e);
-      if (e.status !== 'enabled') continue;
-      for (const event of e.events) {
-        const key = `${e.team_id}\u0000${e.environment}\u0000${event}`;
-        const list = bySubscription.get(key) ?? [];
-        list.push(e);
-        bySubscription.set(key, list);
+    const { seqs, endpoints } = await this.source.loadAll();
+    const byTeam = new Map<string, E[]>();
+    for (const e of endpoints) byTeam.set(e.team_id, [...(byTeam.get(e.team_id) ?? []), e]);
+    for (const team of new Set([...seqs.keys(), ...byTeam.keys(), ...this.teams.keys()])) {
+      this.install(team, seqs.get(team) ?? 0, byTeam.get(team) ?? []);
+    }
+    this.reindex();
+  }
+
+  /**
+   * Makes the copies of these teams at least as recent as their current sequences, read
+   * now — or given in `known` by a caller that read them after its events arrived.
+   */
+  async ensure(teamIds: Iterable<string>, known?: ReadonlyMap<string, { seq: number }>): Promise<void> {
+    const ids = [...new Set(teamIds)];
+    if (ids.length === 0) return;
+    const current = known ?? (await this.changes.currentMany(ids));
+    const waits: Promise<void>[] = [];
+    for (const team of ids) {
+      const seq = current.get(team)?.seq ?? 0;
+      if ((this.teams.get(team)?.seq ?? -1) >= seq) continue;
+      const pending = this.loading.get(team);
+      if (pending && pending.seq >= seq) {
+        waits.push(pending.promise);
+        continue;
+      }
+      this.teamLoads++;
+      const promise = this.source.loadTeam(team).then((endpoints) => {
+        if (this.install(team, seq, endpoints)) this.reindex();
+      });
+      const flight = { seq, promise };
+      this.loading.set(team, flight);
+      void promise.finally(() => this.loading.get(team) === flight && this.loading.delete(team)).catch(() => undefined);
+      waits.push(promise);
+    }
+    await Promise.all(waits);
+  }
+
+  /** Installs a team's copy unless a newer one is there already; true if installed. */
+  private install(team: string, seq: number, endpoints: E[]): boolean {
+    const existing = this.teams.get(team);
+    if (existing && existing.seq > seq) return false;
+    this.teams.set(team, { seq, endpoints });
+    return true;
+  }
+
+  /**
+   * Rebuilds the two lookup maps from the team copies. Whole-map rebuilds keep `get` and
+   * `subscribers` free of per-team bookkeeping; a team change is rare next to events, and
+   * the cost is linear in endpoints (fine into the tens of thousands).
+   */
+  private reindex(): void {
+    const byId = new Map<string, E>();
+    const bySubscription = new Map<string, E[]>();
+    for (const { endpoints } of this.teams.values()) {
+      for (const e of endpoints) {
+        byId.set(e.id, e);
+        if (e.status !== 'enabled') continue;
+        for (const event of e.events) {
+          const key = `${e.team_id}\u0000${e.environment}\u0000${event}`;
+          const list = bySubscription.get(key) ?? [];
+          list.push(e);
+          bySubscription.set(key, list);
+        }
       }
     }
     this.byId = byId;
     this.bySubscription = bySubscription;
-    this.loadedAt = Date.now();
   }
 
-  get ageMs(): number {
-    return Date.now() - this.loadedAt;
-  }
-
-  get(id: string): DispatchEndpoint | undefined {
+  get(id: string): E | undefined {
     return this.byId.get(id);
   }
 
   /** Enabled endpoints of that team AND environment subscribed to `event`. */
-  subscribers(teamId: string, environment: string, event: string): readonly DispatchEndpoint[] {
+  subscribers(teamId: string, environment: string, event: string): readonly E[] {
     return this.bySubscription.get(`${teamId}\u0000${environment}\u0000${event}`) ?? [];
   }
 }

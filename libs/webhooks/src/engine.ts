@@ -2,7 +2,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { WebhookAttempt, WebhookDeadLetter, WebhookDelivery } from '@relay/contracts';
 import type { OutputRecord } from '@relay/kafka';
 import type { Logger, RelayMetrics } from '@relay/observability';
-import type { DispatchEndpoint, EndpointDirectory } from './endpoints';
+import { type DispatchEndpoint, type EndpointDirectory, signingSecrets } from './endpoints';
 import { relayDelivery, requestBody } from './payload';
 import type { Completion, PendingJob, PendingStore } from './pending';
 import { EndpointRateLimiters } from './rate-limit';
@@ -123,6 +123,9 @@ export class DeliveryEngine {
         planned.set(d.endpoint_id, (planned.get(d.endpoint_id) ?? 0) + 1);
       }
     }
+    // The endpoints these deliveries name, as of every change answered before their events
+    // were accepted (a secret rotated just before signs them; see EndpointDirectory).
+    await this.o.directory.ensure(deliveries.map((d) => d.team_id));
     const inserted = await this.o.store.accept(deliveries, take);
     for (const d of deliveries) {
       if (inserted.has(d.delivery_id) && take.has(d.delivery_id)) this.enqueue({ delivery: d, attempts: 0 });
@@ -134,6 +137,15 @@ export class DeliveryEngine {
     if (room <= 0) return;
     const full = [...this.lanes.values()].filter((l) => l.jobs.length >= this.o.queueMax).map((l) => l.id);
     const jobs = await this.o.store.claim(Math.min(room, 500), full);
+    if (jobs.length > 0) {
+      try {
+        await this.o.directory.ensure(jobs.map((j) => j.delivery.team_id));
+      } catch (error) {
+        // Claimed rows are leased to this instance: sending them with the periodically
+        // refreshed copy beats leaving them until the lease ends.
+        this.log.warn({ err: error }, 'endpoint directory check failed; sending claimed deliveries with the last copy');
+      }
+    }
     for (const job of jobs) this.enqueue(job);
   }
 
@@ -253,7 +265,7 @@ export class DeliveryEngine {
   private async attempt(endpoint: DispatchEndpoint, jobs: Job[]): Promise<void> {
     const deliveries = jobs.map((j) => j.delivery);
     const { id, body } = requestBody(deliveries, endpoint.contact_fields, endpoint.batch !== null);
-    const headers = signatureHeaders(endpoint.signature, { id, timestampSeconds: Math.floor(Date.now() / 1000), body, secrets: endpoint.secrets });
+    const headers = signatureHeaders(endpoint.signature, { id, timestampSeconds: Math.floor(Date.now() / 1000), body, secrets: signingSecrets(endpoint, Date.now()) });
     const attemptedAt = Date.now();
     const result: SendResult = await this.o.sender.post(endpoint.url, body, headers, endpoint.timeout_ms, endpoint.success_contract);
     const now = Date.now();

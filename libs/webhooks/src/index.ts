@@ -5,6 +5,11 @@ export { nextRetryDelay, parseRetryAfter, parseSchedule } from './schedule';
 export {
   RELAY_KINDS,
   EndpointDirectory,
+  signingSecrets,
+  subscriptionSource,
+  contactFieldErrors,
+  CONTACT_PROFILE_FIELDS,
+  type EndpointSource,
   WebhookEndpointsRepository,
   parseEndpointInput,
   type DispatchEndpoint,
@@ -13,7 +18,7 @@ export {
   type RelayKind,
   type WebhookEndpoint,
 } from './endpoints';
-export { deliveryIdFor, deliveryItem, rejectedDelivery, relayDelivery, requestBody, subscriptionDelivery, type DeliveryItem } from './payload';
+export { deliveryIdFor, deliveryItem, rejectedDelivery, relayDelivery, requestBody, subscriptionDelivery, type ContactSnapshot, type DeliveryItem } from './payload';
 export { PendingStore, WebhookActivityRepository, type AttemptView, type Completion, type PendingJob } from './pending';
 export { WebhookSender, type SendResult } from './sender';
 export { EndpointRateLimiters, rateLimitPeriodMs, type RateLimit } from './rate-limit';

@@ -11,12 +11,37 @@ export function deliveryIdFor(...parts: string[]): string {
   return uuidv5(parts.join('\u0000'), NAMESPACE);
 }
 
+/**
+ * Who an event was about, as the matcher resolved it when it matched the event: the
+ * contact's profile (what `contact_fields` pick from), or why there is none — a visitor
+ * (anonymous id only) or an unknown target (no contact matched the event's identifiers).
+ */
+export type ContactSnapshot =
+  | {
+      target: 'contact';
+      id: string;
+      external_id: string | null;
+      email: string | null;
+      phone: string | null;
+      name: string | null;
+      tags: string[];
+      custom_data: Record<string, unknown>;
+    }
+  | { target: 'visitor'; visitor_id: string | null }
+  | { target: 'unknown' };
+
 /** One item of a POST: seed 004's event shape plus Relay's own fields. */
 export interface DeliveryItem {
   action: string;
   action_date: number;
   action_data: Record<string, unknown>;
-  contact: { base: string[]; fields: Record<string, unknown>[] };
+  /**
+   * Seed 004's contact: `base` is Relay's contact id, `fields` one object with every field
+   * the endpoint asked for (null when the contact has no value). `target` says who the
+   * event was about: `contact`, `visitor` or `unknown` (then `base` and `fields` are empty).
+   * Relay's own kinds (event.rejected, delivery.failed, endpoint.disabled) carry no target.
+   */
+  contact: { base: string[]; fields: Record<string, unknown>[]; target?: ContactSnapshot['target'] };
   delivery_id: string;
   event_id: string | null;
   code_name: string | null;
@@ -36,20 +61,32 @@ function parseJson(text: string | null): unknown {
   }
 }
 
+/** The value of one `contact_fields` name in a contact profile (see contactFieldErrors). */
+function fieldValue(contact: Record<string, unknown>, field: string): unknown {
+  const custom = (typeof contact.custom_data === 'object' && contact.custom_data !== null ? contact.custom_data : {}) as Record<string, unknown>;
+  if (field.startsWith('custom_data.')) return custom[field.slice('custom_data.'.length)] ?? null;
+  if (Object.hasOwn(contact, field) && field !== 'custom_data' && field !== 'target') return contact[field] ?? null;
+  // Endpoints created before contact_fields were validated may name a custom key bare.
+  return custom[field] ?? null;
+}
+
 /**
- * `contact.base` holds the contact's identifier (seed 004: "the contact id"), `fields`
- * the fields the endpoint asked for (contact_fields), looked up among the contact's own
- * keys (id, email, phone) and then its custom data; empty when none were asked.
+ * The item of one delivery. `contact` comes from the delivery's contact snapshot
+ * (subscriptions and scenario actions: the contact as the matcher resolved it), with the
+ * fields the endpoint asks for (contact_fields) read from that snapshot.
  */
 export function deliveryItem(d: WebhookDelivery, contactFields: readonly string[]): DeliveryItem {
   const contact = (parseJson(d.contact_json) ?? {}) as Record<string, unknown>;
-  const custom = (typeof contact.custom_data === 'object' && contact.custom_data !== null ? contact.custom_data : {}) as Record<string, unknown>;
-  const id = [contact.id, contact.email, contact.phone].find((v) => typeof v === 'string' && v.length > 0) as string | undefined;
+  // Scenario actions' snapshots have no target field: they always name a found contact.
+  const target = typeof contact.target === 'string' ? (contact.target as ContactSnapshot['target']) : d.contact_json ? 'contact' : 'unknown';
+  const id = typeof contact.id === 'string' && contact.id.length > 0 ? contact.id : undefined;
+  const known = target === 'contact';
   const fields: Record<string, unknown> = {};
-  for (const f of contactFields) {
-    if (contact[f] !== undefined && f !== 'custom_data') fields[f] = contact[f];
-    else if (custom[f] !== undefined) fields[f] = custom[f];
-  }
+  for (const f of contactFields) fields[f] = fieldValue(contact, f);
+  const item = {
+    base: known && id ? [id] : [],
+    fields: known && contactFields.length > 0 ? [fields] : [],
+  };
   return {
     action: d.action,
     action_date: Math.floor(d.occurred_at / 1000),
@@ -57,7 +94,7 @@ export function deliveryItem(d: WebhookDelivery, contactFields: readonly string[
       ...(d.event_id ? { event_id: d.event_id } : {}),
       ...(d.scenario_id ? { scenario_id: d.scenario_id, action_index: d.action_index } : {}),
     },
-    contact: { base: id ? [id] : [], fields: contactFields.length > 0 && d.contact_json ? [fields] : [] },
+    contact: d.kind === 'relay' ? item : { ...item, target },
     delivery_id: d.delivery_id,
     event_id: d.event_id,
     code_name: d.code_name,
@@ -88,8 +125,11 @@ export function requestBody(deliveries: readonly WebhookDelivery[], contactField
 
 const json = (text: string | null) => parseJson(text) ?? undefined;
 
-/** A validated event as a `subscription` delivery to one endpoint. */
-export function subscriptionDelivery(e: EventEnvelope, endpointId: string, now = Date.now()): WebhookDelivery {
+/**
+ * A matched event as a `subscription` delivery to one endpoint, for the contact the
+ * matcher resolved (its profile as it stood when the event was matched).
+ */
+export function subscriptionDelivery(e: EventEnvelope, endpointId: string, contact: ContactSnapshot, now = Date.now()): WebhookDelivery {
   return {
     delivery_id: deliveryIdFor('subscription', e.event_id, endpointId),
     team_id: e.team_id,
@@ -101,9 +141,7 @@ export function subscriptionDelivery(e: EventEnvelope, endpointId: string, now =
     code_name: e.code_name,
     scenario_id: null,
     action_index: null,
-    contact_json: e.contact
-      ? JSON.stringify({ id: e.contact.id, email: e.contact.email, phone: e.contact.phone, custom_data: json(e.contact.custom_data_json) })
-      : null,
+    contact_json: JSON.stringify(contact),
     payload_json: JSON.stringify({
       metaData: json(e.meta_data_json),
       customData: json(e.custom_data_json),

@@ -15,7 +15,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { WebhookDelivery } from '@relay/contracts';
-import { createPool, prepareDatabase } from '@relay/control-plane';
+import { TeamChanges, createPool, prepareDatabase } from '@relay/control-plane';
 import { createLogger } from '@relay/observability';
 import { DEFAULT_PG_URL, createTestDatabase, dropTestDatabase, freePort } from '@relay/testing';
 import { DeliveryEngine, EndpointDirectory, PendingStore, SecretBox, WebhookEndpointsRepository, WebhookSender } from '@relay/webhooks';
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     const base = { description: null, events: ['bench'], contact_fields: [], batch: null, environment: 'production' as const, signature: 'standard' as const, success_contract: '2xx' as const, status: 'enabled' as const, timeout_ms: 10000, rate_limit: null };
     const healthy = await repo.create('bench', { ...base, url: `http://127.0.0.1:${port}/`, max_concurrency: 16 });
     const dead = await repo.create('bench', { ...base, url: `http://127.0.0.1:${await freePort()}/`, max_concurrency: 4 });
-    const directory = new EndpointDirectory(repo, 2000);
+    const directory = new EndpointDirectory(repo.forDispatch(), new TeamChanges(pool), 2000);
     await directory.start();
     let produced = 0;
     const engine = new DeliveryEngine({

@@ -50,7 +50,6 @@ describe('metrics after traffic (every service)', () => {
       actions: [{ type: 'webhook', webhook_id: endpoint.body.id }],
     });
     expect(scenario.status).toBe(201);
-    await new Promise((r) => setTimeout(r, 500)); // endpoint directory refresh bound
     const fired = await api('POST', '/v1/events/trigger/metrics_order', { contact: { email }, metaData: { total: 12 } });
     expect(fired.status).toBe(202);
     const nobody = await api('POST', '/v1/events/trigger/metrics_order', { contact: { email: `${uuidv7()}@example.com` }, metaData: { total: 1 } });

@@ -2,6 +2,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface Received {
+  /** Path and query the request was sent to. */
+  url: string;
   headers: IncomingHttpHeaders;
   body: string;
   at: number;
@@ -26,7 +28,7 @@ export async function receiver(respond: (n: number, r: Received) => Answer = () 
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const r = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
+      const r = { url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
       requests.push(r);
       const answer = respond(requests.length, r);
       if (answer === 'hang') return;

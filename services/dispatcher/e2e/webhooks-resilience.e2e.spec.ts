@@ -49,7 +49,6 @@ describe('outbound webhooks: crash recovery, rate limits, seed 001 contract, rep
   const item = (body: string) => JSON.parse(body) as Item;
   const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
   /** Longer than RELAY_WEBHOOK_ENDPOINT_CACHE_MS: the dispatcher has seen new endpoints. */
-  const directoryRefresh = () => sleep(400);
   const attemptsOf = async (endpointId: string) =>
     (await api('GET', `/v1/webhooks/${endpointId}/attempts?limit=500`)).body.data as {
       delivery_id: string;
@@ -65,7 +64,7 @@ describe('outbound webhooks: crash recovery, rate limits, seed 001 contract, rep
 
   beforeAll(async () => {
     relay = await startRelay({
-      services: ['gateway', 'validator', 'dispatcher'],
+      services: ['gateway', 'validator', 'matcher', 'dispatcher'],
       env: {
         RELAY_ALLOW_LOOPBACK_WEBHOOKS: 'true',
         // 3 attempts, 1 s apart: short enough for the replay test, long enough that the
@@ -104,7 +103,6 @@ describe('outbound webhooks: crash recovery, rate limits, seed 001 contract, rep
       }),
     );
     const ep = await endpoint({ url: r.url, events: ['crash_test'], max_concurrency: 4 });
-    await directoryRefresh();
     const eventIds = await triggerMany('crash_test', 300, 10000);
 
     await eventually(async () => (r.requests.length >= 100 ? true : undefined), 60000, 20);
@@ -153,7 +151,6 @@ describe('outbound webhooks: crash recovery, rate limits, seed 001 contract, rep
     const ep = await endpoint({ url: limited.url, events: ['rate_test'], rate_limit: { requests: 5, per: 'PT1S' }, max_concurrency: 8 });
     expect((await api('GET', `/v1/webhooks/${ep.id}`)).body.data).toMatchObject({ rate_limit: { requests: 5, per: 'PT1S' } });
     await endpoint({ url: free.url, events: ['rate_test'], max_concurrency: 8 });
-    await directoryRefresh();
 
     const started = Date.now();
     await triggerMany('rate_test', 20, 500, 20);
@@ -172,7 +169,6 @@ describe('outbound webhooks: crash recovery, rate limits, seed 001 contract, rep
     await eventType('shop_test');
     const r = await track(receiver((n) => (n === 1 ? { status: 200, body: '{"ok":true}' } : { status: 200, body: '{"success": true}' })));
     const ep = await endpoint({ url: r.url, events: ['shop_test'], signature: 'shopimind', success_contract: 'strict' });
-    await directoryRefresh();
     const eventId = await trigger('shop_test', 42);
     await eventually(async () => (r.requests.length >= 2 ? true : undefined), 15000, 50);
 
@@ -217,7 +213,6 @@ describe('outbound webhooks: crash recovery, rate limits, seed 001 contract, rep
       }),
     );
     const ep = await endpoint({ url: r.url, events: ['replay_test'] });
-    await directoryRefresh();
     const deadIds = async (n: number) =>
       eventually(async () => {
         const dead = (await attemptsOf(ep.id)).filter((a) => a.outcome === 'dead');

@@ -2,7 +2,7 @@ import { type BeforeApplicationShutdown, type DynamicModule, Inject, Module, typ
 import type { Pool } from 'pg';
 import type { DispatcherConfig } from '@relay/config';
 import { ContractRegistry } from '@relay/contracts';
-import { createPool } from '@relay/control-plane';
+import { TeamChanges, createPool } from '@relay/control-plane';
 import { DurableProducer, type OutputRecord, WireModule } from '@relay/kafka';
 import { Readiness, RelayMetrics, createLogger } from '@relay/observability';
 import {
@@ -82,8 +82,11 @@ export class DispatcherModule {
           // Loaded before the Kafka consumer starts, so the first batch sees every endpoint.
           useFactory: async (pool: Pool) => {
             const box = new SecretBox(parseSecretKey(config.RELAY_WEBHOOK_SECRET_KEY).key);
-            const directory = new EndpointDirectory(new WebhookEndpointsRepository(pool, box), config.RELAY_WEBHOOK_ENDPOINT_CACHE_MS, (error) =>
-              logger.warn({ err: error }, 'endpoint directory refresh failed'),
+            const directory = new EndpointDirectory(
+              new WebhookEndpointsRepository(pool, box).forDispatch(),
+              new TeamChanges(pool),
+              config.RELAY_WEBHOOK_ENDPOINT_CACHE_MS,
+              (error) => logger.warn({ err: error }, 'endpoint directory refresh failed'),
             );
             await directory.start();
             return directory;

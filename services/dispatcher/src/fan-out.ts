@@ -1,21 +1,17 @@
-import type { EventEnvelope, RejectedEvent } from '@relay/contracts';
+import type { RejectedEvent } from '@relay/contracts';
 import { ok, type InboundMessage, type MessageOutcome, type OutputRecord } from '@relay/kafka';
-import { rejectedDelivery, subscriptionDelivery, type EndpointDirectory } from '@relay/webhooks';
+import { rejectedDelivery, type EndpointDirectory } from '@relay/webhooks';
 
-type Subscribers = Pick<EndpointDirectory, 'subscribers'>;
+type Subscribers = Pick<EndpointDirectory, 'subscribers' | 'ensure'>;
 
-/** One `subscription` delivery per subscribed endpoint, keyed by endpoint (its lane). */
-export function fanOutValidated(directory: Subscribers, messages: readonly InboundMessage<EventEnvelope>[]): MessageOutcome[] {
-  return messages.map((m) => {
-    const e = m.value;
-    const outputs: OutputRecord[] = directory
-      .subscribers(e.team_id, e.environment, e.code_name)
-      .map((endpoint) => ({ topic: 'deliveries', key: endpoint.id, value: subscriptionDelivery(e, endpoint.id) }));
-    return ok(...outputs);
-  });
-}
-
-export function fanOutRejected(directory: Subscribers, messages: readonly InboundMessage<RejectedEvent>[]): MessageOutcome[] {
+/**
+ * Rejected events to the endpoints subscribed to `event.rejected`, after bringing the
+ * directory up to the teams' current change sequences, read after the batch was fetched
+ * (read-your-writes). Subscriptions to event types are fanned out by the matcher, which
+ * knows the resolved contact (services/matcher/src/match.handler.ts).
+ */
+export async function fanOutRejected(directory: Subscribers, messages: readonly InboundMessage<RejectedEvent>[]): Promise<MessageOutcome[]> {
+  await directory.ensure(messages.map((m) => m.value.team_id));
   return messages.map((m) => {
     const r = m.value;
     const outputs: OutputRecord[] = directory

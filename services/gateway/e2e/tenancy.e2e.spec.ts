@@ -180,28 +180,20 @@ describe('tenancy: admin API, key lifecycle, rate limits, audit', () => {
     expect((await asKey(soft.body.key as string, 'GET', '/v1/events')).status).toBe(200);
   });
 
-  it('a revoked key answers 401 on another gateway instance: at once with the change feed, within RELAY_API_KEY_CACHE_MS without it', async () => {
+  it('a revoked key answers 401 on every other gateway instance from the first request after the revocation, change feed or not', async () => {
     const teamId = await newTeam();
     const k = await newKey(teamId);
-    // Warm both instances' caches: from now on they answer from memory.
+    // Warm both instances' caches: until a change they answer from memory.
     expect((await asKey(k.key, 'GET', '/v1/events', undefined, gatewayB)).status).toBe(200);
     expect((await asKey(k.key, 'GET', '/v1/events', undefined, gatewayC)).status).toBe(200);
 
-    const revokedAt = Date.now();
     expect((await admin('POST', `/keys/${k.id}/revoke`)).status).toBe(200);
-    const until401 = async (base: string) => {
-      for (;;) {
-        const res = await asKey(k.key, 'GET', '/v1/events', undefined, base);
-        if (res.status === 401) return Date.now() - revokedAt;
-        expect(res.status).toBe(200);
-        if (Date.now() - revokedAt > CACHE_MS * 3) throw new Error(`${base} still accepts a revoked key`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    };
-    const [withFeed, ttlOnly] = await Promise.all([until401(gatewayB), until401(gatewayC)]);
-    console.log(`revocation bound measured: ${withFeed} ms with the change feed, ${ttlOnly} ms with the cache TTL alone (RELAY_API_KEY_CACHE_MS=${CACHE_MS})`);
-    expect(withFeed).toBeLessThan(500);
-    expect(ttlOnly).toBeLessThanOrEqual(CACHE_MS + 250);
+    const [withFeed, withoutFeed] = await Promise.all([
+      asKey(k.key, 'GET', '/v1/events', undefined, gatewayB),
+      asKey(k.key, 'GET', '/v1/events', undefined, gatewayC),
+    ]);
+    expect(withFeed.status).toBe(401);
+    expect(withoutFeed.status).toBe(401);
   });
 
   it('over the key limit: 429 RATE_LIMITED with Retry-After and RateLimit-*; honouring Retry-After lets the next request through', async () => {

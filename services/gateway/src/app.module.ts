@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import {
   ApiKeysRepository,
   EventTypeCache,
+  TeamChanges,
   EventTypesRepository,
   IdempotencyRepository,
   IdentityLinksRepository,
@@ -69,16 +70,22 @@ export class GatewayModule {
           inject: [DurableProducer],
           useFactory: (producer: DurableProducer) => new LingeringProducer(producer, config.RELAY_PRODUCE_LINGER_MS),
         },
-        { provide: ApiKeysRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new ApiKeysRepository(pool, config.RELAY_API_KEY_CACHE_MS) },
+        // One reader of team change sequences, shared so concurrent requests share one query.
+        { provide: TeamChanges, inject: [PG_POOL], useFactory: (pool: Pool) => new TeamChanges(pool) },
+        {
+          provide: ApiKeysRepository,
+          inject: [PG_POOL, TeamChanges],
+          useFactory: (pool: Pool, changes: TeamChanges) => new ApiKeysRepository(pool, config.RELAY_API_KEY_CACHE_MS, { changes }),
+        },
         { provide: EventTypesRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new EventTypesRepository(pool) },
         { provide: IdempotencyRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new IdempotencyRepository(pool) },
         { provide: IdentityLinksRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new IdentityLinksRepository(pool) },
         {
           provide: EventTypeCache,
-          inject: [EventTypesRepository],
-          // Short: the gateway that made a change invalidates its own entry at once;
-          // other gateway instances see it within this bound.
-          useFactory: (repo: EventTypesRepository) => new EventTypeCache(repo, 1000),
+          inject: [EventTypesRepository, TeamChanges],
+          // Consistent with every change answered before the request (the principal carries
+          // the team's change sequence read while authenticating it).
+          useFactory: (repo: EventTypesRepository, changes: TeamChanges) => new EventTypeCache(repo, changes),
         },
         {
           provide: 'PG_READINESS',

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { matcherConfigSchema, loadConfig } from '@relay/config';
 import type { ContractRegistry, EventEnvelope, WebhookDelivery } from '@relay/contracts';
-import { createPool, ensureDatabase, migrate, TeamsRepository } from '@relay/control-plane';
+import { createPool, ensureDatabase, migrate, TeamChanges, TeamsRepository } from '@relay/control-plane';
 import type { DurableProducer, InboundMessage } from '@relay/kafka';
 import { createLogger } from '@relay/observability';
 import {
@@ -26,6 +26,7 @@ import {
   deliveryId,
   parseScenarioDefinition,
 } from '@relay/scenarios';
+import { EndpointDirectory, subscriptionSource } from '@relay/webhooks';
 import { createMatchHandler } from '../src/match.handler';
 import { Scheduler } from '../src/scheduler';
 
@@ -82,9 +83,11 @@ async function main(): Promise<void> {
     }
 
     const handler = createMatchHandler({
+      changes: new TeamChanges(pool),
       scenarios: new ScenarioCache(scenarios, 60_000),
       contacts: new ContactResolver(new ContactsRepository(pool), 60_000, 200_000),
       store: new MatchStore(pool),
+      subscriptions: new EndpointDirectory(subscriptionSource(pool), new TeamChanges(pool), 60_000),
       delayScale: 1,
     });
     const now = Date.now();

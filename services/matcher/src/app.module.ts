@@ -2,11 +2,11 @@ import { type DynamicModule, Inject, Module, type OnApplicationBootstrap, type O
 import type { Pool } from 'pg';
 import type { MatcherConfig } from '@relay/config';
 import { ContractRegistry } from '@relay/contracts';
-import { createPool } from '@relay/control-plane';
+import { TeamChanges, createPool } from '@relay/control-plane';
 import { DurableProducer, WireModule } from '@relay/kafka';
 import { Readiness, RelayMetrics, createLogger } from '@relay/observability';
+import { EndpointDirectory, subscriptionSource, type WebhookEndpoint } from '@relay/webhooks';
 import {
-  ChangeListener,
   ContactResolver,
   ContactsRepository,
   MatchStore,
@@ -18,22 +18,21 @@ import { MatcherController } from './matcher.controller';
 import { Scheduler } from './scheduler';
 import { MATCHER_CONFIG, PG_POOL } from './tokens';
 
-/** Starts the change listener and the scheduler with the app, stops them before the pool closes. */
+/** Starts the scheduler with the app, stops it before the pool closes. */
 class MatcherLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(
-    @Inject(ChangeListener) private readonly listener: ChangeListener,
     @Inject(Scheduler) private readonly scheduler: Scheduler,
+    @Inject(EndpointDirectory) private readonly subscriptions: EndpointDirectory<WebhookEndpoint>,
     @Inject(PG_POOL) private readonly pool: Pool,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.listener.start();
     this.scheduler.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.scheduler.stop();
-    await this.listener.stop();
+    this.subscriptions.stop();
     await this.pool.end();
   }
 }
@@ -58,6 +57,19 @@ export class MatcherModule {
       providers: [
         { provide: MATCHER_CONFIG, useValue: config },
         { provide: PG_POOL, useFactory: () => createPool(config.RELAY_PG_URL, config.RELAY_PG_POOL_MAX) },
+        { provide: TeamChanges, inject: [PG_POOL], useFactory: (pool: Pool) => new TeamChanges(pool) },
+        {
+          provide: EndpointDirectory,
+          inject: [PG_POOL, TeamChanges],
+          // Subscription fan-out: endpoints without their secrets (the dispatcher signs).
+          useFactory: async (pool: Pool, changes: TeamChanges) => {
+            const directory = new EndpointDirectory(subscriptionSource(pool), changes, config.RELAY_WEBHOOK_ENDPOINT_CACHE_MS, (error) =>
+              logger.warn({ err: error }, 'subscription directory reload failed'),
+            );
+            await directory.start();
+            return directory;
+          },
+        },
         {
           provide: ScenarioCache,
           inject: [PG_POOL],
@@ -70,21 +82,6 @@ export class MatcherModule {
             new ContactResolver(new ContactsRepository(pool), config.RELAY_CONTACT_CACHE_MS, config.RELAY_CONTACT_CACHE_MAX),
         },
         { provide: MatchStore, inject: [PG_POOL], useFactory: (pool: Pool) => new MatchStore(pool) },
-        {
-          provide: ChangeListener,
-          inject: [ScenarioCache, ContactResolver],
-          useFactory: (scenarios: ScenarioCache, contacts: ContactResolver) =>
-            new ChangeListener({
-              url: config.RELAY_PG_URL,
-              onScenarios: (teamId) => scenarios.invalidate(teamId),
-              onContact: (teamId, contactId) => contacts.invalidate(teamId, contactId),
-              onReset: () => {
-                scenarios.clear();
-                contacts.clear();
-              },
-              onError: (error) => logger.warn({ err: error }, 'change listener lost its connection; caches reset, reconnecting'),
-            }),
-        },
         {
           provide: Scheduler,
           inject: [PG_POOL, ContractRegistry, DurableProducer, RelayMetrics],

@@ -55,7 +55,7 @@ const message = (value: EventEnvelope): InboundMessage<EventEnvelope> => ({
   value,
 });
 
-function setup(scenarioBodies: Record<string, unknown>[]) {
+function setup(scenarioBodies: Record<string, unknown>[], subscribed: string[] = []) {
   const scenarios = scenarioBodies.map((b, i) =>
     compileScenario({
       ...parseScenarioDefinition({ name: `s${i}`, code_names: ['store_purchase'], actions: [{ type: 'webhook', webhook_id: 'w1' }], ...b }),
@@ -67,7 +67,7 @@ function setup(scenarioBodies: Record<string, unknown>[]) {
     }),
   );
   const cooldowns = new Map<string, number>();
-  const written = { created: [] as Contact[], merges: 0, scheduled: [] as ScheduledInsert[], triggers: [] as TriggerRecord[], claims: [] as CooldownClaim[][] };
+  const written = { created: [] as Contact[], merges: 0, scheduled: [] as ScheduledInsert[], triggers: [] as TriggerRecord[], claims: [] as CooldownClaim[][], ensured: [] as string[][] };
   const tx: MatchTx = {
     createContacts: async (c) => (written.created.push(...c.map((x) => x.contact)), c.length),
     mergeContacts: async (m) => void (written.merges += m.length),
@@ -88,12 +88,17 @@ function setup(scenarioBodies: Record<string, unknown>[]) {
     recordTriggers: async (records) => void written.triggers.push(...records),
   };
   const handler = createMatchHandler({
+    changes: { currentMany: async () => new Map() },
     scenarios: { forEvent: async () => scenarios },
     contacts: {
       resolveMany: async (refs) => refs.map(({ ref }) => resolveAmong(ref, (kind, v) => (marie[kind] === v ? marie : undefined))),
       put: () => undefined,
     },
     store: { transact: (work) => work(tx) },
+    subscriptions: {
+      ensure: async (teams) => void written.ensured.push([...new Set(teams)]),
+      subscribers: (team, environment, event) => (team === 't1' && environment === 'production' && event === 'store_purchase' ? subscribed.map((id) => ({ id })) : []),
+    },
     delayScale: 1,
   });
   return { handler, written };
@@ -112,6 +117,41 @@ describe('match handler', () => {
     expect((out[1]?.value as EventOutcome).status).toBe('matched');
     expect(written.triggers[0]).toMatchObject({ sent: 1, filtered: 1, total_contacts: 1, outcome: 'matched' });
     expect(written.merges).toBe(1);
+  });
+
+  it('fans the event out to subscribed endpoints with the resolved contact, after its own merges, not counted as scenario sends', async () => {
+    const { handler, written } = setup([], ['ep1', 'ep2']);
+    const [outcome] = await handler([message(envelope())]);
+    const subs = outputs(outcome).filter((o) => o.topic === 'deliveries').map((o) => ({ key: o.key, d: o.value as WebhookDelivery }));
+    expect(subs.map((s) => s.key)).toEqual(['ep1', 'ep2']);
+    expect(subs[0]?.d).toMatchObject({ kind: 'subscription', endpoint_id: 'ep1', action: 'store_purchase' });
+    expect(JSON.parse(subs[0]?.d.contact_json ?? '{}')).toEqual({
+      target: 'contact',
+      id: 'c1',
+      external_id: null,
+      email: 'marie@example.com',
+      phone: null,
+      name: 'Marie',
+      tags: [],
+      custom_data: { tier: 'gold' },
+    });
+    expect(written.ensured).toEqual([['t1']]);
+    expect(written.triggers[0]).toMatchObject({ sent: 0, outcome: 'unmatched' });
+    // The same event fanned out twice (a redelivery) keeps its delivery ids.
+    const [again] = await handler([message(envelope({ event_id: subs[0]?.d.event_id as string }))]);
+    const ids = outputs(again).filter((o) => o.topic === 'deliveries').map((o) => (o.value as WebhookDelivery).delivery_id);
+    expect(ids).toEqual(subs.map((s) => s.d.delivery_id));
+  });
+
+  it('marks a subscription delivery for nobody known or a visitor with its target', async () => {
+    const { handler } = setup([], ['ep1']);
+    const [unknown, visitor] = await handler([
+      message(envelope({ contact: { id: null, email: 'nobody@example.com', phone: null, custom_data_json: null, external_id: null, name: null, attributes_json: null } })),
+      message(envelope({ contact: null, visitor: { id: 'v1', custom_data_json: null } })),
+    ]);
+    const contactOf = (o: MessageOutcome | undefined) => JSON.parse((outputs(o).find((x) => x.topic === 'deliveries')?.value as WebhookDelivery).contact_json ?? '{}') as unknown;
+    expect(contactOf(unknown)).toEqual({ target: 'unknown' });
+    expect(contactOf(visitor)).toEqual({ target: 'visitor', visitor_id: 'v1' });
   });
 
   it('reports a found contact that fired nothing as unmatched, saying whether any scenario was judged', async () => {

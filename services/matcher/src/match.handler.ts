@@ -1,5 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { EventEnvelope, EventOutcome, WebhookDelivery } from '@relay/contracts';
+import { NO_CHANGES, type TeamSeq } from '@relay/control-plane';
+import { subscriptionDelivery, type ContactSnapshot } from '@relay/webhooks';
 import { dlq, ok, type InboundMessage, type MessageOutcome, type OutputRecord } from '@relay/kafka';
 import {
   claimKey,
@@ -24,12 +26,22 @@ import {
 } from '@relay/scenarios';
 
 export interface MatchDeps {
-  scenarios: { forEvent(teamId: string, codeName: string): Promise<CompiledScenario[]> };
+  /** Teams' current change sequences, read once per batch after it was fetched. */
+  changes: { currentMany(teamIds: Iterable<string>): Promise<Map<string, TeamSeq>> };
+  scenarios: { forEvent(teamId: string, codeName: string, seq: number): Promise<CompiledScenario[]> };
   contacts: {
-    resolveMany(refs: { team_id: string; ref: ContactRefInput }[]): Promise<ContactResolution[]>;
-    put(teamId: string, contact: Contact): void;
+    resolveMany(refs: { team_id: string; ref: ContactRefInput }[], contactSeqs: ReadonlyMap<string, number>): Promise<ContactResolution[]>;
+    put(teamId: string, contact: Contact, contactSeq: number): void;
   };
   store: { transact<T>(work: (tx: MatchTx) => Promise<T>): Promise<T> };
+  /**
+   * Subscription fan-out (seed 004): the endpoints subscribed to an event type, brought
+   * up to the batch's team sequences before use (EndpointDirectory).
+   */
+  subscriptions: {
+    ensure(teamIds: Iterable<string>, known: ReadonlyMap<string, { seq: number }>): Promise<void>;
+    subscribers(teamId: string, environment: string, event: string): readonly { id: string }[];
+  };
   /** Multiplies action delays (tests); 1 in production. */
   delayScale: number;
   now?: () => number;
@@ -80,7 +92,18 @@ export function createMatchHandler(deps: MatchDeps) {
       }
     });
 
-    const resolutions = await deps.contacts.resolveMany(parsed.map((p) => ({ team_id: p.envelope.team_id, ref: refOf(p.envelope) })));
+    // Read-your-writes: every scenario or contact change answered before these events were
+    // accepted is numbered at most the sequences read here, after the batch was fetched;
+    // caches older than them reload (see ScenarioCache, ContactResolver).
+    const seqs = await deps.changes.currentMany(parsed.map((p) => p.envelope.team_id));
+    const seqOf = (teamId: string) => seqs.get(teamId) ?? NO_CHANGES;
+    // Only reads when a team changed since its copy was loaded.
+    await deps.subscriptions.ensure(parsed.map((p) => p.envelope.team_id), seqs);
+    const contactSeqs = new Map([...seqs].map(([team, s]) => [team, s.contactSeq]));
+    const resolutions = await deps.contacts.resolveMany(
+      parsed.map((p) => ({ team_id: p.envelope.team_id, ref: refOf(p.envelope) })),
+      contactSeqs,
+    );
 
     // Contact data carried by the events, merged in event order into an in-memory copy of
     // the contact so that later events of the batch (and the filters) see earlier ones.
@@ -129,7 +152,7 @@ export function createMatchHandler(deps: MatchDeps) {
         }
         working.set(wk, contact);
       }
-      const scenarios = await deps.scenarios.forEvent(teamId, p.envelope.code_name);
+      const scenarios = await deps.scenarios.forEvent(teamId, p.envelope.code_name, seqOf(teamId).seq);
       items.push({ ...p, resolution, contact, scenarios, created: fresh, details: [], candidates: [] });
     }
 
@@ -205,11 +228,21 @@ export function createMatchHandler(deps: MatchDeps) {
       return perItem;
     });
 
-    for (const [wk, contact] of working) deps.contacts.put(wk.slice(0, wk.indexOf('\u0000')), contact);
+    for (const [wk, contact] of working) {
+      const teamId = wk.slice(0, wk.indexOf('\u0000'));
+      deps.contacts.put(teamId, contact, seqOf(teamId).contactSeq);
+    }
 
     for (const { item, deliveries, record } of outputs) {
       deps.count?.(record.outcome, item.details);
       const out: OutputRecord[] = deliveries.map((d) => ({ topic: 'deliveries', key: d.endpoint_id, value: d }));
+      // Subscriptions get the event for the contact resolved here, as it stands after
+      // this event's own merges (keyed by endpoint: each endpoint's lane keeps its order).
+      const e = item.envelope;
+      const snapshot = snapshotOf(item);
+      for (const endpoint of deps.subscriptions.subscribers(e.team_id, e.environment, e.code_name)) {
+        out.push({ topic: 'deliveries', key: endpoint.id, value: subscriptionDelivery(e, endpoint.id, snapshot, now()) });
+      }
       // Every decided event reports its final status (see finalStatus).
       const { status, reasonCode } = finalStatus(record, item.details.length > 0, Boolean(item.envelope.contact));
       const value: EventOutcome = {
@@ -257,6 +290,14 @@ function finalStatus(record: TriggerRecord, judged: boolean, hadContactRef: bool
   if (record.scheduled > 0) return { status: 'scheduled', reasonCode: '' };
   if (record.sent > 0) return { status: 'matched', reasonCode: '' };
   return { status: 'unmatched', reasonCode: judged ? 'NO_SCENARIO_FIRED' : 'NO_SCENARIO_SUBSCRIBED' };
+}
+
+function snapshotOf(item: Item): ContactSnapshot {
+  const c = item.contact;
+  if (c) {
+    return { target: 'contact', id: c.id, external_id: c.external_id, email: c.email, phone: c.phone, name: c.name, tags: c.tags, custom_data: c.custom_data };
+  }
+  return item.envelope.visitor ? { target: 'visitor', visitor_id: item.envelope.visitor.id } : { target: 'unknown' };
 }
 
 function refOf(e: EventEnvelope): ContactRefInput {

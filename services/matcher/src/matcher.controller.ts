@@ -2,9 +2,11 @@ import { Controller, Inject } from '@nestjs/common';
 import { EventPattern } from '@nestjs/microservices';
 import type { MatcherConfig } from '@relay/config';
 import type { EventEnvelope } from '@relay/contracts';
+import { TeamChanges } from '@relay/control-plane';
 import type { InboundMessage, MessageOutcome } from '@relay/kafka';
 import { RelayMetrics } from '@relay/observability';
 import { ContactResolver, MatchStore, ScenarioCache } from '@relay/scenarios';
+import { EndpointDirectory, type WebhookEndpoint } from '@relay/webhooks';
 import { createMatchHandler } from './match.handler';
 import { MATCHER_CONFIG } from './tokens';
 
@@ -15,15 +17,19 @@ export class MatcherController {
 
   constructor(
     @Inject(MATCHER_CONFIG) config: Readonly<MatcherConfig>,
+    @Inject(TeamChanges) changes: TeamChanges,
     @Inject(ScenarioCache) scenarios: ScenarioCache,
     @Inject(ContactResolver) contacts: ContactResolver,
     @Inject(MatchStore) store: MatchStore,
+    @Inject(EndpointDirectory) subscriptions: EndpointDirectory<WebhookEndpoint>,
     @Inject(RelayMetrics) metrics: RelayMetrics,
   ) {
     this.handler = createMatchHandler({
+      changes,
       scenarios,
       contacts,
       store,
+      subscriptions,
       delayScale: config.RELAY_DELAY_SCALE,
       count: (outcome, details) => {
         metrics.matcherEvents.inc({ outcome });

@@ -1,7 +1,7 @@
 import { type DynamicModule, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import type { Pool } from 'pg';
 import type { ValidatorConfig } from '@relay/config';
-import { EventTypeCache, EventTypesRepository, IdempotencyRepository, IdentityLinksRepository, createPool } from '@relay/control-plane';
+import { EventTypeCache, EventTypesRepository, IdempotencyRepository, IdentityLinksRepository, TeamChanges, createPool } from '@relay/control-plane';
 import { WireModule } from '@relay/kafka';
 import { Readiness } from '@relay/observability';
 import { ValidatorController } from './validator.controller';
@@ -33,10 +33,11 @@ export class ValidatorModule {
       controllers: [ValidatorController],
       providers: [
         { provide: PG_POOL, useFactory: () => createPool(config.RELAY_PG_URL, config.RELAY_PG_POOL_MAX) },
+        { provide: TeamChanges, inject: [PG_POOL], useFactory: (pool: Pool) => new TeamChanges(pool) },
         {
           provide: EventTypeCache,
-          inject: [PG_POOL],
-          useFactory: (pool: Pool) => new EventTypeCache(new EventTypesRepository(pool), config.RELAY_EVENT_TYPE_CACHE_MS),
+          inject: [PG_POOL, TeamChanges],
+          useFactory: (pool: Pool, changes: TeamChanges) => new EventTypeCache(new EventTypesRepository(pool), changes),
         },
         { provide: IdempotencyRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new IdempotencyRepository(pool) },
         { provide: IdentityLinksRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new IdentityLinksRepository(pool) },

@@ -20,6 +20,7 @@ const eventType: StoredEventType = {
 
 const handle = createValidationHandler({
   eventTypes: { get: async () => eventType, getVersion: async () => eventType },
+  changes: { currentMany: async () => new Map() },
   idempotency: { claimMany: async () => new Map() },
   identity: { resolve: async () => new Map() },
   countRejection: () => undefined,

@@ -64,9 +64,42 @@ describe('validation handler', () => {
   const identity: IdentityLookup = {
     resolve: async (teamId, ids) => new Map(ids.filter((id) => teamId === 'team-a' && id === 'known-client').map((id) => [id, 'linked@b.com'])),
   };
-  const handle = createValidationHandler({ eventTypes: lookup, idempotency, identity, countRejection: (r) => reasons.push(r) });
+  // Team change sequences as PostgreSQL would answer them; `seqReads` records each batch's read.
+  const teamSeqs = new Map([['team-a', { seq: 7, contactSeq: 0 }]]);
+  const seqReads: string[][] = [];
+  const changes = {
+    currentMany: async (ids: Iterable<string>) => {
+      const list = [...ids];
+      seqReads.push(list);
+      return new Map(list.map((id) => [id, teamSeqs.get(id) ?? { seq: 0, contactSeq: 0 }]));
+    },
+  };
+  const handle = createValidationHandler({ eventTypes: lookup, changes, idempotency, identity, countRejection: (r) => reasons.push(r) });
 
-  beforeEach(() => (reasons.length = 0));
+  beforeEach(() => {
+    reasons.length = 0;
+    seqReads.length = 0;
+  });
+
+  it('looks up the current event type of a direct producer at the team sequence read after the batch was fetched', async () => {
+    const asked: { teamId: string; seq: number }[] = [];
+    const spying = createValidationHandler({
+      eventTypes: { ...lookup, get: async (teamId, codeName, seq) => (asked.push({ teamId, seq }), lookup.get(teamId, codeName, seq)) },
+      changes,
+      idempotency,
+      identity,
+      countRejection: () => undefined,
+    });
+    const [direct] = await spying([message(envelope({ event_id: 'd1', schema_version: null }))]);
+    expect(direct?.kind).toBe('ok');
+    expect(seqReads).toEqual([['team-a']]);
+    expect(asked).toEqual([{ teamId: 'team-a', seq: 7 }]);
+    // An event the gateway checked carries its version: no current lookup for it.
+    seqReads.length = 0;
+    asked.length = 0;
+    await spying([message(envelope({ event_id: 'g1', schema_version: 2, meta_data_json: '{"order_id":1}' }))]);
+    expect(asked).toEqual([]);
+  });
 
   it('sends a valid event to validated, normalised and stamped with the schema version', async () => {
     const [outcome] = await handle([message(envelope())]);

@@ -1,5 +1,5 @@
 import type { EventEnvelope, RejectedEvent } from '@relay/contracts';
-import type { StoredEventType } from '@relay/control-plane';
+import { NO_CHANGES, type StoredEventType, type TeamSeq } from '@relay/control-plane';
 import {
   envelopeSlots,
   type NormalizedEvent,
@@ -12,7 +12,7 @@ import {
 import { drop, ok, type InboundMessage, type MessageOutcome, type OutputRecord } from '@relay/kafka';
 
 export interface EventTypeLookup {
-  get(teamId: string, codeName: string): Promise<StoredEventType | null>;
+  get(teamId: string, codeName: string, seq: number): Promise<StoredEventType | null>;
   getVersion(teamId: string, codeName: string, version: number): Promise<StoredEventType | null>;
 }
 
@@ -26,8 +26,14 @@ export interface IdentityLookup {
   resolve(teamId: string, clientIds: string[]): Promise<Map<string, string>>;
 }
 
+/** Teams' current change sequences, read once per batch (see TeamChanges). */
+export interface ChangeSequences {
+  currentMany(teamIds: Iterable<string>): Promise<Map<string, TeamSeq>>;
+}
+
 export interface ValidationDeps {
   eventTypes: EventTypeLookup;
+  changes: ChangeSequences;
   idempotency: IdempotencyClaims;
   identity: IdentityLookup;
   countRejection: RejectionCounter;
@@ -102,6 +108,10 @@ export function createValidationHandler(deps: ValidationDeps) {
       messages.map((m) => m.value),
       deps.identity,
     );
+    // Events produced straight to Kafka are checked against the current event type: read
+    // the teams' change sequences now, after the batch was fetched, so a type created or
+    // changed before these records were appended is always the one used (read-your-writes).
+    const seqs = await deps.changes.currentMany(envelopes.filter((e) => e.schema_version === null).map((e) => e.team_id));
     const outcomes: MessageOutcome[] = [];
     for (const [i, message] of messages.entries()) {
       const envelope = envelopes[i] as EventEnvelope;
@@ -123,7 +133,7 @@ export function createValidationHandler(deps: ValidationDeps) {
       const eventType =
         envelope.schema_version !== null
           ? await deps.eventTypes.getVersion(envelope.team_id, envelope.code_name, envelope.schema_version)
-          : await deps.eventTypes.get(envelope.team_id, envelope.code_name);
+          : await deps.eventTypes.get(envelope.team_id, envelope.code_name, (seqs.get(envelope.team_id) ?? NO_CHANGES).seq);
       if (!eventType) {
         outcomes.push(ok(reject('UNKNOWN_EVENT_TYPE', [`Event type not found: ${envelope.code_name}`], null)));
         continue;

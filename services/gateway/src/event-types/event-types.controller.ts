@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { EventTypeCache, EventTypesRepository, type ApiKeyPrincipal, type StoredEventType } from '@relay/control-plane';
+import { EventTypesRepository, type ApiKeyPrincipal, type StoredEventType } from '@relay/control-plane';
 import { mergeEventTypePatch, parseEventTypeDefinition, parseEventTypePatch } from '@relay/event-schema';
 import { AuditService, actorOf } from '../audit/audit.service';
 import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
@@ -20,7 +20,6 @@ const view = (t: StoredEventType): EventTypeView => ({ ...t, trigger_path: `/v1/
 export class EventTypesController {
   constructor(
     @Inject(EventTypesRepository) private readonly repo: EventTypesRepository,
-    @Inject(EventTypeCache) private readonly cache: EventTypeCache,
     @Inject(AuditService) private readonly audit: AuditService,
   ) {}
 
@@ -31,7 +30,6 @@ export class EventTypesController {
     const parsed = parseEventTypeDefinition(body);
     if (!parsed.ok) throw ApiError.badRequest(parsed.errors);
     const created = await this.repo.create(principal.teamId, parsed.value);
-    this.cache.invalidate(principal.teamId, created.code_name);
     await this.audit.record({
       teamId: principal.teamId,
       actor: actorOf(principal),
@@ -76,8 +74,6 @@ export class EventTypesController {
     if (!parsed.ok) throw ApiError.badRequest(parsed.errors);
     const patch = parsed.value;
     const updated = await this.repo.update(principal.teamId, codeName, (current) => mergeEventTypePatch(current, patch));
-    this.cache.invalidate(principal.teamId, codeName);
-    this.cache.invalidate(principal.teamId, updated.code_name);
     await this.audit.record({
       teamId: principal.teamId,
       actor: actorOf(principal),
@@ -98,7 +94,6 @@ export class EventTypesController {
   async remove(@Principal() principal: ApiKeyPrincipal, @Param('code_name') codeName: string): Promise<{ success: true }> {
     const existing = await this.repo.get(principal.teamId, codeName);
     await this.repo.delete(principal.teamId, codeName);
-    this.cache.invalidate(principal.teamId, codeName);
     await this.audit.record({
       teamId: principal.teamId,
       actor: actorOf(principal),

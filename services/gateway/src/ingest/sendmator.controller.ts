@@ -101,7 +101,7 @@ export async function prepareSend(
   }
   const triggerAt = parseTriggerAt(body.trigger_at);
 
-  const eventType = await eventTypes.get(principal.teamId, eventName);
+  const eventType = await eventTypes.get(principal.teamId, eventName, principal.changeSeq);
   if (!eventType) {
     onRefused('unknown_event_type');
     throw new ApiError(404, 'EVENT_TYPE_NOT_FOUND', ['Event type not found']);

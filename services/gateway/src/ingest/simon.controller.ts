@@ -112,7 +112,7 @@ export class SimonController {
     if (body.event !== 'custom') errors.push('event must be "custom" (only custom events are supported)');
     if (!codeName) errors.push('Missing required property: properties.eventName');
     if (errors.length > 0) return { code: 'INVALID_PAYLOAD', errors };
-    const eventType = await this.eventTypes.get(principal.teamId, codeName);
+    const eventType = await this.eventTypes.get(principal.teamId, codeName, principal.changeSeq);
     if (!eventType) return { code: 'UNKNOWN_EVENT_TYPE', errors: [`Event type not found: ${codeName}`] };
     const contact = triggerBody.contact as Record<string, unknown> | undefined;
     if (requiresIdentity && contact?.email === undefined) {

@@ -29,7 +29,7 @@ export class TriggerController {
     @Body() body: unknown,
     @Headers('idempotency-key') idempotencyKey?: string,
   ): Promise<{ success: true; event_id: string }> {
-    const eventType = await this.eventTypes.get(principal.teamId, codeName);
+    const eventType = await this.eventTypes.get(principal.teamId, codeName, principal.changeSeq);
     if (!eventType) {
       this.metrics.ingested.inc({ dialect: 'shopimind', outcome: 'unknown_event_type' });
       throw ApiError.notFound('EVENT_TYPE_NOT_FOUND', `Event type not found: ${codeName}`);
