@@ -18,6 +18,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { Kafka, Partitioners, logLevel, type Admin, type Message } from 'kafkajs';
@@ -81,6 +83,7 @@ const S = {
   warmupS: setting('BENCH_WARMUP_S', 3, 0),
   pacedS: setting('BENCH_PACED_S', 10, 0),
   pacedFraction: setting('BENCH_PACED_FRACTION', 0.25, 0.01),
+  subscriptionEvents: setting('BENCH_SUBSCRIPTION_EVENTS', 200, 0),
   kafkaEvents: setting('BENCH_KAFKA_EVENTS', 50000),
   kafkaBatch: setting('BENCH_KAFKA_BATCH', 1000),
   kafkaInFlight: setting('BENCH_KAFKA_IN_FLIGHT', 4),
@@ -414,6 +417,54 @@ async function httpPhase(p: Pipeline, title: string, durationS: number, overallR
   return { load, phase };
 }
 
+/**
+ * Accept → subscription delivery: events one after another (no backlog) to an endpoint
+ * subscribed to their type, on a local receiver; from each 202 to the POST carrying its
+ * event_id. Its own event type, so the other phases' figures do not include webhooks.
+ */
+async function subscriptionPhase(p: Pipeline, events: number, problems: string[]): Promise<Percentiles> {
+  const { relay } = p;
+  say(`subscription delivery: ${events} events one at a time, accept → webhook POST received`);
+  const arrived = new Map<string, number>();
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const at = performance.now();
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { event_id?: string };
+      if (body.event_id) arrived.set(body.event_id, at);
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (server.address() as AddressInfo).port;
+    const headers = { 'x-api-key': p.teamA.apiKey, 'content-type': 'application/json' };
+    const post = async (path: string, body: unknown) => {
+      const res = await fetch(`${relay.gatewayUrl}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+      if (res.status >= 300) throw new Error(`POST ${path} answered ${res.status}: ${await res.text()}`);
+      return (await res.json()) as Record<string, unknown>;
+    };
+    await post('/v1/events', { ...storePurchase, code_name: 'bench_subscription', name: 'bench subscription' });
+    await post('/v1/webhooks', { url: `http://127.0.0.1:${port}/hook`, events: ['bench_subscription'] });
+    const accepted = new Map<string, number>();
+    for (let i = 0; i < events; i++) {
+      const body = await post('/v1/events/trigger/bench_subscription', { contact: { email: `sub-${i}@example.com` }, metaData: { order_id: i, total_amount: 1 } });
+      accepted.set(body.event_id as string, performance.now());
+    }
+    const deadline = Date.now() + 60_000;
+    while (arrived.size < accepted.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    if (arrived.size < accepted.size) problems.push(`subscription delivery: ${accepted.size - arrived.size} of ${accepted.size} never arrived`);
+    const latencies = [...accepted].flatMap(([id, at]) => (arrived.has(id) ? [(arrived.get(id) as number) - at] : []));
+    const pc = percentiles(latencies);
+    say(`  subscription delivery: p50 ${fmt(pc.p50)} / p90 ${fmt(pc.p90)} / p99 ${fmt(pc.p99)} ms over ${pc.count} events`);
+    return pc;
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
 const LOAD_GENERATOR = 'bench (load, producer)';
 
 /** CPU of the pipeline's processes, and of the PostgreSQL backends serving its databases. */
@@ -550,6 +601,7 @@ interface Results {
   ceilings: CeilingResults;
   http: { load: LoadResult; phase: PipelinePhase };
   paced: { load: LoadResult; phase: PipelinePhase; rate: number } | null;
+  subscription: Percentiles | null;
   kafka: KafkaPhase;
 }
 
@@ -697,6 +749,13 @@ function summarize(r: Results, problems: string[]): void {
       ['paced_end_to_end_max_ms', r.paced.phase.endToEndMs.max],
     );
   }
+  if (r.subscription) {
+    metrics.push(
+      ['subscription_delivery_p50_ms', r.subscription.p50],
+      ['subscription_delivery_p90_ms', r.subscription.p90],
+      ['subscription_delivery_p99_ms', r.subscription.p99],
+    );
+  }
   metrics.push(
     ['producer_perf_rps', pp.recordsPerSec],
     ['producer_perf_mb_per_s', pp.mbPerSec],
@@ -782,7 +841,8 @@ async function main(): Promise<boolean> {
 
   say('starting the pipeline (startRelay: gateway, validator, matcher, dispatcher, history)');
   const guard = new RelayStartGuard();
-  const relayStarting = startRelay();
+  // Loopback webhooks: the subscription phase's receiver runs on this machine.
+  const relayStarting = startRelay({ env: { RELAY_ALLOW_LOOPBACK_WEBHOOKS: 'true' } });
   let relayStarted = false;
   onCleanup('pipeline services, test database, chDB dir', async () => {
     if (!relayStarted) guard.terminateChildren(); // interrupted while starting: fail the start now
@@ -839,10 +899,12 @@ async function main(): Promise<boolean> {
     paced = { ...run, rate };
   }
 
+  const subscription = S.subscriptionEvents > 0 ? await subscriptionPhase(p, S.subscriptionEvents, problems) : null;
+
   const kafka = await kafkaPhase(p, stack.brokers, stack.registryUrl);
   checkPhase(kafka.phase, problems);
 
-  summarize({ ceilings, http, paced, kafka }, problems);
+  summarize({ ceilings, http, paced, subscription, kafka }, problems);
   return problems.length === 0;
 }
 
