@@ -16,6 +16,7 @@ import {
   ensureKafka,
   startApicurio,
   startKafka,
+  serveSupervisorMetrics,
   startRelayServices,
   type ApicurioHandle,
   type KafkaHandle,
@@ -35,10 +36,14 @@ async function main(): Promise<void> {
   mkdirSync(logDir, { recursive: true });
   const cacheDir = config.RELAY_CACHE_DIR;
   const stopping: (() => Promise<void>)[] = [];
+  let services: RelayServices | undefined;
   let shuttingDown = false;
   const shutdown = async (code: number) => {
     if (shuttingDown) return;
     shuttingDown = true;
+    // Synchronously, before anything awaits: a Ctrl-C reaches the services too (same process
+    // group), and their exits must not be taken for crashes and restarted.
+    services?.stopRestarting();
     say('stopping…');
     for (const stop of stopping.reverse()) await stop().catch((e: unknown) => say(`stop failed: ${(e as Error).message}`));
     say('stopped');
@@ -96,8 +101,8 @@ async function main(): Promise<void> {
     const apiKey = await provisionDevKey(config.RELAY_PG_URL, config.RELAY_DEV_TEAM_ID, config.RELAY_DEV_API_KEY, stateDir);
     const adminToken = config.RELAY_ADMIN_TOKEN ?? devSecret(path.join(stateDir, 'admin-token'), () => `rly_admin_${randomBytes(24).toString('base64url')}`);
 
-    say('Starting gateway, validator, matcher, dispatcher, history');
-    const services: RelayServices = await startRelayServices(
+    say('Starting gateway, validator, matcher, dispatcher, history (supervised: restarted if they exit)');
+    services = await startRelayServices(
       [
         { name: 'gateway', port: config.RELAY_GATEWAY_PORT, env: {} },
         { name: 'validator', port: config.RELAY_VALIDATOR_PORT, env: {} },
@@ -109,6 +114,13 @@ async function main(): Promise<void> {
         root,
         logDir,
         readyTimeoutMs: 120000,
+        // compose's `restart: unless-stopped` for the local stack: a crashed or SIGKILLed
+        // service is restarted with exponential backoff, logged here and counted in
+        // relay_supervisor_restarts_total (see docs/reliability.md).
+        supervise: true,
+        onProgress: (line) => {
+          if (!/^started |ready on :/.test(line)) say(line);
+        },
         env: {
           RELAY_LOG_LEVEL: config.RELAY_LOG_LEVEL,
           RELAY_TOPIC_PREFIX: config.RELAY_TOPIC_PREFIX,
@@ -129,7 +141,10 @@ async function main(): Promise<void> {
         },
       },
     );
-    stopping.push(() => services.stop());
+    const supervised = services;
+    stopping.push(() => supervised.stop());
+    const supervisor = await serveSupervisorMetrics(supervised.metrics, config.RELAY_SUPERVISOR_PORT);
+    stopping.push(() => supervisor.stop());
 
     // Prometheus scraping the five services, only when the binary is installed.
     const prometheus = await startLocalPrometheus({
@@ -142,6 +157,7 @@ async function main(): Promise<void> {
         { name: 'matcher', port: config.RELAY_MATCHER_PORT },
         { name: 'dispatcher', port: config.RELAY_DISPATCHER_PORT },
         { name: 'history', port: config.RELAY_HISTORY_PORT },
+        { name: 'supervisor', port: config.RELAY_SUPERVISOR_PORT },
       ],
     });
     if (prometheus) stopping.push(() => prometheus.stop());
@@ -157,6 +173,7 @@ async function main(): Promise<void> {
         `  Admin token  ${adminToken}   (npm run relay -- teams list)`,
         `  Kafka        ${kafka.brokers.join(',')}   (topics ${config.RELAY_TOPIC_PREFIX}.*)`,
         `  Registry     ${registryServer.ccompatUrl}`,
+        `  Supervisor   ${supervisor.url}/metrics   (relay_supervisor_restarts_total)`,
         `  Prometheus   ${prometheus ? `${prometheus.url}   (alerts: ${prometheus.url}/alerts)` : 'not installed (sh infra/prometheus/install.sh)'}`,
         `  Logs         ${path.relative(process.cwd(), logDir) || logDir}/`,
         '',
