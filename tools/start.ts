@@ -64,14 +64,19 @@ async function main(): Promise<void> {
     const [kafka, registryServer] = await Promise.all([
       startKafka({
         ...artifactOptions,
-        dataDir: path.join(stateDir, 'kafka'),
-        logDir,
+        nodes: config.RELAY_KAFKA_NODES,
+        // Each topology keeps its own data: topics of one have the other's replication.
+        dataDir: path.join(stateDir, config.RELAY_KAFKA_NODES === 1 ? 'kafka' : 'kafka-3-nodes'),
+        logDir: config.RELAY_KAFKA_NODES === 1 ? logDir : path.join(logDir, 'kafka'),
         port: config.RELAY_KAFKA_PORT,
         controllerPort: config.RELAY_KAFKA_CONTROLLER_PORT,
-        heapMb: 768,
+        heapMb: config.RELAY_KAFKA_NODES === 1 ? 768 : 512,
       }).then((k: KafkaHandle) => {
         stopping.push(() => k.stop());
-        say(`Kafka ${k.version} ready on ${k.brokers.join(',')}`);
+        say(
+          `Kafka ${k.version} ready on ${k.brokers.join(',')} (${k.nodes.length} node${k.nodes.length > 1 ? 's' : ''}, ` +
+            `topics with replication factor ${k.replication.factor}, min.insync.replicas ${k.replication.minInsyncReplicas})`,
+        );
         return k;
       }),
       startApicurio({

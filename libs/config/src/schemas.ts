@@ -196,9 +196,29 @@ export type MatcherConfig = z.infer<typeof matcherConfigSchema>;
 export type DispatcherConfig = z.infer<typeof dispatcherConfigSchema>;
 export type HistoryConfig = z.infer<typeof historyConfigSchema>;
 
+/**
+ * Kafka topology of the stacks this repository starts itself (npm start, the Jest harness,
+ * the chaos run): 1 KRaft node (replication factor 1), or 3 (replication factor 3 and
+ * min.insync.replicas 2: an acknowledged record survives the loss of any one broker).
+ * Not RELAY_KAFKA_BROKERS, which is the services' bootstrap list (host:port,...).
+ */
+export const localKafkaVars = {
+  RELAY_KAFKA_NODES: z
+    .enum(['1', '3'], { message: 'must be 1 or 3' })
+    .default('1')
+    .transform((v) => (v === '3' ? 3 : 1)),
+};
+
+/** The Jest integration harness (libs/testing global setup). */
+export const testStackConfigSchema = z.object({
+  ...localKafkaVars,
+});
+export type TestStackConfig = z.infer<typeof testStackConfigSchema>;
+
 /** `npm start`: the local stack and the dev team/key it provisions. */
 export const devStackConfigSchema = z.object({
   ...commonVars,
+  ...localKafkaVars,
   ...postgresVars,
   RELAY_GATEWAY_PORT: port(3000),
   RELAY_VALIDATOR_PORT: port(3001),
