@@ -16,6 +16,7 @@ import {
   ensureKafka,
   startApicurio,
   startKafka,
+  serveSupervisorMetrics,
   startRelayServices,
   type ApicurioHandle,
   type KafkaHandle,
@@ -35,10 +36,14 @@ async function main(): Promise<void> {
   mkdirSync(logDir, { recursive: true });
   const cacheDir = config.RELAY_CACHE_DIR;
   const stopping: (() => Promise<void>)[] = [];
+  let services: RelayServices | undefined;
   let shuttingDown = false;
   const shutdown = async (code: number) => {
     if (shuttingDown) return;
     shuttingDown = true;
+    // Synchronously, before anything awaits: a Ctrl-C reaches the services too (same process
+    // group), and their exits must not be taken for crashes and restarted.
+    services?.stopRestarting();
     say('stopping…');
     for (const stop of stopping.reverse()) await stop().catch((e: unknown) => say(`stop failed: ${(e as Error).message}`));
     say('stopped');
@@ -59,14 +64,19 @@ async function main(): Promise<void> {
     const [kafka, registryServer] = await Promise.all([
       startKafka({
         ...artifactOptions,
-        dataDir: path.join(stateDir, 'kafka'),
-        logDir,
+        nodes: config.RELAY_KAFKA_NODES,
+        // Each topology keeps its own data: topics of one have the other's replication.
+        dataDir: path.join(stateDir, config.RELAY_KAFKA_NODES === 1 ? 'kafka' : 'kafka-3-nodes'),
+        logDir: config.RELAY_KAFKA_NODES === 1 ? logDir : path.join(logDir, 'kafka'),
         port: config.RELAY_KAFKA_PORT,
         controllerPort: config.RELAY_KAFKA_CONTROLLER_PORT,
-        heapMb: 768,
+        heapMb: config.RELAY_KAFKA_NODES === 1 ? 768 : 512,
       }).then((k: KafkaHandle) => {
         stopping.push(() => k.stop());
-        say(`Kafka ${k.version} ready on ${k.brokers.join(',')}`);
+        say(
+          `Kafka ${k.version} ready on ${k.brokers.join(',')} (${k.nodes.length} node${k.nodes.length > 1 ? 's' : ''}, ` +
+            `topics with replication factor ${k.replication.factor}, min.insync.replicas ${k.replication.minInsyncReplicas})`,
+        );
         return k;
       }),
       startApicurio({
@@ -96,8 +106,8 @@ async function main(): Promise<void> {
     const apiKey = await provisionDevKey(config.RELAY_PG_URL, config.RELAY_DEV_TEAM_ID, config.RELAY_DEV_API_KEY, stateDir);
     const adminToken = config.RELAY_ADMIN_TOKEN ?? devSecret(path.join(stateDir, 'admin-token'), () => `rly_admin_${randomBytes(24).toString('base64url')}`);
 
-    say('Starting gateway, validator, matcher, dispatcher, history');
-    const services: RelayServices = await startRelayServices(
+    say('Starting gateway, validator, matcher, dispatcher, history (supervised: restarted if they exit)');
+    services = await startRelayServices(
       [
         { name: 'gateway', port: config.RELAY_GATEWAY_PORT, env: {} },
         { name: 'validator', port: config.RELAY_VALIDATOR_PORT, env: {} },
@@ -109,6 +119,13 @@ async function main(): Promise<void> {
         root,
         logDir,
         readyTimeoutMs: 120000,
+        // compose's `restart: unless-stopped` for the local stack: a crashed or SIGKILLed
+        // service is restarted with exponential backoff, logged here and counted in
+        // relay_supervisor_restarts_total (see docs/reliability.md).
+        supervise: true,
+        onProgress: (line) => {
+          if (!/^started |ready on :/.test(line)) say(line);
+        },
         env: {
           RELAY_LOG_LEVEL: config.RELAY_LOG_LEVEL,
           RELAY_TOPIC_PREFIX: config.RELAY_TOPIC_PREFIX,
@@ -129,7 +146,10 @@ async function main(): Promise<void> {
         },
       },
     );
-    stopping.push(() => services.stop());
+    const supervised = services;
+    stopping.push(() => supervised.stop());
+    const supervisor = await serveSupervisorMetrics(supervised.metrics, config.RELAY_SUPERVISOR_PORT);
+    stopping.push(() => supervisor.stop());
 
     // Prometheus scraping the five services, only when the binary is installed.
     const prometheus = await startLocalPrometheus({
@@ -142,6 +162,7 @@ async function main(): Promise<void> {
         { name: 'matcher', port: config.RELAY_MATCHER_PORT },
         { name: 'dispatcher', port: config.RELAY_DISPATCHER_PORT },
         { name: 'history', port: config.RELAY_HISTORY_PORT },
+        { name: 'supervisor', port: config.RELAY_SUPERVISOR_PORT },
       ],
     });
     if (prometheus) stopping.push(() => prometheus.stop());
@@ -157,6 +178,7 @@ async function main(): Promise<void> {
         `  Admin token  ${adminToken}   (npm run relay -- teams list)`,
         `  Kafka        ${kafka.brokers.join(',')}   (topics ${config.RELAY_TOPIC_PREFIX}.*)`,
         `  Registry     ${registryServer.ccompatUrl}`,
+        `  Supervisor   ${supervisor.url}/metrics   (relay_supervisor_restarts_total)`,
         `  Prometheus   ${prometheus ? `${prometheus.url}   (alerts: ${prometheus.url}/alerts)` : 'not installed (sh infra/prometheus/install.sh)'}`,
         `  Logs         ${path.relative(process.cwd(), logDir) || logDir}/`,
         '',

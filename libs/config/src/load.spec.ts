@@ -1,5 +1,5 @@
 import { ConfigError, describeConfig, loadConfig } from './load';
-import { gatewayConfigSchema, historyConfigSchema } from './schemas';
+import { devStackConfigSchema, gatewayConfigSchema, historyConfigSchema, testStackConfigSchema, validatorConfigSchema } from './schemas';
 
 describe('loadConfig', () => {
   it('applies defaults and parses lists', () => {
@@ -40,5 +40,19 @@ describe('loadConfig', () => {
     expect(
       describeConfig({ CLICKHOUSE_PASSWORD: 'p', RELAY_DEV_API_KEY: 'k', RELAY_API_KEY_CACHE_MS: 5, RELAY_PG_URL: 'postgres://u:pw@h/db', A: 1 }),
     ).toEqual({ CLICKHOUSE_PASSWORD: '***', RELAY_DEV_API_KEY: '***', RELAY_API_KEY_CACHE_MS: 5, RELAY_PG_URL: 'postgres://***@h/db', A: 1 });
+  });
+
+  it('takes 1 or 3 Kafka nodes for the local stacks, nothing else', () => {
+    expect(loadConfig('npm start', devStackConfigSchema, {}).RELAY_KAFKA_NODES).toBe(1);
+    expect(loadConfig('tests', testStackConfigSchema, { RELAY_KAFKA_NODES: '3' }).RELAY_KAFKA_NODES).toBe(3);
+    expect(() => loadConfig('tests', testStackConfigSchema, { RELAY_KAFKA_NODES: '2' })).toThrow(/RELAY_KAFKA_NODES: must be 1 or 3/);
+  });
+
+  it('keeps a stage heartbeat within a third of its session timeout', () => {
+    expect(loadConfig('validator', validatorConfigSchema, {})).toMatchObject({ RELAY_KAFKA_SESSION_TIMEOUT_MS: 6000, RELAY_KAFKA_HEARTBEAT_MS: 1000 });
+    expect(() => loadConfig('validator', validatorConfigSchema, { RELAY_KAFKA_HEARTBEAT_MS: '2500' })).toThrow(
+      /RELAY_KAFKA_HEARTBEAT_MS: must be at most a third of RELAY_KAFKA_SESSION_TIMEOUT_MS/,
+    );
+    expect(() => loadConfig('validator', validatorConfigSchema, { RELAY_KAFKA_SESSION_TIMEOUT_MS: '3000' })).toThrow(/RELAY_KAFKA_SESSION_TIMEOUT_MS/);
   });
 });

@@ -67,7 +67,25 @@ const consumerVars = {
   RELAY_BATCH_MAX: positiveInt(500),
   /** Partitions a consumer instance works on at once (bounds work in flight). */
   RELAY_PARTITIONS_CONCURRENCY: positiveInt(3),
+  /**
+   * Consumer group session: how long the partitions of a stage that died without leaving
+   * (SIGKILL, OOM, a frozen host) wait before its restart or another instance gets them.
+   * 6 s is the broker's default minimum (group.min.session.timeout.ms).
+   */
+  RELAY_KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300000).default(6000),
+  /** Heartbeat period of a stage's consumer: at most a third of the session timeout. */
+  RELAY_KAFKA_HEARTBEAT_MS: z.coerce.number().int().min(100).max(100000).default(1000),
 };
+
+/** Kafka's own rule: a member must get several heartbeats in before its session expires. */
+function heartbeatWithinSession(
+  config: { RELAY_KAFKA_SESSION_TIMEOUT_MS: number; RELAY_KAFKA_HEARTBEAT_MS: number },
+  ctx: z.RefinementCtx,
+): void {
+  if (config.RELAY_KAFKA_HEARTBEAT_MS * 3 > config.RELAY_KAFKA_SESSION_TIMEOUT_MS) {
+    ctx.addIssue({ code: 'custom', path: ['RELAY_KAFKA_HEARTBEAT_MS'], message: 'must be at most a third of RELAY_KAFKA_SESSION_TIMEOUT_MS' });
+  }
+}
 
 export const gatewayConfigSchema = z.object({
   ...commonVars,
@@ -99,7 +117,7 @@ export const validatorConfigSchema = z.object({
   ...postgresVars,
   ...consumerVars,
   RELAY_VALIDATOR_PORT: port(3001),
-});
+}).superRefine(heartbeatWithinSession);
 
 export const matcherConfigSchema = z.object({
   ...commonVars,
@@ -120,7 +138,7 @@ export const matcherConfigSchema = z.object({
   /** How often the scheduler looks for due actions (due actions are released within this + produce time). */
   RELAY_SCHEDULER_POLL_MS: positiveInt(200),
   RELAY_SCHEDULER_BATCH: positiveInt(500),
-});
+}).superRefine(heartbeatWithinSession);
 
 export const dispatcherConfigSchema = z.object({
   ...commonVars,
@@ -149,7 +167,7 @@ export const dispatcherConfigSchema = z.object({
    * = faster recovery but more renewal writes and less slack for a stalled process.
    */
   RELAY_WEBHOOK_LEASE_MS: z.coerce.number().int().min(3000).default(60000),
-});
+}).superRefine(heartbeatWithinSession);
 
 export const historyConfigSchema = z.object({
   ...commonVars,
@@ -160,7 +178,7 @@ export const historyConfigSchema = z.object({
   RELAY_HISTORY_PORT: port(3004),
   RELAY_HISTORY_HOST: z.string().default('127.0.0.1'),
   RELAY_HISTORY_FLUSH_MS: positiveInt(200),
-});
+}).superRefine(heartbeatWithinSession);
 
 export const serviceConfigSchemas = {
   gateway: gatewayConfigSchema,
@@ -178,9 +196,29 @@ export type MatcherConfig = z.infer<typeof matcherConfigSchema>;
 export type DispatcherConfig = z.infer<typeof dispatcherConfigSchema>;
 export type HistoryConfig = z.infer<typeof historyConfigSchema>;
 
+/**
+ * Kafka topology of the stacks this repository starts itself (npm start, the Jest harness,
+ * the chaos run): 1 KRaft node (replication factor 1), or 3 (replication factor 3 and
+ * min.insync.replicas 2: an acknowledged record survives the loss of any one broker).
+ * Not RELAY_KAFKA_BROKERS, which is the services' bootstrap list (host:port,...).
+ */
+export const localKafkaVars = {
+  RELAY_KAFKA_NODES: z
+    .enum(['1', '3'], { message: 'must be 1 or 3' })
+    .default('1')
+    .transform((v) => (v === '3' ? 3 : 1)),
+};
+
+/** The Jest integration harness (libs/testing global setup). */
+export const testStackConfigSchema = z.object({
+  ...localKafkaVars,
+});
+export type TestStackConfig = z.infer<typeof testStackConfigSchema>;
+
 /** `npm start`: the local stack and the dev team/key it provisions. */
 export const devStackConfigSchema = z.object({
   ...commonVars,
+  ...localKafkaVars,
   ...postgresVars,
   RELAY_GATEWAY_PORT: port(3000),
   RELAY_VALIDATOR_PORT: port(3001),
@@ -191,6 +229,8 @@ export const devStackConfigSchema = z.object({
   RELAY_KAFKA_CONTROLLER_PORT: port(9093),
   RELAY_REGISTRY_PORT: port(8081),
   RELAY_PROMETHEUS_PORT: port(9090),
+  /** /metrics of the supervisor that restarts crashed services (relay_supervisor_restarts_total). */
+  RELAY_SUPERVISOR_PORT: port(3005),
   /** Where Kafka data, the embedded ClickHouse, logs and the dev key live (gitignored). */
   RELAY_STATE_DIR: z.string().min(1).default('.relay'),
   /** Downloads (Kafka and Apicurio from Maven Central); outside the repository by default. */

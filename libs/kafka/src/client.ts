@@ -28,8 +28,9 @@ export function createKafka(options: KafkaClientOptions): Kafka {
       ({ level, log: entry }: LogEntry) => {
         const { message, ...rest } = entry;
         // kafkajs logs every group rebalance as an error-level "The group is rebalancing";
-        // it is routine, so it is kept at info.
-        const lvl = /rebalanc/i.test(message) ? 'info' : (LEVELS[level] ?? 'info');
+        // it is routine, so it is kept at info. So is its warning, at every boot, that the
+        // idempotent producer's retries are bounded: they are on purpose (see DurableProducer).
+        const lvl = /rebalanc|Limiting retries for the idempotent producer/i.test(message) ? 'info' : (LEVELS[level] ?? 'info');
         log[lvl](rest, message);
       },
   });

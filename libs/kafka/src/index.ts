@@ -1,5 +1,5 @@
 export { createKafka, type KafkaClientOptions } from './client';
-export { ensureTopics, prepareWire, waitForTopicLeaders, type TopicProvisionResult } from './topics';
+export { ensureTopics, prepareWire, replicationFor, waitForTopicLeaders, type Replication, type TopicProvisionResult } from './topics';
 export { DurableProducer, LingeringProducer } from './producer';
 export { ok, dlq, drop, type OutputRecord, type MessageOutcome, type InboundMessage, type BatchHandler } from './outcome';
 export { StageConsumer, StageConsumerError, type StageConsumerOptions } from './stage-consumer';

@@ -1,23 +1,48 @@
 import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
 import { CompressionTypes, Partitioners } from 'kafkajs';
 
+/** Sends of the partitions kafkajs skipped (see sendBatch) before the call fails. */
+const MAX_SEND_ROUNDS = 4;
+
 /**
  * A producer that only reports success once every in-sync replica has the records
  * (acks = -1, i.e. acks=all). Used by every stage for its output and by the gateway
  * before it answers 2xx.
+ *
+ * Idempotent (a producer id and per-partition sequence numbers): a retry of a request
+ * whose answer was lost — a leader change, a broker killed mid-request — is recognised by
+ * the broker instead of appended twice. kafkajs's constraints, checked against 2.2.4:
+ * acks must be -1 (always the case here); it holds a per-broker lock from assigning the
+ * sequence numbers until the answer, so at most one produce request per broker is in
+ * flight and batches cannot reorder (maxInFlightRequests: 1 would additionally queue
+ * metadata requests behind produces, for no gain); the cost is that throughput per broker
+ * is one round trip at a time (measured in docs/reliability.md).
  */
 export class DurableProducer {
   private readonly producer: Producer;
   private connected = false;
+  /** The partition kafkajs's last attempt put each message in (see sendBatch). */
+  private readonly partitionOf = new WeakMap<Message, number>();
 
   constructor(kafka: Kafka) {
     this.producer = kafka.producer({
       allowAutoTopicCreation: false,
       // murmur2 on the key, the Java client's partitioner: records keyed by team+target land
-      // on the same partition whether a Relay service or a Java producer wrote them.
-      createPartitioner: Partitioners.DefaultPartitioner,
-      // Retries with the same producer are safe for us: every record carries a stable
-      // event_id that downstream stages deduplicate on.
+      // on the same partition whether a Relay service or a Java producer wrote them. Wrapped
+      // to remember where each message went.
+      createPartitioner: () => {
+        const partitioner = Partitioners.DefaultPartitioner();
+        return (args) => {
+          const partition = partitioner(args);
+          this.partitionOf.set(args.message, partition);
+          return partition;
+        };
+      },
+      idempotent: true,
+      // Bounded, unlike kafkajs's idempotent default (retry forever): a caller waiting for a
+      // 2xx must get an answer. When the retries run out the send fails and nothing is
+      // acknowledged; a later send of the same record is a new sequence, which downstream
+      // stages absorb (every record carries a stable event_id they deduplicate on).
       retry: { retries: 5, initialRetryTime: 100 },
     });
   }
@@ -29,9 +54,30 @@ export class DurableProducer {
     }
   }
 
+  /**
+   * Resolves once every message is acknowledged by all in-sync replicas.
+   *
+   * Why the check after kafkajs's own sendBatch: kafkajs 2.2.4 sends one request per leader
+   * broker and, when one fails (its broker died), retries only the brokers that have not
+   * answered — with leaders looked up again. Partitions whose leadership moved to a broker
+   * that had already answered are then never sent, yet the call resolves: acknowledged
+   * records silently missing (found by libs/kafka/src/three-nodes.int.spec.ts, a broker
+   * SIGKILLed under load). So every partition a message went to must be in the answer;
+   * messages of a missing partition are sent again (they never reached a log: the idempotent
+   * producer rolled their sequence numbers back, so even a late copy is deduplicated).
+   */
   async sendBatch(topicMessages: TopicMessages[]): Promise<void> {
-    if (topicMessages.length === 0) return;
-    await this.producer.sendBatch({ topicMessages, acks: -1, compression: CompressionTypes.None });
+    let pending = topicMessages.filter((t) => t.messages.length > 0);
+    for (let round = 1; pending.length > 0; round++) {
+      const answered = await this.producer.sendBatch({ topicMessages: pending, acks: -1, compression: CompressionTypes.None });
+      const acked = new Set(answered.map((r) => `${r.topicName}\u0000${r.partition}`));
+      pending = pending
+        .map((t) => ({ topic: t.topic, messages: t.messages.filter((m) => !acked.has(`${t.topic}\u0000${this.partitionOf.get(m)}`)) }))
+        .filter((t) => t.messages.length > 0);
+      if (pending.length > 0 && round >= MAX_SEND_ROUNDS) {
+        throw new Error(`kafkajs acknowledged ${answered.length} partitions but not those of ${pending.reduce((n, t) => n + t.messages.length, 0)} messages`);
+      }
+    }
   }
 
   async disconnect(): Promise<void> {

@@ -25,7 +25,26 @@ export interface StageConsumerOptions {
   /** Attempts of a failing handler before the batch is left uncommitted for redelivery. */
   handlerAttempts?: number;
   fromBeginning?: boolean;
+  /**
+   * Group session: how long the coordinator waits for a heartbeat before it gives a dead
+   * member's partitions to another one (or to the member's restart). Default 6 s, the broker's default group.min.session.timeout.ms.
+   */
+  sessionTimeoutMs?: number;
+  /** Heartbeat period; also sent while a long chunk is being handled. Default 1 s. */
+  heartbeatIntervalMs?: number;
+  /**
+   * Called once when the consumer has died for good (kafkajs CRASH without restart, or a
+   * STOP nobody asked for): the stage cannot recover in-process, so its owner exits and
+   * the supervisor (npm start, compose, Kubernetes) starts it again.
+   */
+  onFatal?: (error: Error) => void;
 }
+
+/**
+ * starting: connecting / first join; running: in a group, fetching; restarting: kafkajs is
+ * restarting it after a retriable crash; crashed / stopped: dead until the process restarts.
+ */
+export type StageConsumerState = 'starting' | 'running' | 'restarting' | 'crashed' | 'stopped';
 
 export class StageConsumerError extends Error {
   constructor(
@@ -56,6 +75,8 @@ export class StageConsumerError extends Error {
 export class StageConsumer {
   private consumer: Consumer | null = null;
   private readonly log: Logger;
+  private state: StageConsumerState = 'starting';
+  private stopRequested = false;
 
   constructor(private readonly options: StageConsumerOptions) {
     this.log = options.logger.child({ component: 'stage-consumer', stage: options.stage });
@@ -66,8 +87,12 @@ export class StageConsumer {
     const consumer = kafka.consumer({
       groupId,
       allowAutoTopicCreation: false,
-      sessionTimeout: 30000,
-      heartbeatInterval: 3000,
+      // A SIGKILLed stage's partitions wait for its session to expire before its restart (or
+      // another instance) gets them: 30 s by default in kafkajs, 6 s here (the broker's
+      // minimum; docs/reliability.md has the measured recovery). Safe because onBatch heartbeats while a chunk is handled,
+      // so a slow chunk does not cost the membership.
+      sessionTimeout: this.sessionTimeoutMs,
+      heartbeatInterval: this.heartbeatIntervalMs,
       maxBytesPerPartition: 1024 * 1024,
       // Let the broker gather a batch for a few milliseconds instead of answering every fetch
       // with the first record: at HTTP rates stages otherwise handled 5–35 messages per batch
@@ -78,6 +103,7 @@ export class StageConsumer {
       retry: { retries: 10, initialRetryTime: 300 },
     });
     this.consumer = consumer;
+    this.watch(consumer);
     await consumer.connect();
     const topics = (Object.keys(this.options.handlers) as TopicKey[]).map((k) => registry.topic(k));
     await consumer.subscribe({ topics, fromBeginning: this.options.fromBeginning ?? true });
@@ -90,8 +116,67 @@ export class StageConsumer {
     this.log.info({ groupId, topics }, 'consuming');
   }
 
+  /** Current state; /health/ready of the stage is false unless it is `running`. */
+  get currentState(): StageConsumerState {
+    return this.state;
+  }
+
+  /** Readiness check: resolves while the consumer is in its group, rejects (with the state) otherwise. */
+  async assertRunning(): Promise<void> {
+    if (this.state !== 'running') throw new Error(`consumer ${this.state}`);
+  }
+
+  private get sessionTimeoutMs(): number {
+    return this.options.sessionTimeoutMs ?? 6000;
+  }
+
+  private get heartbeatIntervalMs(): number {
+    return this.options.heartbeatIntervalMs ?? 1000;
+  }
+
+  /**
+   * Tracks the consumer's life from kafkajs instrumentation events. On a crash kafkajs first
+   * stops the consumer (STOP), then reports CRASH with `restart` telling whether it will
+   * start it again itself; a non-retriable error (e.g. a handler that kept failing) leaves it
+   * stopped for good while the process lives on — the case this turns into a fatal error.
+   */
+  private watch(consumer: Consumer): void {
+    const { events } = consumer;
+    consumer.on(events.GROUP_JOIN, () => {
+      if (this.state !== 'running') this.log.info({ previous: this.state }, 'consumer joined its group');
+      this.state = 'running';
+    });
+    consumer.on(events.CRASH, ({ payload }) => {
+      if (this.stopRequested) return;
+      if (payload.restart) {
+        this.state = 'restarting';
+        this.log.warn({ err: payload.error }, 'consumer crashed; kafkajs restarts it');
+        return;
+      }
+      this.fatal(payload.error);
+    });
+    consumer.on(events.STOP, () => {
+      if (this.stopRequested || this.state === 'crashed') return;
+      this.state = 'stopped';
+      // A crash's STOP comes just before its CRASH event; only a STOP not followed by a
+      // restart within a second is final.
+      setTimeout(() => {
+        if (this.state === 'stopped') this.fatal(new Error('the consumer stopped on its own'));
+      }, 1000).unref();
+    });
+  }
+
+  private fatal(error: Error): void {
+    if (this.state === 'crashed') return;
+    this.state = 'crashed';
+    this.log.fatal({ err: error }, 'consumer died and will not restart by itself: the stage is no longer ready');
+    this.options.onFatal?.(error);
+  }
+
   /** Stops fetching, lets the batch in progress finish and commit, then disconnects. */
   async stop(): Promise<void> {
+    this.stopRequested = true;
+    this.state = 'stopped';
     const consumer = this.consumer;
     this.consumer = null;
     if (consumer) await consumer.disconnect();
@@ -99,11 +184,28 @@ export class StageConsumer {
 
   private async onBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
-    const { registry, metrics, stage } = this.options;
+    const { registry } = this.options;
     const topicKey = (Object.keys(this.options.handlers) as TopicKey[]).find((k) => registry.topic(k) === batch.topic);
     if (!topicKey) return;
     const handler = this.options.handlers[topicKey] as BatchHandler<unknown>;
 
+    // kafkajs heartbeats only when told to (no background thread like the Java client's):
+    // keep the membership alive while a slow chunk is handled, so the session timeout can be
+    // short without a slow store causing a rebalance. Errors (a rebalance in progress) show
+    // up again at the commit, which is where they are acted on.
+    const beat = setInterval(() => {
+      payload.heartbeat().catch((error: unknown) => this.log.debug({ err: error }, 'heartbeat during a chunk failed'));
+    }, this.heartbeatIntervalMs);
+    try {
+      await this.processBatch(payload, topicKey, handler);
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  private async processBatch(payload: EachBatchPayload, topicKey: TopicKey, handler: BatchHandler<unknown>): Promise<void> {
+    const { batch } = payload;
+    const { metrics, stage } = this.options;
     for (let start = 0; start < batch.messages.length; start += this.options.batchMax) {
       if (!payload.isRunning() || payload.isStale()) break;
       const chunk = batch.messages.slice(start, start + this.options.batchMax);

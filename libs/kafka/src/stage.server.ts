@@ -48,6 +48,11 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
     }
   }
 
+  /** Readiness: resolves while the stage's consumer is in its group (or the stage has none). */
+  async assertConsuming(): Promise<void> {
+    await this.consumer?.assertRunning();
+  }
+
   async close(): Promise<void> {
     await this.consumer?.stop();
     this.consumer = null;

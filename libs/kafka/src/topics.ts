@@ -6,22 +6,39 @@ export interface TopicProvisionResult {
   existing: string[];
 }
 
+export interface Replication {
+  factor: number;
+  minInsyncReplicas: number;
+}
+
+/**
+ * Replication for a cluster of `brokers` nodes: 3 replicas with min.insync.replicas 2 from
+ * three brokers on (an acks=all write then survives the loss of any one broker, and one
+ * broker may be down without refusing writes), else one replica per broker, min ISR 1.
+ */
+export function replicationFor(brokers: number): Replication {
+  const factor = Math.max(1, Math.min(3, brokers));
+  return { factor, minInsyncReplicas: factor >= 3 ? 2 : 1 };
+}
+
 /**
  * Creates the project's topics with explicit partitions and configs (the broker runs
  * with auto-creation off, so a typo in a topic name fails loudly instead of silently
  * creating a one-partition topic). Existing topics with fewer partitions than declared
- * are grown; a topic is never shrunk or recreated.
+ * are grown; a topic is never shrunk or recreated, and its replication is left as it is.
+ * New topics get `replication`, by default replicationFor(the brokers the cluster lists).
  */
 export async function ensureTopics(
   admin: Admin,
   prefix: string,
   keys: readonly TopicKey[] = Object.keys(TOPICS) as TopicKey[],
-  replicationFactor = 1,
+  replication?: Replication,
 ): Promise<TopicProvisionResult> {
   const existing = new Set(await admin.listTopics());
   const wanted = keys.map((k) => ({ key: k, name: topicName(prefix, k) }));
   const missing = wanted.filter((t) => !existing.has(t.name));
   if (missing.length > 0) {
+    const { factor, minInsyncReplicas } = replication ?? replicationFor((await admin.describeCluster()).brokers.length);
     // Several services may provision at boot at the same moment; losing that race is fine.
     await admin
       .createTopics({
@@ -29,8 +46,11 @@ export async function ensureTopics(
       topics: missing.map((t) => ({
         topic: t.name,
         numPartitions: TOPICS[t.key].partitions,
-        replicationFactor,
-        configEntries: Object.entries(TOPICS[t.key].config).map(([name, value]) => ({ name, value })),
+        replicationFactor: factor,
+        configEntries: [
+          ...Object.entries(TOPICS[t.key].config).map(([name, value]) => ({ name, value })),
+          { name: 'min.insync.replicas', value: String(minInsyncReplicas) },
+        ],
       })),
     })
       .catch((error: unknown) => {

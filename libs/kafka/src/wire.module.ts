@@ -103,34 +103,53 @@ export interface RunStageOptions {
   groupId: string;
   batchMax: number;
   partitionsConcurrency: number;
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
   logLevel: string;
 }
+
+/** How long a stage whose consumer died may take to shut down before it exits anyway. */
+const FATAL_EXIT_GRACE_MS = 5000;
 
 /**
  * Boots a consumer stage as a NestJS hybrid app: the HTTP side serves /metrics and
  * /health/*, the KafkaStageServer transport runs the @EventPattern batch handlers.
  * SIGTERM/SIGINT: stop consuming, let the batch in flight finish and commit, disconnect.
+ *
+ * /health/ready includes the consumer: false unless it is in its group. A consumer that
+ * died for good (kafkajs CRASH without restart, or STOP) makes the process exit with code 1
+ * after a bounded graceful close: offsets are only committed after the output is durable, so
+ * the restart (by npm start's supervisor, compose or Kubernetes) resumes where it stopped.
  */
 export async function runStage(options: RunStageOptions): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(options.module, new FastifyAdapter(), { bufferLogs: true });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
-  app.connectMicroservice(
-    {
-      strategy: new KafkaStageServer({
-        kafka: app.get<Kafka>(KAFKA),
-        registry: app.get(ContractRegistry),
-        producer: app.get(DurableProducer),
-        metrics: app.get(RelayMetrics),
-        logger: createLogger(options.service, options.logLevel),
-        stage: options.service,
-        groupId: options.groupId,
-        batchMax: options.batchMax,
-        partitionsConcurrency: options.partitionsConcurrency,
-      }),
-    },
-    { inheritAppConfig: true },
-  );
+  const log = createLogger(options.service, options.logLevel);
+  const onFatal = (error: Error) => {
+    log.fatal({ err: error, code: 'CONSUMER_DEAD' }, `${options.service}: Kafka consumer died; exiting so the service is restarted`);
+    setTimeout(() => process.exit(1), FATAL_EXIT_GRACE_MS).unref();
+    app.close().then(
+      () => process.exit(1),
+      () => process.exit(1),
+    );
+  };
+  const server = new KafkaStageServer({
+    kafka: app.get<Kafka>(KAFKA),
+    registry: app.get(ContractRegistry),
+    producer: app.get(DurableProducer),
+    metrics: app.get(RelayMetrics),
+    logger: log,
+    stage: options.service,
+    groupId: options.groupId,
+    batchMax: options.batchMax,
+    partitionsConcurrency: options.partitionsConcurrency,
+    ...(options.sessionTimeoutMs ? { sessionTimeoutMs: options.sessionTimeoutMs } : {}),
+    ...(options.heartbeatIntervalMs ? { heartbeatIntervalMs: options.heartbeatIntervalMs } : {}),
+    onFatal,
+  });
+  app.get(Readiness).register('consumer', () => server.assertConsuming());
+  app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
   await app.startAllMicroservices();
   await app.listen(options.port, options.host ?? '0.0.0.0');
   return app;

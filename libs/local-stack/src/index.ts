@@ -3,7 +3,7 @@
 export { DEFAULT_APICURIO_VERSION, DEFAULT_KAFKA_VERSION, ensureApicurio, ensureKafka } from './artifacts';
 export type { ApicurioArtifact, ArtifactOptions, EnsureApicurioOptions, EnsureKafkaOptions, KafkaArtifact } from './artifacts';
 export { newClusterId, renderLog4j2Properties, renderServerProperties, startKafka } from './kafka';
-export type { KafkaHandle, KafkaLogLevel, ServerPropertiesInput, StartKafkaOptions } from './kafka';
+export type { KafkaHandle, KafkaLogLevel, KafkaNode, ServerPropertiesInput, StartKafkaOptions } from './kafka';
 export { apicurioSystemProperties, startApicurio } from './apicurio';
 export type { ApicurioCcompatOptions, ApicurioConfigInput, ApicurioHandle, StartApicurioOptions } from './apicurio';
 export { checkPostgres, dropDatabase, ensureDatabase, listDatabases } from './postgres';

@@ -28,6 +28,23 @@ describe('Kafka configuration', () => {
     });
   });
 
+  it('renders one node of a 3-node cluster: three voters, replication 3 and min ISR 2 everywhere', () => {
+    const props = parse(
+      renderServerProperties({ host: '127.0.0.1', port: 9192, controllerPort: 9193, logDirs: '/d', nodeId: 2, controllerPorts: [9093, 9193, 9293] }),
+    );
+    expect(props).toMatchObject({
+      'process.roles': 'broker,controller',
+      'node.id': '2',
+      'controller.quorum.voters': '1@127.0.0.1:9093,2@127.0.0.1:9193,3@127.0.0.1:9293',
+      'advertised.listeners': 'PLAINTEXT://127.0.0.1:9192',
+      'default.replication.factor': '3',
+      'min.insync.replicas': '2',
+      'offsets.topic.replication.factor': '3',
+      'transaction.state.log.replication.factor': '3',
+      'transaction.state.log.min.isr': '2',
+    });
+  });
+
   it('lets callers override settings', () => {
     const props = parse(renderServerProperties({ host: 'h', port: 1, controllerPort: 2, logDirs: 'd', overrides: { 'num.partitions': 6, 'auto.create.topics.enable': true } }));
     expect(props['num.partitions']).toBe('6');

@@ -1,5 +1,6 @@
 // Must stay the first import: it lets the next ones resolve @relay/* (see aliases.ts).
 import './aliases';
+import { loadConfig, testStackConfigSchema } from '@relay/config';
 import { DEFAULT_PG_URL, startTestStack, type TestStack } from './stack';
 
 /** Handed to global-teardown.ts: Jest runs both in the same process, in separate module registries. */
@@ -13,12 +14,15 @@ export const STACK_KEY = '__RELAY_TEST_STACK__';
  *   RELAY_PG_URL         PostgreSQL base URL (tests create their own databases)
  * Inputs: RELAY_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres),
  * RELAY_CACHE_DIR (artifact cache, default ~/.cache/relay), RELAY_KEEP_TEST_STATE=1 (keep
- * the temp dir with logs and the registry database after the run).
+ * the temp dir with logs and the registry database after the run), RELAY_KAFKA_NODES=3 (three
+ * Kafka nodes: every spec's topics then have replication factor 3 and min.insync.replicas 2).
  */
 export default async function globalSetup(): Promise<void> {
   process.stderr.write('\n');
   const started = Date.now();
+  const { RELAY_KAFKA_NODES } = loadConfig('integration tests', testStackConfigSchema);
   const stack: TestStack = await startTestStack({
+    kafkaNodes: RELAY_KAFKA_NODES,
     pgUrl: process.env.RELAY_PG_URL || DEFAULT_PG_URL,
     cacheDir: process.env.RELAY_CACHE_DIR || undefined,
     keepState: process.env.RELAY_KEEP_TEST_STATE === '1',

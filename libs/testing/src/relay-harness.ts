@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ApiKeysRepository, TeamsRepository, createPool, prepareDatabase } from '@relay/control-plane';
-import { SERVICE_NAMES, startRelayServices, type RelayServiceName, type RelayServices } from '@relay/local-stack';
+import { SERVICE_NAMES, startRelayServices, type RelayServiceName, type RelayServices, type RestartPolicy } from '@relay/local-stack';
 import { createTestDatabase, dropTestDatabase } from './test-database';
 
 export const REPO_ROOT = path.resolve(__dirname, '../../..');
@@ -66,7 +66,13 @@ export interface RelayUnderTest {
  * directory, so specs never see each other's data.
  */
 export async function startRelay(
-  options: { services?: readonly RelayServiceName[]; env?: Record<string, string> } = {},
+  options: {
+    services?: readonly RelayServiceName[];
+    env?: Record<string, string>;
+    /** Restart services that exit, as `npm start` does (see startRelayServices). */
+    supervise?: boolean | RestartPolicy;
+    onProgress?: (line: string) => void;
+  } = {},
 ): Promise<RelayUnderTest> {
   const infra = sharedInfra();
   const topicPrefix = `t${randomBytes(5).toString('hex')}`;
@@ -105,7 +111,14 @@ export async function startRelay(
     ...options.env,
   };
   // Generous: five Node services boot in parallel on a small machine that may be busy.
-  const startOptions = { root: REPO_ROOT, logDir, readyTimeoutMs: 150000, env };
+  const startOptions = {
+    root: REPO_ROOT,
+    logDir,
+    readyTimeoutMs: 150000,
+    env,
+    ...(options.supervise ? { supervise: options.supervise } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  };
   const services = await startRelayServices(
     wanted.map((name) => ({ name, port: ports[name], env: {} })),
     startOptions,

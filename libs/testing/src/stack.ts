@@ -27,6 +27,8 @@ export interface TestStackOptions {
   cacheDir?: string;
   /** Keep the temp dir (logs, Kafka data) and the registry database after stop(). */
   keepState?: boolean;
+  /** 1 (default) or 3 Kafka nodes (replication factor 3, min.insync.replicas 2). */
+  kafkaNodes?: 1 | 3;
   log?: Logger;
 }
 
@@ -101,7 +103,13 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const database = `${options.keepState ? 'relay_it_kept_' : REGISTRY_DB_PREFIX}${process.pid}_${randomBytes(4).toString('hex')}`;
   const common = { cacheDir: options.cacheDir, log };
   const [kafka, registry] = await Promise.allSettled([
-    startKafka({ ...common, dataDir: path.join(root, 'kafka'), logDir: path.join(root, 'logs', 'kafka'), heapMb: 512 }),
+    startKafka({
+      ...common,
+      nodes: options.kafkaNodes ?? 1,
+      dataDir: path.join(root, 'kafka'),
+      logDir: path.join(root, 'logs', 'kafka'),
+      heapMb: (options.kafkaNodes ?? 1) === 1 ? 512 : 384,
+    }),
     startApicurio({ ...common, dataDir: path.join(root, 'apicurio'), logDir: path.join(root, 'logs', 'apicurio'), postgres: { ...pg, database } }),
   ]);
   if (kafka.status === 'rejected' || registry.status === 'rejected') {

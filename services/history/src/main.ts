@@ -14,6 +14,8 @@ runMain('history', async (log) => {
     groupId: `${config.RELAY_TOPIC_PREFIX}.history`,
     batchMax: config.RELAY_BATCH_MAX,
     partitionsConcurrency: config.RELAY_PARTITIONS_CONCURRENCY,
+    sessionTimeoutMs: config.RELAY_KAFKA_SESSION_TIMEOUT_MS,
+    heartbeatIntervalMs: config.RELAY_KAFKA_HEARTBEAT_MS,
     logLevel: config.RELAY_LOG_LEVEL,
   });
 });

@@ -15,6 +15,8 @@ runMain('matcher', async (log) => {
     groupId: `${config.RELAY_TOPIC_PREFIX}.matcher`,
     batchMax: config.RELAY_BATCH_MAX,
     partitionsConcurrency: config.RELAY_PARTITIONS_CONCURRENCY,
+    sessionTimeoutMs: config.RELAY_KAFKA_SESSION_TIMEOUT_MS,
+    heartbeatIntervalMs: config.RELAY_KAFKA_HEARTBEAT_MS,
     logLevel: config.RELAY_LOG_LEVEL,
   });
 });
