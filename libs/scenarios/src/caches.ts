@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { SeqCache } from '@relay/control-plane';
 import { type ContactRefInput, type ContactsRepository, type IdentifierKind, resolveAmong } from './contacts';
 import { compileScenario, type CompiledScenario } from './evaluate';
@@ -57,29 +58,32 @@ export interface ContactResolution {
  * for events whose batch read that sequence or an older one, so a contact changed (tags,
  * fields) before an event was accepted is read again for it. The matcher's own custom-data
  * merges are written through. Unknown identifiers are never cached, so a contact created
- * just before its first event is found. Bounded: the oldest entries are evicted past
- * `maxEntries` (Map keeps insertion order); `ttlMs` only lets idle entries go.
+ * just before its first event is found. Bounded (lru-cache): the least recently used
+ * entries go past `maxEntries`; `ttlMs` only lets idle entries go.
  */
 export class ContactResolver {
-  private readonly byId = new Map<string, { contact: Contact; at: number; seq: number }>();
-  private readonly byIdentifier = new Map<string, string>();
+  private readonly byId: LRUCache<string, { contact: Contact; seq: number }>;
+  /** Identifier → contact id: hints only, always checked against the contact they name. */
+  private readonly byIdentifier: LRUCache<string, string>;
 
   constructor(
     private readonly repo: ContactsRepository,
-    private readonly ttlMs: number,
-    private readonly maxEntries: number,
-  ) {}
+    ttlMs: number,
+    maxEntries: number,
+  ) {
+    this.byId = new LRUCache({ max: maxEntries, ttl: ttlMs });
+    this.byIdentifier = new LRUCache({ max: maxEntries * 3 });
+  }
 
   /** `seqs`: each team's contact sequence, read after the batch was fetched. */
   async resolveMany(refs: { team_id: string; ref: ContactRefInput }[], seqs: ReadonlyMap<string, number>): Promise<ContactResolution[]> {
-    const now = Date.now();
     const lookups = new Map<string, { team_id: string; kind: IdentifierKind; value: string }>();
     const cachedFind = (teamId: string, kind: IdentifierKind, value: string): Contact | undefined => {
       const id = kind === 'id' ? value : this.byIdentifier.get(identKey(teamId, kind, value));
       const hit = id === undefined ? undefined : this.byId.get(idKey(teamId, id));
       // The identifier must still be the contact's: an email moved to another contact
       // makes the old mapping stale, and a stale mapping is a miss.
-      if (hit && hit.seq >= (seqs.get(teamId) ?? 0) && now - hit.at < this.ttlMs && hit.contact[kind] === value) return hit.contact;
+      if (hit && hit.seq >= (seqs.get(teamId) ?? 0) && hit.contact[kind] === value) return hit.contact;
       return undefined;
     };
     for (const { team_id, ref } of refs) {
@@ -107,20 +111,11 @@ export class ContactResolver {
    * sequence was `seq`.
    */
   put(teamId: string, contact: Contact, seq: number): void {
-    const key = idKey(teamId, contact.id);
-    this.byId.delete(key);
-    this.byId.set(key, { contact, at: Date.now(), seq });
+    this.byId.set(idKey(teamId, contact.id), { contact, seq });
     for (const kind of ['external_id', 'email', 'phone'] as const) {
       const v = contact[kind];
       if (v !== null) this.byIdentifier.set(identKey(teamId, kind, v), contact.id);
     }
-    while (this.byId.size > this.maxEntries) {
-      const oldest = this.byId.keys().next().value as string;
-      this.byId.delete(oldest);
-    }
-    // Identifier mappings are only hints (checked against the contact), so trimming them
-    // in bulk is enough to bound memory.
-    if (this.byIdentifier.size > this.maxEntries * 3) this.byIdentifier.clear();
   }
 
   clear(): void {
