@@ -75,6 +75,12 @@ const consumerVars = {
   RELAY_KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300000).default(6000),
   /** Heartbeat period of a stage's consumer: at most a third of the session timeout. */
   RELAY_KAFKA_HEARTBEAT_MS: z.coerce.number().int().min(100).max(100000).default(1000),
+  /**
+   * Tries of a throwing stage handler before a record that fails while its neighbours
+   * succeed is dead-lettered as poison (HANDLER_FAILED); when every record fails (a store is
+   * down) nothing is dead-lettered and the chunk is retried uncommitted.
+   */
+  RELAY_HANDLER_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
 };
 
 /** Kafka's own rule: a member must get several heartbeats in before its session expires. */

@@ -105,6 +105,8 @@ export interface RunStageOptions {
   partitionsConcurrency: number;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
+  /** RELAY_HANDLER_ATTEMPTS: see StageConsumerOptions.handlerAttempts. */
+  handlerAttempts?: number;
   logLevel: string;
 }
 
@@ -146,6 +148,7 @@ export async function runStage(options: RunStageOptions): Promise<NestFastifyApp
     partitionsConcurrency: options.partitionsConcurrency,
     ...(options.sessionTimeoutMs ? { sessionTimeoutMs: options.sessionTimeoutMs } : {}),
     ...(options.heartbeatIntervalMs ? { heartbeatIntervalMs: options.heartbeatIntervalMs } : {}),
+    ...(options.handlerAttempts !== undefined ? { handlerAttempts: options.handlerAttempts } : {}),
     onFatal,
   });
   app.get(Readiness).register('consumer', () => server.assertConsuming());

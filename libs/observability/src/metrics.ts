@@ -12,6 +12,7 @@ export class RelayMetrics {
   readonly produced: Counter<'stage' | 'topic'>;
   readonly rejected: Counter<'stage' | 'reason'>;
   readonly deadLettered: Counter<'stage' | 'reason'>;
+  readonly handlerFailures: Counter<'stage'>;
   readonly batchSeconds: Histogram<'stage'>;
   readonly batchSize: Histogram<'stage'>;
   readonly consumerLag: Gauge<'group' | 'topic' | 'partition'>;
@@ -61,6 +62,12 @@ export class RelayMetrics {
       name: 'relay_dlq_messages_total',
       help: 'Messages sent to the dead-letter topic, by stage and reason code.',
       labelNames: ['stage', 'reason'],
+      registers,
+    });
+    this.handlerFailures = new Counter({
+      name: 'relay_stage_handler_failures_total',
+      help: 'Failed calls of a stage handler (each retry counts): a store outage or a poison record being isolated.',
+      labelNames: ['stage'],
       registers,
     });
     this.batchSeconds = new Histogram({
