@@ -30,6 +30,12 @@ export const kafkaVars = {
 export const registryVars = {
   /** Base URL of the Confluent-compatible API, e.g. http://127.0.0.1:8081/apis/ccompat/v7 */
   RELAY_REGISTRY_URL: url.default('http://127.0.0.1:8081/apis/ccompat/v7'),
+  /**
+   * How long a schema id the registry answers 404 for is looked up again (a registry that
+   * restarts or lags) before records carrying it are dead-lettered as SCHEMA_NOT_FOUND.
+   * Kept well under the consumer session timeout (30 s): decoding waits meanwhile.
+   */
+  RELAY_SCHEMA_NOT_FOUND_RETRY_MS: z.coerce.number().int().min(0).max(20000).default(10000),
 };
 
 export const postgresVars = {

@@ -21,6 +21,8 @@ export interface WireOptions {
   clientId?: string;
   registryUrl: string;
   topicPrefix: string;
+  /** RELAY_SCHEMA_NOT_FOUND_RETRY_MS: see ContractRegistryOptions.schemaNotFoundRetryMs. */
+  schemaNotFoundRetryMs?: number;
 }
 
 class WireLifecycle implements OnApplicationShutdown {
@@ -65,7 +67,11 @@ export class WireModule {
           provide: ContractRegistry,
           inject: [KAFKA],
           useFactory: async (kafka: Kafka) => {
-            const registry = new ContractRegistry({ url: w.registryUrl, topicPrefix: w.topicPrefix });
+            const registry = new ContractRegistry({
+              url: w.registryUrl,
+              topicPrefix: w.topicPrefix,
+              ...(w.schemaNotFoundRetryMs !== undefined ? { schemaNotFoundRetryMs: w.schemaNotFoundRetryMs } : {}),
+            });
             await prepareWire(kafka, registry, w.topicPrefix);
             return registry;
           },
