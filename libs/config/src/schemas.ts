@@ -179,6 +179,12 @@ export const dispatcherConfigSchema = z.object({
    * = faster recovery but more renewal writes and less slack for a stalled process.
    */
   RELAY_WEBHOOK_LEASE_MS: z.coerce.number().int().min(3000).default(60000),
+  /**
+   * How long a finished delivery's id is remembered so a duplicate delivery record arriving
+   * later (producer retry, topic replay, offsets reset) is not sent again. Default: the
+   * retention of the deliveries topic (7 days), beyond which no duplicate can arrive.
+   */
+  RELAY_WEBHOOK_DEDUPE_WINDOW_MS: positiveInt(7 * 24 * 3600 * 1000),
 }).superRefine(heartbeatWithinSession);
 
 export const historyConfigSchema = z.object({

@@ -30,12 +30,19 @@ export class PendingStore {
   constructor(
     private readonly pool: Pool,
     private readonly leaseMs: number,
+    /** How long a finished delivery's id is remembered, so a late duplicate record is not sent again. */
+    private readonly dedupeWindowMs = 7 * 24 * 3600 * 1000,
   ) {}
 
   /**
    * Inserts deliveries; the ones in `take` are leased to the caller at once (it will send
    * them from memory), the rest are due now for any instance's poller. Already-known
-   * delivery ids (Kafka redelivery) are skipped; returns the ids actually inserted.
+   * delivery ids are skipped — pending ones (Kafka redelivery) and finished ones still in
+   * the dedupe window (webhook_finished: a duplicate record arriving after the delivery
+   * succeeded or died is not sent again); returns the ids actually inserted.
+   *
+   * One narrow race is left to the receiver: a duplicate accepted in the very instant its
+   * original's completion commits may be sent again, with the same webhook-id.
    */
   async accept(deliveries: readonly WebhookDelivery[], take: ReadonlySet<string>): Promise<Set<string>> {
     if (deliveries.length === 0) return new Set();
@@ -44,6 +51,7 @@ export class PendingStore {
        SELECT d.delivery_id, d.endpoint_id, d.team_id, d.delivery, d.leased,
               CASE WHEN d.leased THEN now() + ($5::bigint * interval '1 millisecond') ELSE now() END
        FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $6::boolean[]) AS d(delivery_id, endpoint_id, team_id, delivery, leased)
+       WHERE NOT EXISTS (SELECT 1 FROM webhook_finished f WHERE f.delivery_id = d.delivery_id)
        ON CONFLICT (delivery_id) DO NOTHING
        RETURNING delivery_id`,
       [
@@ -111,7 +119,6 @@ export class PendingStore {
    */
   async complete(items: readonly Completion[], autoDisableMs: number): Promise<{ id: string; team_id: string; environment: string }[]> {
     const attempts = items.flatMap((c) => ((c.kind === 'succeeded' || c.kind === 'retrying' || c.kind === 'dead') && c.attempt ? [c.attempt] : []));
-    const done = items.filter((c) => c.kind === 'succeeded' || c.kind === 'dropped').map((c) => c.job.delivery.delivery_id);
     const retrying = items.flatMap((c) =>
       c.kind === 'retrying'
         ? [{ id: c.job.delivery.delivery_id, attempts: c.job.attempts + 1, dueAt: c.dueAt, error: c.attempt.error }]
@@ -149,8 +156,19 @@ export class PendingStore {
           ],
         );
       }
-      const removed = [...done, ...dead.map((c) => c.job.delivery.delivery_id)];
-      if (removed.length > 0) await client.query('DELETE FROM webhook_pending WHERE delivery_id = ANY($1::text[])', [removed]);
+      const finished = items.flatMap((c) =>
+        c.kind === 'succeeded' || c.kind === 'dead' || c.kind === 'dropped' ? [{ id: c.job.delivery.delivery_id, outcome: c.kind }] : [],
+      );
+      if (finished.length > 0) {
+        await client.query('DELETE FROM webhook_pending WHERE delivery_id = ANY($1::text[])', [finished.map((f) => f.id)]);
+        // The tombstones that keep a late duplicate of these deliveries from being sent again.
+        await client.query(
+          `INSERT INTO webhook_finished (delivery_id, outcome)
+           SELECT * FROM unnest($1::text[], $2::text[])
+           ON CONFLICT (delivery_id) DO UPDATE SET outcome = EXCLUDED.outcome, finished_at = now()`,
+          [finished.map((f) => f.id), finished.map((f) => f.outcome)],
+        );
+      }
       if (retrying.length > 0) {
         await client.query(
           `UPDATE webhook_pending p SET attempts = r.attempts, due_at = r.due_at, leased = false, last_error = r.last_error
@@ -202,8 +220,12 @@ export class PendingStore {
     }
   }
 
-  /** Deletes attempts older than the retention (run periodically by the dispatcher). */
+  /**
+   * Deletes attempts and dead deliveries older than the retention, and tombstones older
+   * than the dedupe window (run periodically by the dispatcher).
+   */
   async prune(retentionMs: number): Promise<void> {
+    await this.pool.query(`DELETE FROM webhook_finished WHERE finished_at < now() - ($1::bigint * interval '1 millisecond')`, [this.dedupeWindowMs]);
     await this.pool.query(`DELETE FROM webhook_attempts WHERE attempted_at < now() - ($1::bigint * interval '1 millisecond')`, [retentionMs]);
     await this.pool.query(`DELETE FROM webhook_dead WHERE failed_at < now() - ($1::bigint * interval '1 millisecond')`, [retentionMs]);
   }

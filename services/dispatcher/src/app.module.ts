@@ -93,7 +93,7 @@ export class DispatcherModule {
             return directory;
           },
         },
-        { provide: PendingStore, inject: [PG_POOL], useFactory: (pool: Pool) => new PendingStore(pool, config.RELAY_WEBHOOK_LEASE_MS) },
+        { provide: PendingStore, inject: [PG_POOL], useFactory: (pool: Pool) => new PendingStore(pool, config.RELAY_WEBHOOK_LEASE_MS, config.RELAY_WEBHOOK_DEDUPE_WINDOW_MS) },
         { provide: WebhookSender, useFactory: () => new WebhookSender(config.RELAY_ALLOW_LOOPBACK_WEBHOOKS) },
         {
           provide: DeliveryEngine,

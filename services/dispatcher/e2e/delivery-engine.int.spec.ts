@@ -1,0 +1,128 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Pool } from 'pg';
+import type { WebhookDelivery } from '@relay/contracts';
+import { TeamChanges, TeamsRepository, createPool, prepareDatabase } from '@relay/control-plane';
+import type { OutputRecord } from '@relay/kafka';
+import { createLogger, RelayMetrics } from '@relay/observability';
+import { createTestDatabase, dropTestDatabase, eventually, sharedInfra } from '@relay/testing';
+import {
+  DeliveryEngine,
+  EndpointDirectory,
+  PendingStore,
+  SecretBox,
+  WebhookEndpointsRepository,
+  parseEndpointInput,
+  type EndpointInput,
+  type SendResult,
+} from '@relay/webhooks';
+
+/**
+ * The delivery engine on a real PostgreSQL (its durable queue, tombstones and endpoints),
+ * with a scripted sender instead of HTTP and Kafka output captured in memory.
+ */
+describe('DeliveryEngine on PostgreSQL', () => {
+  let dbUrl: string;
+  let pool: Pool;
+  let teamId: string;
+  let endpoints: WebhookEndpointsRepository;
+  const engines: DeliveryEngine[] = [];
+
+  beforeAll(async () => {
+    dbUrl = await createTestDatabase(sharedInfra().pgUrl);
+    await prepareDatabase(dbUrl);
+    pool = createPool(dbUrl, 4);
+    teamId = (await new TeamsRepository(pool).create(`team ${randomBytes(3).toString('hex')}`)).id;
+    endpoints = new WebhookEndpointsRepository(pool, new SecretBox(randomBytes(32)));
+  });
+
+  afterAll(async () => {
+    for (const e of engines) await e.stop();
+    await pool?.end();
+    if (dbUrl) await dropTestDatabase(dbUrl);
+  });
+
+  const createEndpoint = async (overrides: Record<string, unknown> = {}) => {
+    const parsed = parseEndpointInput({ url: 'https://receiver.example.com/hook', events: ['purchase'], ...overrides }, false, { environment: 'production', timeoutMs: 5000 });
+    if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+    return (await endpoints.create(teamId, parsed.value as EndpointInput)).endpoint;
+  };
+
+  const delivery = (endpointId: string, createdAt = Date.now()): WebhookDelivery => ({
+    delivery_id: randomUUID(),
+    team_id: teamId,
+    environment: 'production',
+    endpoint_id: endpointId,
+    kind: 'subscription',
+    action: 'purchase',
+    event_id: randomUUID(),
+    code_name: 'purchase',
+    scenario_id: null,
+    action_index: null,
+    contact_json: null,
+    payload_json: '{}',
+    occurred_at: createdAt,
+    created_at: createdAt,
+  });
+
+  /** An engine whose sender answers with `respond` and records every POST's delivery ids. */
+  const startEngine = async (respond: (url: string) => Partial<SendResult> = () => ({})) => {
+    const sent: string[] = [];
+    const produced: OutputRecord[] = [];
+    const metrics = new RelayMetrics('dispatcher-test');
+    const directory = new EndpointDirectory(endpoints.forDispatch(), new TeamChanges(pool), 60000);
+    await directory.start();
+    const engine = new DeliveryEngine({
+      store: new PendingStore(pool, 60000),
+      directory,
+      sender: {
+        post: async (url, body) => {
+          const items = JSON.parse(body) as { delivery_id: string } | { delivery_id: string }[];
+          for (const item of Array.isArray(items) ? items : [items]) sent.push(item.delivery_id);
+          return { ok: true, status: 200, error: null, latencyMs: 1, snippet: null, retryAfterMs: null, ...respond(url) };
+        },
+      },
+      produce: async (records) => void produced.push(...records),
+      schedule: [50, 50],
+      queueMax: 100,
+      pollMs: 50,
+      leaseMs: 60000,
+      autoDisableMs: 3600000,
+      logger: createLogger('dispatcher-test', 'silent'),
+      metrics,
+    });
+    engine.start();
+    engines.push(engine);
+    return { engine, sent, produced, metrics, directory };
+  };
+
+  it('does not send a delivery again when a duplicate record arrives after it succeeded', async () => {
+    const endpoint = await createEndpoint();
+    const { engine, sent } = await startEngine();
+    const d = delivery(endpoint.id);
+    await engine.accept([d]);
+    await eventually(async () => (sent.includes(d.delivery_id) ? true : undefined), 10000, 20);
+    await engine.flush();
+    // The pending row is gone; a duplicate of the record (producer retry, topic replay)
+    // arrives, alone and among new deliveries.
+    const fresh = delivery(endpoint.id);
+    await engine.accept([{ ...d }]);
+    await engine.accept([{ ...d }, fresh]);
+    await eventually(async () => (sent.includes(fresh.delivery_id) ? true : undefined), 10000, 20);
+    await engine.flush();
+    const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM webhook_pending WHERE delivery_id = $1', [d.delivery_id]);
+    expect(rows[0]?.n).toBe('0');
+    expect(sent.filter((id) => id === d.delivery_id)).toHaveLength(1);
+  });
+
+  it('forgets finished deliveries after the dedupe window (pruned)', async () => {
+    const endpoint = await createEndpoint();
+    const d = delivery(endpoint.id);
+    const store = new PendingStore(pool, 60000, 1);
+    expect([...(await store.accept([d], new Set()))]).toEqual([d.delivery_id]);
+    await store.complete([{ kind: 'dropped', job: { delivery: d, attempts: 0 } }], 3600000);
+    expect([...(await store.accept([d], new Set()))]).toEqual([]);
+    await pool.query(`UPDATE webhook_finished SET finished_at = now() - interval '1 second' WHERE delivery_id = $1`, [d.delivery_id]);
+    await store.prune(30 * 24 * 3600 * 1000);
+    expect([...(await store.accept([d], new Set()))]).toEqual([d.delivery_id]);
+  });
+});
