@@ -27,6 +27,7 @@ export class RelayMetrics {
   readonly webhookAttemptSeconds: Histogram<'outcome'>;
   readonly webhookDispatchSeconds: Histogram<'kind'>;
   readonly webhookHeld: Gauge;
+  readonly webhookUnsent: Counter<'reason'>;
   readonly rateLimited: Counter<'scope' | 'route'>;
   readonly rateLimitCheckSeconds: Histogram;
   readonly endToEndSeconds: Histogram<'kind'>;
@@ -144,6 +145,12 @@ export class RelayMetrics {
     this.webhookHeld = new Gauge({
       name: 'relay_webhook_deliveries_in_memory',
       help: 'Deliveries held in memory by this dispatcher (queued or in flight); the rest wait in PostgreSQL.',
+      registers,
+    });
+    this.webhookUnsent = new Counter({
+      name: 'relay_webhook_unsent_total',
+      help: 'Webhook deliveries failed without an HTTP request, by reason (ENDPOINT_NOT_FOUND, ENDPOINT_DISABLED, ENDPOINT_GONE, TEAM_MISMATCH, ENVIRONMENT_MISMATCH).',
+      labelNames: ['reason'],
       registers,
     });
     this.matcherEvents = new Counter({

@@ -10,8 +10,8 @@ export interface PendingJob {
 export type Completion =
   | { kind: 'succeeded'; job: PendingJob; attempt: WebhookAttempt }
   | { kind: 'retrying'; job: PendingJob; attempt: WebhookAttempt; dueAt: number }
-  | { kind: 'dead'; job: PendingJob; attempt: WebhookAttempt | null; reason: string }
-  | { kind: 'dropped'; job: PendingJob }
+  /** `unsent`: failed without an HTTP request (its attempt record says why); the endpoint's health is not touched. */
+  | { kind: 'dead'; job: PendingJob; attempt: WebhookAttempt | null; reason: string; unsent?: boolean }
   /** Not attempted (endpoint not in the directory yet): back to the table for later, attempts unchanged. */
   | { kind: 'deferred'; job: PendingJob; dueAt: number };
 
@@ -129,7 +129,9 @@ export class PendingStore {
     const dead = items.filter((c): c is Extract<Completion, { kind: 'dead' }> => c.kind === 'dead');
     const succeededEndpoints = [...new Set(items.filter((c) => c.kind === 'succeeded').map((c) => c.job.delivery.endpoint_id))];
     const failedEndpoints = [
-      ...new Set(items.filter((c) => (c.kind === 'retrying' || c.kind === 'dead') && c.attempt).map((c) => c.job.delivery.endpoint_id)),
+      ...new Set(
+        items.filter((c) => (c.kind === 'retrying' || (c.kind === 'dead' && !c.unsent)) && c.attempt).map((c) => c.job.delivery.endpoint_id),
+      ),
     ];
     const client = await this.pool.connect();
     try {
@@ -157,7 +159,7 @@ export class PendingStore {
         );
       }
       const finished = items.flatMap((c) =>
-        c.kind === 'succeeded' || c.kind === 'dead' || c.kind === 'dropped' ? [{ id: c.job.delivery.delivery_id, outcome: c.kind }] : [],
+        c.kind === 'succeeded' || c.kind === 'dead' ? [{ id: c.job.delivery.delivery_id, outcome: c.kind }] : [],
       );
       if (finished.length > 0) {
         await client.query('DELETE FROM webhook_pending WHERE delivery_id = ANY($1::text[])', [finished.map((f) => f.id)]);
@@ -187,7 +189,7 @@ export class PendingStore {
             dead.map((c) => c.job.delivery.endpoint_id),
             dead.map((c) => c.job.delivery.team_id),
             dead.map((c) => JSON.stringify(c.job.delivery)),
-            dead.map((c) => c.job.attempts + (c.attempt ? 1 : 0)),
+            dead.map((c) => c.job.attempts + (c.attempt && !c.unsent ? 1 : 0)),
             dead.map((c) => c.reason),
           ],
         );

@@ -74,6 +74,7 @@ describe('DeliveryEngine on PostgreSQL', () => {
     const engine = new DeliveryEngine({
       store: new PendingStore(pool, 60000),
       directory,
+      endpoints,
       sender: {
         post: async (url, body) => {
           const items = JSON.parse(body) as { delivery_id: string } | { delivery_id: string }[];
@@ -114,12 +115,52 @@ describe('DeliveryEngine on PostgreSQL', () => {
     expect(sent.filter((id) => id === d.delivery_id)).toHaveLength(1);
   });
 
+  it('fails a delivery whose endpoint is deleted with ENDPOINT_NOT_FOUND: an attempt for history, a dead letter, a metric', async () => {
+    const gone = await createEndpoint();
+    expect(await endpoints.delete(teamId, gone.id)).toBe(true);
+    const { engine, sent, produced, metrics } = await startEngine();
+    const d = delivery(gone.id);
+    await engine.accept([d]);
+    const attempt = await eventually(
+      async () => produced.find((r) => r.topic === 'attempts' && (r.value as { delivery_id: string }).delivery_id === d.delivery_id),
+      10000,
+      20,
+    );
+    expect(attempt.value).toMatchObject({ outcome: 'dead', http_status: null, attempt: 0, endpoint_id: gone.id, event_id: d.event_id });
+    expect((attempt.value as { error: string }).error).toMatch(/^ENDPOINT_NOT_FOUND: /);
+    expect(produced.find((r) => r.topic === 'deliveries_dead' && (r.value as { delivery_id: string }).delivery_id === d.delivery_id)?.value).toMatchObject({
+      last_error: expect.stringMatching(/^ENDPOINT_NOT_FOUND/),
+      attempts: 0,
+    });
+    await engine.flush();
+    const { rows } = await pool.query<{ outcome: string; error: string }>('SELECT outcome, error FROM webhook_attempts WHERE delivery_id = $1', [d.delivery_id]);
+    expect(rows).toEqual([{ outcome: 'dead', error: expect.stringMatching(/^ENDPOINT_NOT_FOUND/) }]);
+    const unsent = (await metrics.webhookUnsent.get()).values.find((v) => v.labels.reason === 'ENDPOINT_NOT_FOUND');
+    expect(unsent?.value).toBe(1);
+    expect(sent).not.toContain(d.delivery_id);
+  });
+
+  it('keeps a delivery whose endpoint exists in the database but not yet in the directory, and sends it once the directory sees it', async () => {
+    const { engine, sent, produced, directory } = await startEngine();
+    // Created after the directory was loaded, however old the delivery is.
+    const late = await createEndpoint();
+    const d = delivery(late.id, Date.now() - 3600000);
+    await engine.accept([d]);
+    await eventually(async () => {
+      const { rows } = await pool.query<{ last_error: string | null }>('SELECT last_error FROM webhook_pending WHERE delivery_id = $1', [d.delivery_id]);
+      return rows[0]?.last_error === 'endpoint not found yet' ? true : undefined;
+    }, 10000, 20);
+    expect(produced.filter((r) => (r.value as { delivery_id?: string }).delivery_id === d.delivery_id)).toEqual([]);
+    await directory.refresh();
+    await eventually(async () => (sent.includes(d.delivery_id) ? true : undefined), 10000, 20);
+  });
+
   it('forgets finished deliveries after the dedupe window (pruned)', async () => {
     const endpoint = await createEndpoint();
     const d = delivery(endpoint.id);
     const store = new PendingStore(pool, 60000, 1);
     expect([...(await store.accept([d], new Set()))]).toEqual([d.delivery_id]);
-    await store.complete([{ kind: 'dropped', job: { delivery: d, attempts: 0 } }], 3600000);
+    await store.complete([{ kind: 'dead', job: { delivery: d, attempts: 0 }, attempt: null, reason: 'test' }], 3600000);
     expect([...(await store.accept([d], new Set()))]).toEqual([]);
     await pool.query(`UPDATE webhook_finished SET finished_at = now() - interval '1 second' WHERE delivery_id = $1`, [d.delivery_id]);
     await store.prune(30 * 24 * 3600 * 1000);

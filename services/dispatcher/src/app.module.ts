@@ -97,8 +97,16 @@ export class DispatcherModule {
         { provide: WebhookSender, useFactory: () => new WebhookSender(config.RELAY_ALLOW_LOOPBACK_WEBHOOKS) },
         {
           provide: DeliveryEngine,
-          inject: [PendingStore, EndpointDirectory, WebhookSender, ContractRegistry, DurableProducer, RelayMetrics],
-          useFactory: (store: PendingStore, directory: EndpointDirectory, sender: WebhookSender, registry: ContractRegistry, producer: DurableProducer, metrics: RelayMetrics) => {
+          inject: [PendingStore, EndpointDirectory, WebhookSender, ContractRegistry, DurableProducer, RelayMetrics, PG_POOL],
+          useFactory: (
+            store: PendingStore,
+            directory: EndpointDirectory,
+            sender: WebhookSender,
+            registry: ContractRegistry,
+            producer: DurableProducer,
+            metrics: RelayMetrics,
+            pool: Pool,
+          ) => {
             const produce = async (records: OutputRecord[]) => {
               const byTopic = new Map<string, { key: string | null; value: Buffer }[]>();
               for (const r of records) {
@@ -113,6 +121,8 @@ export class DispatcherModule {
             return new DeliveryEngine({
               store,
               directory,
+              // Lookups only (no secret is unsealed): the key is the directory's.
+              endpoints: new WebhookEndpointsRepository(pool, new SecretBox(parseSecretKey(config.RELAY_WEBHOOK_SECRET_KEY).key)),
               sender,
               produce,
               schedule: parseSchedule(config.RELAY_WEBHOOK_RETRY_SCHEDULE),
