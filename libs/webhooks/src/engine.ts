@@ -183,7 +183,8 @@ export class DeliveryEngine {
     }
     if (endpoint.status !== 'enabled') {
       // Dead-lettered the same way as a last failed attempt, so re-enabling and replaying brings them back.
-      for (const job of lane.jobs.splice(0)) this.failUnsent(job, 'ENDPOINT_DISABLED', `endpoint is ${endpoint.status}`);
+      const why = endpoint.disabled_reason ? ` (${endpoint.disabled_reason})` : '';
+      for (const job of lane.jobs.splice(0)) this.failUnsent(job, 'ENDPOINT_DISABLED', `endpoint is ${endpoint.status}${why}`);
       this.limiters.forget(lane.id);
       this.dropLaneIfIdle(lane);
       return;
@@ -344,7 +345,10 @@ export class DeliveryEngine {
     const now = Date.now();
     for (const job of jobs) {
       const number = job.attempts + 1;
-      const delay = result.ok ? null : nextRetryDelay(this.o.schedule, number, result.retryAfterMs);
+      // 410 Gone: the receiver says this endpoint is gone for good (Standard Webhooks):
+      // no retry, and the endpoint is disabled with the reason (see PendingStore.complete).
+      const gone = result.status === 410;
+      const delay = result.ok || gone ? null : nextRetryDelay(this.o.schedule, number, result.retryAfterMs);
       const outcome = result.ok ? 'succeeded' : delay === null ? 'dead' : 'retrying';
       const attempt: WebhookAttempt = {
         ...this.attemptRecord(job, endpoint.id, attemptedAt),
@@ -352,7 +356,7 @@ export class DeliveryEngine {
         outcome,
         http_status: result.status,
         latency_ms: result.latencyMs,
-        error: result.error,
+        error: gone ? `ENDPOINT_GONE: the receiver answered 410 Gone; endpoint disabled` : result.error,
         response_snippet: result.snippet,
       };
       this.o.metrics?.webhookAttempts.inc({ outcome, status_class: statusClass(result.status) });
@@ -365,7 +369,7 @@ export class DeliveryEngine {
       } else if (outcome === 'retrying') this.complete({ kind: 'retrying', job, attempt, dueAt: now + (delay as number) });
       else {
         this.o.metrics?.deliveries.inc({ kind: job.delivery.kind, result: 'dead' });
-        this.complete({ kind: 'dead', job, attempt, reason: result.error ?? 'failed' });
+        this.complete({ kind: 'dead', job, attempt, reason: attempt.error ?? 'failed', ...(gone ? { gone: true } : {}) });
       }
     }
   }
@@ -449,10 +453,10 @@ export class DeliveryEngine {
     return out;
   }
 
-  private async announceDisabled(disabled: readonly { id: string; team_id: string; environment: string }[]): Promise<void> {
+  private async announceDisabled(disabled: readonly { id: string; team_id: string; environment: string; reason: string }[]): Promise<void> {
     const out: OutputRecord[] = [];
     for (const e of disabled) {
-      this.log.warn({ endpoint_id: e.id }, 'endpoint auto-disabled');
+      this.log.warn({ endpoint_id: e.id, reason: e.reason }, 'endpoint auto-disabled');
       for (const s of this.o.directory.subscribers(e.team_id, e.environment, 'endpoint.disabled')) {
         if (s.id === e.id) continue;
         out.push({
@@ -461,7 +465,7 @@ export class DeliveryEngine {
           value: relayDelivery('endpoint.disabled', { id: `${e.id}:${Date.now()}`, team_id: e.team_id, environment: e.environment }, s.id, {
             endpoint_id: e.id,
             status: 'auto-disabled',
-            reason: 'no successful delivery within RELAY_WEBHOOK_AUTO_DISABLE_MS',
+            reason: e.reason,
           }),
         });
       }

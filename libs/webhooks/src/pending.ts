@@ -10,8 +10,11 @@ export interface PendingJob {
 export type Completion =
   | { kind: 'succeeded'; job: PendingJob; attempt: WebhookAttempt }
   | { kind: 'retrying'; job: PendingJob; attempt: WebhookAttempt; dueAt: number }
-  /** `unsent`: failed without an HTTP request (its attempt record says why); the endpoint's health is not touched. */
-  | { kind: 'dead'; job: PendingJob; attempt: WebhookAttempt | null; reason: string; unsent?: boolean }
+  /**
+   * `unsent`: failed without an HTTP request (its attempt record says why); the endpoint's
+   * health is not touched. `gone`: the receiver answered 410 Gone; the endpoint is disabled.
+   */
+  | { kind: 'dead'; job: PendingJob; attempt: WebhookAttempt | null; reason: string; unsent?: boolean; gone?: boolean }
   /** Not attempted (endpoint not in the directory yet): back to the table for later, attempts unchanged. */
   | { kind: 'deferred'; job: PendingJob; dueAt: number };
 
@@ -115,9 +118,15 @@ export class PendingStore {
   /**
    * Records finished attempts in one transaction: attempts logged, succeeded and dead rows
    * removed (dead ones kept in webhook_dead for replay), retrying rows released with their
-   * next due time, endpoint health stamped. Returns endpoints it auto-disabled.
+   * next due time, endpoint health stamped. Returns endpoints it auto-disabled: no success
+   * for `autoDisableMs` while failing, or a 410 Gone from the receiver — in that case the
+   * endpoint's other waiting deliveries are made due now, so they fail (ENDPOINT_DISABLED,
+   * with the reason) within a poll instead of at their next retry time.
    */
-  async complete(items: readonly Completion[], autoDisableMs: number): Promise<{ id: string; team_id: string; environment: string }[]> {
+  async complete(
+    items: readonly Completion[],
+    autoDisableMs: number,
+  ): Promise<{ id: string; team_id: string; environment: string; reason: string }[]> {
     const attempts = items.flatMap((c) => ((c.kind === 'succeeded' || c.kind === 'retrying' || c.kind === 'dead') && c.attempt ? [c.attempt] : []));
     const retrying = items.flatMap((c) =>
       c.kind === 'retrying'
@@ -197,20 +206,31 @@ export class PendingStore {
       if (succeededEndpoints.length > 0) {
         await client.query('UPDATE webhook_endpoints SET last_success_at = now() WHERE id = ANY($1::text[])', [succeededEndpoints]);
       }
-      let disabled: { id: string; team_id: string; environment: string }[] = [];
+      let disabled: { id: string; team_id: string; environment: string; reason: string }[] = [];
+      const goneEndpoints = [...new Set(dead.filter((c) => c.gone).map((c) => c.job.delivery.endpoint_id))];
+      if (goneEndpoints.length > 0) {
+        const res = await client.query<{ id: string; team_id: string; environment: string; reason: string }>(
+          `UPDATE webhook_endpoints SET status = 'auto-disabled', updated_at = now(), disabled_reason = 'the receiver answered 410 Gone'
+           WHERE id = ANY($1::text[]) AND status = 'enabled'
+           RETURNING id, team_id, environment, disabled_reason AS reason`,
+          [goneEndpoints],
+        );
+        disabled = res.rows;
+        await client.query(`UPDATE webhook_pending SET due_at = now() WHERE endpoint_id = ANY($1::text[]) AND NOT leased`, [goneEndpoints]);
+      }
       if (failedEndpoints.length > 0) {
         await client.query('UPDATE webhook_endpoints SET last_failure_at = now() WHERE id = ANY($1::text[])', [failedEndpoints]);
         // No success for autoDisableMs (counted from creation or re-enabling when there was
         // never one) while failing: the endpoint is switched off and its owner told.
-        const res = await client.query<{ id: string; team_id: string; environment: string }>(
+        const res = await client.query<{ id: string; team_id: string; environment: string; reason: string }>(
           `UPDATE webhook_endpoints SET status = 'auto-disabled', updated_at = now(),
              disabled_reason = 'no successful delivery for ' || ($2::bigint / 1000) || ' s'
            WHERE id = ANY($1::text[]) AND status = 'enabled'
              AND COALESCE(last_success_at, created_at) < now() - ($2::bigint * interval '1 millisecond')
-           RETURNING id, team_id, environment`,
+           RETURNING id, team_id, environment, disabled_reason AS reason`,
           [failedEndpoints, autoDisableMs],
         );
-        disabled = res.rows;
+        disabled = disabled.concat(res.rows);
       }
       await client.query('COMMIT');
       return disabled;

@@ -26,6 +26,7 @@ describe('DeliveryEngine on PostgreSQL', () => {
   let teamId: string;
   let endpoints: WebhookEndpointsRepository;
   const engines: DeliveryEngine[] = [];
+  const directories: EndpointDirectory[] = [];
 
   beforeAll(async () => {
     dbUrl = await createTestDatabase(sharedInfra().pgUrl);
@@ -35,8 +36,14 @@ describe('DeliveryEngine on PostgreSQL', () => {
     endpoints = new WebhookEndpointsRepository(pool, new SecretBox(randomBytes(32)));
   });
 
+  // One engine per test: engines share the database, and another test's engine (whose
+  // directory predates this test's endpoints) would claim and defer this test's rows.
+  afterEach(async () => {
+    for (const e of engines.splice(0)) await e.stop();
+    for (const d of directories.splice(0)) d.stop();
+  });
+
   afterAll(async () => {
-    for (const e of engines) await e.stop();
     await pool?.end();
     if (dbUrl) await dropTestDatabase(dbUrl);
   });
@@ -65,12 +72,13 @@ describe('DeliveryEngine on PostgreSQL', () => {
   });
 
   /** An engine whose sender answers with `respond` and records every POST's delivery ids. */
-  const startEngine = async (respond: (url: string) => Partial<SendResult> = () => ({})) => {
+  const startEngine = async (respond: (url: string) => Partial<SendResult> = () => ({}), schedule: number[] = [50, 50]) => {
     const sent: string[] = [];
     const produced: OutputRecord[] = [];
     const metrics = new RelayMetrics('dispatcher-test');
     const directory = new EndpointDirectory(endpoints.forDispatch(), new TeamChanges(pool), 60000);
     await directory.start();
+    directories.push(directory);
     const engine = new DeliveryEngine({
       store: new PendingStore(pool, 60000),
       directory,
@@ -83,7 +91,7 @@ describe('DeliveryEngine on PostgreSQL', () => {
         },
       },
       produce: async (records) => void produced.push(...records),
-      schedule: [50, 50],
+      schedule,
       queueMax: 100,
       pollMs: 50,
       leaseMs: 60000,
@@ -153,6 +161,39 @@ describe('DeliveryEngine on PostgreSQL', () => {
     expect(produced.filter((r) => (r.value as { delivery_id?: string }).delivery_id === d.delivery_id)).toEqual([]);
     await directory.refresh();
     await eventually(async () => (sent.includes(d.delivery_id) ? true : undefined), 10000, 20);
+  });
+
+  it('410 Gone: no retry, the endpoint is disabled with the reason, its other deliveries fail with a reason', async () => {
+    const endpoint = await createEndpoint({ max_concurrency: 1 });
+    let goneNow = false;
+    // 500 first (a retry is planned an hour later), then 410 Gone.
+    const { engine, produced, directory } = await startEngine(() => (goneNow ? { ok: false, status: 410, error: 'HTTP 410' } : { ok: false, status: 500, error: 'HTTP 500' }), [3600000]);
+    const waiting = delivery(endpoint.id);
+    await engine.accept([waiting]);
+    const outcomeOf = (id: string) =>
+      produced.filter((r) => r.topic === 'attempts' && (r.value as { delivery_id: string }).delivery_id === id).map((r) => r.value as { outcome: string; http_status: number | null; error: string | null });
+    await eventually(async () => (outcomeOf(waiting.delivery_id).length === 1 ? true : undefined), 10000, 20);
+    expect(outcomeOf(waiting.delivery_id)[0]).toMatchObject({ outcome: 'retrying', http_status: 500 });
+    await engine.flush();
+
+    goneNow = true;
+    const gone = delivery(endpoint.id);
+    await engine.accept([gone]);
+    await eventually(async () => (outcomeOf(gone.delivery_id).length === 1 ? true : undefined), 10000, 20);
+    expect(outcomeOf(gone.delivery_id)).toEqual([expect.objectContaining({ outcome: 'dead', http_status: 410, error: expect.stringMatching(/^ENDPOINT_GONE/) })]);
+    await engine.flush();
+    expect(await endpoints.get(teamId, endpoint.id)).toMatchObject({ status: 'auto-disabled', disabled_reason: 'the receiver answered 410 Gone' });
+
+    // The delivery that waited for its retry fails now, with a reason, not in an hour.
+    await directory.refresh();
+    await eventually(async () => (outcomeOf(waiting.delivery_id).length === 2 ? true : undefined), 10000, 20);
+    const last = outcomeOf(waiting.delivery_id)[1];
+    expect(last?.outcome).toBe('dead');
+    expect(last?.error).toMatch(/^(ENDPOINT_DISABLED: endpoint is auto-disabled \(the receiver answered 410 Gone\)|ENDPOINT_GONE)/);
+    await engine.flush();
+    const { rows } = await pool.query<{ delivery_id: string }>('SELECT delivery_id FROM webhook_dead WHERE endpoint_id = $1 ORDER BY delivery_id', [endpoint.id]);
+    expect(rows.map((r) => r.delivery_id).sort()).toEqual([waiting.delivery_id, gone.delivery_id].sort());
+    expect((await pool.query('SELECT 1 FROM webhook_pending WHERE endpoint_id = $1', [endpoint.id])).rowCount).toBe(0);
   });
 
   it('forgets finished deliveries after the dedupe window (pruned)', async () => {
