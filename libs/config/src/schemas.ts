@@ -112,6 +112,12 @@ export const gatewayConfigSchema = z.object({
   RELAY_MAX_BODY_BYTES: positiveInt(256 * 1024),
   /** Producer linger: how long the gateway waits to group concurrent requests into one produce call. */
   RELAY_PRODUCE_LINGER_MS: z.coerce.number().int().min(0).max(100).default(2),
+  /** A request whose record Kafka has not acknowledged within this gets 503 DEPENDENCY_UNAVAILABLE. */
+  RELAY_PRODUCE_TIMEOUT_MS: positiveInt(10000),
+  /** Records waiting for Kafka at most (queued or unacknowledged); beyond it requests get 503 at once. */
+  RELAY_PRODUCE_QUEUE_MAX: positiveInt(10000),
+  /** Time a client has to send a whole request (headers and body); slower uploads get 408. */
+  RELAY_REQUEST_TIMEOUT_MS: positiveInt(30000),
   RELAY_API_KEY_CACHE_MS: positiveInt(5000),
   /** Follow LISTEN relay_api_keys to drop revoked keys at once (the cache TTL stays the bound without it). */
   RELAY_API_KEY_CHANGE_FEED: bool.default(true),

@@ -69,7 +69,12 @@ export class GatewayModule {
         {
           provide: LingeringProducer,
           inject: [DurableProducer],
-          useFactory: (producer: DurableProducer) => new LingeringProducer(producer, config.RELAY_PRODUCE_LINGER_MS),
+          useFactory: (producer: DurableProducer) =>
+            new LingeringProducer(producer, {
+              lingerMs: config.RELAY_PRODUCE_LINGER_MS,
+              maxPending: config.RELAY_PRODUCE_QUEUE_MAX,
+              sendTimeoutMs: config.RELAY_PRODUCE_TIMEOUT_MS,
+            }),
         },
         // One reader of team change sequences, shared so concurrent requests share one query.
         { provide: TeamChanges, inject: [PG_POOL], useFactory: (pool: Pool) => new TeamChanges(pool) },
