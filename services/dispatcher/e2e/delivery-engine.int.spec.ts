@@ -72,11 +72,16 @@ describe('DeliveryEngine on PostgreSQL', () => {
   });
 
   /** An engine whose sender answers with `respond` and records every POST's delivery ids. */
-  const startEngine = async (respond: (url: string) => Partial<SendResult> = () => ({}), schedule: number[] = [50, 50]) => {
+  /**
+   * `staleDirectory`: the directory is told no team changed, so only its periodic reload
+   * (`refresh()`) updates it — a directory behind the database.
+   */
+  const startEngine = async (respond: (url: string) => Partial<SendResult> = () => ({}), schedule: number[] = [50, 50], staleDirectory = false) => {
     const sent: string[] = [];
     const produced: OutputRecord[] = [];
     const metrics = new RelayMetrics('dispatcher-test');
-    const directory = new EndpointDirectory(endpoints.forDispatch(), new TeamChanges(pool), 60000);
+    const changes = staleDirectory ? { currentMany: async () => new Map<string, { seq: number }>() } : new TeamChanges(pool);
+    const directory = new EndpointDirectory(endpoints.forDispatch(), changes, 60000);
     await directory.start();
     directories.push(directory);
     const engine = new DeliveryEngine({
@@ -149,7 +154,7 @@ describe('DeliveryEngine on PostgreSQL', () => {
   });
 
   it('keeps a delivery whose endpoint exists in the database but not yet in the directory, and sends it once the directory sees it', async () => {
-    const { engine, sent, produced, directory } = await startEngine();
+    const { engine, sent, produced, directory } = await startEngine(undefined, undefined, true);
     // Created after the directory was loaded, however old the delivery is.
     const late = await createEndpoint();
     const d = delivery(late.id, Date.now() - 3600000);
