@@ -30,6 +30,12 @@ export const kafkaVars = {
 export const registryVars = {
   /** Base URL of the Confluent-compatible API, e.g. http://127.0.0.1:8081/apis/ccompat/v7 */
   RELAY_REGISTRY_URL: url.default('http://127.0.0.1:8081/apis/ccompat/v7'),
+  /**
+   * How long a schema id the registry answers 404 for is looked up again (a registry that
+   * restarts or lags) before records carrying it are dead-lettered as SCHEMA_NOT_FOUND.
+   * Kept well under the consumer session timeout (30 s): decoding waits meanwhile.
+   */
+  RELAY_SCHEMA_NOT_FOUND_RETRY_MS: z.coerce.number().int().min(0).max(20000).default(10000),
 };
 
 export const postgresVars = {
@@ -75,6 +81,12 @@ const consumerVars = {
   RELAY_KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300000).default(6000),
   /** Heartbeat period of a stage's consumer: at most a third of the session timeout. */
   RELAY_KAFKA_HEARTBEAT_MS: z.coerce.number().int().min(100).max(100000).default(1000),
+  /**
+   * Tries of a throwing stage handler before a record that fails while its neighbours
+   * succeed is dead-lettered as poison (HANDLER_FAILED); when every record fails (a store is
+   * down) nothing is dead-lettered and the chunk is retried uncommitted.
+   */
+  RELAY_HANDLER_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
 };
 
 /** Kafka's own rule: a member must get several heartbeats in before its session expires. */
@@ -100,6 +112,12 @@ export const gatewayConfigSchema = z.object({
   RELAY_MAX_BODY_BYTES: positiveInt(256 * 1024),
   /** Producer linger: how long the gateway waits to group concurrent requests into one produce call. */
   RELAY_PRODUCE_LINGER_MS: z.coerce.number().int().min(0).max(100).default(2),
+  /** A request whose record Kafka has not acknowledged within this gets 503 DEPENDENCY_UNAVAILABLE. */
+  RELAY_PRODUCE_TIMEOUT_MS: positiveInt(10000),
+  /** Records waiting for Kafka at most (queued or unacknowledged); beyond it requests get 503 at once. */
+  RELAY_PRODUCE_QUEUE_MAX: positiveInt(10000),
+  /** Time a client has to send a whole request (headers and body); slower uploads get 408. */
+  RELAY_REQUEST_TIMEOUT_MS: positiveInt(30000),
   RELAY_API_KEY_CACHE_MS: positiveInt(5000),
   /** Follow LISTEN relay_api_keys to drop revoked keys at once (the cache TTL stays the bound without it). */
   RELAY_API_KEY_CHANGE_FEED: bool.default(true),
@@ -167,6 +185,12 @@ export const dispatcherConfigSchema = z.object({
    * = faster recovery but more renewal writes and less slack for a stalled process.
    */
   RELAY_WEBHOOK_LEASE_MS: z.coerce.number().int().min(3000).default(60000),
+  /**
+   * How long a finished delivery's id is remembered so a duplicate delivery record arriving
+   * later (producer retry, topic replay, offsets reset) is not sent again. Default: the
+   * retention of the deliveries topic (7 days), beyond which no duplicate can arrive.
+   */
+  RELAY_WEBHOOK_DEDUPE_WINDOW_MS: positiveInt(7 * 24 * 3600 * 1000),
 }).superRefine(heartbeatWithinSession);
 
 export const historyConfigSchema = z.object({

@@ -8,6 +8,15 @@ export interface ContractRegistryOptions {
   /** Base URL of the Confluent-compatible API (Apicurio: `<base>/apis/ccompat/v7`). */
   url: string;
   topicPrefix: string;
+  /**
+   * How long a schema id the registry answers 404 for is asked again (with backoff) before
+   * it is declared unknown (SCHEMA_NOT_FOUND, dead-lettered by the stages). A registry that
+   * is restarting or a replica that is behind answers 404 for ids that exist. Default 10 s.
+   */
+  schemaNotFoundRetryMs?: number;
+  /** How long an id confirmed unknown is remembered, so a flood of such records does not wait each time. Default 60 s. */
+  unknownSchemaTtlMs?: number;
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface Decoded<T> {
@@ -33,6 +42,8 @@ export class ContractRegistry {
   private readonly ids = new Map<TopicKey, number>();
   private readonly readers = new Map<TopicKey, avro.Type>();
   private readonly resolvers = new Map<string, { writer: avro.Type; resolver: avro.Resolver | null }>();
+  /** Ids the registry kept answering 404 for, with when that verdict expires. */
+  private readonly unknownIds = new Map<number, number>();
 
   constructor(private readonly options: ContractRegistryOptions) {
     this.client = new SchemaRegistry({ host: options.url, retry: { retries: 3 } });
@@ -139,17 +150,7 @@ export class ContractRegistry {
     let entry = this.resolvers.get(cacheKey);
     const reader = this.readerOf(key);
     if (!entry) {
-      let writerSchema: unknown;
-      try {
-        writerSchema = await this.client.getSchema(schemaId);
-      } catch (cause) {
-        const status = (cause as { status?: number }).status;
-        throw new ContractError(
-          status === 404 ? 'SCHEMA_NOT_FOUND' : 'REGISTRY_UNAVAILABLE',
-          `Schema id ${schemaId} could not be fetched: ${(cause as Error).message}`,
-          { cause },
-        );
-      }
+      const writerSchema = await this.fetchWriterSchema(schemaId);
       const writer = writerSchema as avro.Type;
       let resolver: avro.Resolver | null = null;
       try {
@@ -172,6 +173,47 @@ export class ContractRegistry {
       throw new ContractError('UNDECODABLE', `Avro body does not match schema id ${schemaId}: ${(cause as Error).message}`, {
         cause,
       });
+    }
+  }
+
+  /**
+   * The writer schema of an id. A 404 is asked again with backoff for up to
+   * `schemaNotFoundRetryMs` (the registry may be restarting or behind) before the id is
+   * declared unknown; the verdict is then remembered for `unknownSchemaTtlMs`. Any other
+   * failure is REGISTRY_UNAVAILABLE, which the stages treat as transient (never dead-lettered).
+   */
+  private async fetchWriterSchema(schemaId: number): Promise<unknown> {
+    const knownUnknownUntil = this.unknownIds.get(schemaId);
+    if (knownUnknownUntil !== undefined && knownUnknownUntil > Date.now()) {
+      throw new ContractError('SCHEMA_NOT_FOUND', `Schema id ${schemaId} is unknown to the registry (checked recently)`);
+    }
+    const budget = this.options.schemaNotFoundRetryMs ?? 10000;
+    const sleep = this.options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    let waited = 0;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const schema = await this.client.getSchema(schemaId);
+        this.unknownIds.delete(schemaId);
+        return schema;
+      } catch (cause) {
+        const status = (cause as { status?: number }).status;
+        if (status !== 404) {
+          throw new ContractError('REGISTRY_UNAVAILABLE', `Schema id ${schemaId} could not be fetched: ${(cause as Error).message}`, {
+            cause,
+          });
+        }
+        const delay = Math.min(2000, 100 * 2 ** (attempt - 1), budget - waited);
+        if (delay <= 0) {
+          this.unknownIds.set(schemaId, Date.now() + (this.options.unknownSchemaTtlMs ?? 60000));
+          throw new ContractError(
+            'SCHEMA_NOT_FOUND',
+            `Schema id ${schemaId} is unknown to the registry (404 for ${attempt} lookups over ${waited} ms): ${(cause as Error).message}`,
+            { cause },
+          );
+        }
+        await sleep(delay);
+        waited += delay;
+      }
     }
   }
 

@@ -1,6 +1,6 @@
 export { createKafka, type KafkaClientOptions } from './client';
 export { ensureTopics, prepareWire, replicationFor, waitForTopicLeaders, type Replication, type TopicProvisionResult } from './topics';
-export { DurableProducer, LingeringProducer } from './producer';
+export { DurableProducer, LingeringProducer, ProduceError, type LingeringProducerOptions } from './producer';
 export { ok, dlq, drop, type OutputRecord, type MessageOutcome, type InboundMessage, type BatchHandler } from './outcome';
 export { StageConsumer, StageConsumerError, type StageConsumerOptions } from './stage-consumer';
 export { KafkaStageServer, type StageServerOptions } from './stage.server';

@@ -12,12 +12,14 @@ export interface OutputRecord<K extends TopicKey = TopicKey> {
  * What a stage decided for one consumed message. The runner turns it into Kafka writes
  * and commits the offset only after they are acknowledged.
  * - ok:   processed; `outputs` (possibly none) are produced before the offset is committed.
- * - dlq:  cannot be processed, ever (poison); goes to the dead-letter topic with the reason.
+ * - dlq:  cannot be processed, ever (poison); goes to the dead-letter topic with the reason
+ *         (`attempts` and the thrown `errorCode` when the runner isolated a record that
+ *         made the handler throw).
  * - drop: deliberately ignored (e.g. a duplicate), counted and logged, nothing produced.
  */
 export type MessageOutcome =
   | { kind: 'ok'; outputs: OutputRecord[] }
-  | { kind: 'dlq'; code: string; reason: string }
+  | { kind: 'dlq'; code: string; reason: string; attempts?: number; errorCode?: string }
   | { kind: 'drop'; reason: string };
 
 export const ok = (...outputs: OutputRecord[]): MessageOutcome => ({ kind: 'ok', outputs });

@@ -1,5 +1,5 @@
 import type { Kafka, Message, ProducerConfig, TopicMessages } from 'kafkajs';
-import { DurableProducer } from './producer';
+import { DurableProducer, LingeringProducer, ProduceError } from './producer';
 
 /**
  * kafkajs's producer as far as DurableProducer uses it: partitions messages with the
@@ -55,5 +55,53 @@ describe('DurableProducer.sendBatch', () => {
     const { kafka, calls } = fakeKafka((_, partitions) => partitions);
     await new DurableProducer(kafka).sendBatch([{ topic: 't', messages }]);
     expect(calls).toHaveLength(1);
+  });
+});
+
+/** A DurableProducer whose produce requests stay open until the test settles them. */
+function heldProducer() {
+  const open: { messages: TopicMessages[]; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  const producer = {
+    sendBatch: (messages: TopicMessages[]) => new Promise<void>((resolve, reject) => open.push({ messages, resolve, reject })),
+  } as unknown as DurableProducer;
+  return { producer, open };
+}
+
+describe('LingeringProducer bounds', () => {
+  it('answers PRODUCE_TIMEOUT when Kafka does not acknowledge in time, and still counts the record until Kafka settles it', async () => {
+    const { producer, open } = heldProducer();
+    const lingering = new LingeringProducer(producer, { lingerMs: 0, sendTimeoutMs: 30 });
+    await expect(lingering.send('t', { value: 'a' })).rejects.toMatchObject({ code: 'PRODUCE_TIMEOUT' });
+    expect(lingering.pendingCount).toBe(1);
+    open[0]?.resolve();
+    await lingering.drain();
+    expect(lingering.pendingCount).toBe(0);
+  });
+
+  it('refuses sends beyond maxPending at once (PRODUCER_QUEUE_FULL) and accepts again once Kafka caught up', async () => {
+    const { producer, open } = heldProducer();
+    const lingering = new LingeringProducer(producer, { lingerMs: 0, maxPending: 2, sendTimeoutMs: 60000 });
+    const first = lingering.send('t', { value: 'a' });
+    const second = lingering.send('t', { value: 'b' });
+    const refused = await lingering.send('t', { value: 'c' }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ProduceError);
+    expect((refused as ProduceError).code).toBe('PRODUCER_QUEUE_FULL');
+    for (const o of open) o.resolve();
+    await expect(Promise.all([first, second])).resolves.toEqual([undefined, undefined]);
+    const third = lingering.send('t', { value: 'd' });
+    open[2]?.resolve();
+    await expect(third).resolves.toBeUndefined();
+  });
+
+  it('passes a failed produce on to every caller of its group', async () => {
+    const { producer, open } = heldProducer();
+    const lingering = new LingeringProducer(producer, { lingerMs: 5, sendTimeoutMs: 60000 });
+    const sends = [lingering.send('t', { value: 'a' }), lingering.send('u', { value: 'b' })];
+    const drained = lingering.drain(); // flushes the group now: one produce request
+    expect(open).toHaveLength(1);
+    open[0]?.reject(new Error('broker gone'));
+    for (const s of sends) await expect(s).rejects.toThrow('broker gone');
+    await drained;
+    expect(lingering.pendingCount).toBe(0);
   });
 });

@@ -88,6 +88,16 @@ export class DurableProducer {
   }
 }
 
+export class ProduceError extends Error {
+  constructor(
+    readonly code: 'PRODUCE_TIMEOUT' | 'PRODUCER_QUEUE_FULL',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ProduceError';
+  }
+}
+
 interface Pending {
   topic: string;
   message: Message;
@@ -95,25 +105,81 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
+export interface LingeringProducerOptions {
+  /** How long concurrent sends are grouped before one produce request (linger.ms). */
+  lingerMs: number;
+  /** Records per produce request at most. Default 1000. */
+  maxBatch?: number;
+  /**
+   * Records queued or awaiting their acknowledgement at most; a send beyond it is refused
+   * at once (PRODUCER_QUEUE_FULL) instead of growing memory while Kafka is slow or away.
+   * Default 10000.
+   */
+  maxPending?: number;
+  /**
+   * A send not acknowledged within this is answered PRODUCE_TIMEOUT (the caller answers
+   * 503: not known to be durable). The produce itself cannot be recalled and may still
+   * land: callers dedupe on event_id / Idempotency-Key. Default 10000 ms.
+   */
+  sendTimeoutMs?: number;
+}
+
 /**
  * Groups concurrent sends into one produce request, the role of `linger.ms` in the Java
  * client (kafkajs sends one request per call and has no linger of its own). Each caller's
- * promise settles only when the whole group is acknowledged by all in-sync replicas.
+ * promise settles only when the whole group is acknowledged by all in-sync replicas — or
+ * is refused: the number of records waiting is bounded and so is the time a caller waits
+ * (kafkajs's own request timeout and retries can take minutes against a frozen broker).
  */
 export class LingeringProducer {
   private queue: Pending[] = [];
   private timer: NodeJS.Timeout | null = null;
   private inFlight = new Set<Promise<void>>();
+  /** Records queued or sent and not yet settled by Kafka (timed-out callers included). */
+  private pending = 0;
+  private readonly lingerMs: number;
+  private readonly maxBatch: number;
+  private readonly maxPending: number;
+  private readonly sendTimeoutMs: number;
 
   constructor(
     private readonly producer: DurableProducer,
-    private readonly lingerMs: number,
-    private readonly maxBatch = 1000,
-  ) {}
+    o: LingeringProducerOptions,
+  ) {
+    this.lingerMs = o.lingerMs;
+    this.maxBatch = o.maxBatch ?? 1000;
+    this.maxPending = o.maxPending ?? 10000;
+    this.sendTimeoutMs = o.sendTimeoutMs ?? 10000;
+  }
+
+  /** Records queued or awaiting Kafka's acknowledgement now. */
+  get pendingCount(): number {
+    return this.pending;
+  }
 
   send(topic: string, message: Message): Promise<void> {
+    if (this.pending >= this.maxPending) {
+      return Promise.reject(
+        new ProduceError('PRODUCER_QUEUE_FULL', `${this.pending} records already wait for Kafka (limit ${this.maxPending})`),
+      );
+    }
+    this.pending++;
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ topic, message, resolve, reject });
+      let settled = false;
+      const timer = setTimeout(() => {
+        settled = true;
+        reject(new ProduceError('PRODUCE_TIMEOUT', `Kafka did not acknowledge within ${this.sendTimeoutMs} ms`));
+      }, this.sendTimeoutMs);
+      const settle = (fn: () => void) => {
+        clearTimeout(timer);
+        if (!settled) fn();
+      };
+      this.queue.push({
+        topic,
+        message,
+        resolve: () => settle(resolve),
+        reject: (e) => settle(() => reject(e instanceof Error ? e : new Error(String(e)))),
+      });
       if (this.queue.length >= this.maxBatch || this.lingerMs === 0) {
         this.flush();
       } else if (!this.timer) {
@@ -148,7 +214,12 @@ export class LingeringProducer {
         () => group.forEach((p) => p.resolve()),
         (error: unknown) => group.forEach((p) => p.reject(error)),
       )
-      .finally(() => this.inFlight.delete(sending));
+      .finally(() => {
+        // Counted until Kafka settles the group, not until callers gave up: the bound is on
+        // what the broker still owes, which is what grows when it is slow.
+        this.pending -= group.length;
+        this.inFlight.delete(sending);
+      });
     this.inFlight.add(sending);
   }
 }

@@ -3,6 +3,7 @@ import { ContractError, type ContractRegistry, type DeadLetter, type TopicKey, t
 import type { Logger, RelayMetrics } from '@relay/observability';
 import type { DurableProducer } from './producer';
 import type { BatchHandler, InboundMessage, MessageOutcome } from './outcome';
+import { handleIsolatingPoison } from './poison';
 
 export interface StageConsumerOptions {
   kafka: Kafka;
@@ -22,8 +23,13 @@ export interface StageConsumerOptions {
   /** Broker-side batching of fetches: wait up to fetchMaxWaitMs for fetchMinBytes. */
   fetchMinBytes?: number;
   fetchMaxWaitMs?: number;
-  /** Attempts of a failing handler before the batch is left uncommitted for redelivery. */
+  /**
+   * Tries of a failing handler call (on the whole chunk, then on each message while a poison
+   * record is isolated) before a message counts as failing. Default 5.
+   */
   handlerAttempts?: number;
+  /** Pause before retry n of a failing handler call; default 200 ms doubling, at most 5 s. */
+  handlerBackoffMs?: (attempt: number) => number;
   fromBeginning?: boolean;
   /**
    * Group session: how long the coordinator waits for a heartbeat before it gives a dead
@@ -67,8 +73,15 @@ export class StageConsumerError extends Error {
  * - A message that cannot be decoded, or that its handler sends to `dlq`, goes to the
  *   dead-letter topic with topic/partition/offset and the reason, so it never blocks its
  *   partition.
- * - A handler that throws is treated as transient (a store is down): retried with backoff,
- *   then the error propagates so kafkajs restarts the consumer from the last commit.
+ * - A handler that throws is retried with backoff (`handlerAttempts`). If it still throws, the
+ *   chunk is bisected to find the message(s) that make it throw: a message that keeps failing
+ *   while its neighbours succeed (and a neighbour succeeds again right after) is a poison
+ *   record and is dead-lettered with HANDLER_FAILED, the thrown code and message and the
+ *   attempts, in the DeadLetter value and the record headers; the partition moves on. When
+ *   nothing succeeds (a store is down, or a lone message has no neighbour to compare with),
+ *   nothing is dead-lettered: the error propagates, the chunk stays uncommitted and kafkajs
+ *   fetches it again after its retry backoff (a lone poison record is isolated as soon as
+ *   another record arrives behind it — until then it blocks nothing).
  * - On rebalance (stale batch) or shutdown, the current chunk finishes and commits; the
  *   rest of the batch is left to the next owner.
  */
@@ -212,7 +225,9 @@ export class StageConsumer {
       const startedAt = process.hrtime.bigint();
       metrics.consumed.inc({ stage, topic: batch.topic }, chunk.length);
 
-      const outcomes = await this.process(topicKey, batch.topic, batch.partition, chunk, handler);
+      const outcomes = await this.process(topicKey, batch.topic, batch.partition, chunk, handler, () => payload.heartbeat(), () =>
+        payload.isRunning() && !payload.isStale(),
+      );
       await this.writeOutcomes(batch.topic, batch.partition, chunk, outcomes);
 
       const last = chunk[chunk.length - 1] as KafkaMessage;
@@ -237,6 +252,8 @@ export class StageConsumer {
     partition: number,
     chunk: KafkaMessage[],
     handler: BatchHandler<unknown>,
+    heartbeat: () => Promise<void>,
+    isRunning: () => boolean,
   ): Promise<MessageOutcome[]> {
     const outcomes: (MessageOutcome | undefined)[] = chunk.map(() => undefined);
     const decoded: { index: number; message: InboundMessage<unknown> }[] = [];
@@ -264,7 +281,7 @@ export class StageConsumer {
       }
     }
     if (decoded.length > 0) {
-      const results = await this.callHandler(handler, decoded.map((d) => d.message));
+      const results = await this.callHandler(handler, decoded.map((d) => d.message), heartbeat, isRunning);
       if (results.length !== decoded.length) {
         throw new StageConsumerError(
           'OUTCOME_MISMATCH',
@@ -276,22 +293,32 @@ export class StageConsumer {
     return outcomes as MessageOutcome[];
   }
 
-  private async callHandler(handler: BatchHandler<unknown>, messages: InboundMessage<unknown>[]): Promise<MessageOutcome[]> {
-    const attempts = this.options.handlerAttempts ?? 5;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await handler(messages);
-      } catch (error) {
-        if (attempt >= attempts) {
-          throw new StageConsumerError('HANDLER_FAILED', `${this.options.stage} handler failed ${attempt} times`, {
-            cause: error,
-          });
-        }
-        const delay = Math.min(5000, 200 * 2 ** (attempt - 1));
-        this.log.warn({ err: error, attempt, delay }, 'handler failed; retrying the batch');
-        await new Promise((r) => setTimeout(r, delay));
-      }
+  private async callHandler(
+    handler: BatchHandler<unknown>,
+    messages: InboundMessage<unknown>[],
+    heartbeat: () => Promise<void>,
+    isRunning: () => boolean,
+  ): Promise<MessageOutcome[]> {
+    const { stage, metrics } = this.options;
+    const result = await handleIsolatingPoison(handler, messages, {
+      attempts: this.options.handlerAttempts ?? 5,
+      ...(this.options.handlerBackoffMs ? { backoffMs: this.options.handlerBackoffMs } : {}),
+      isRunning,
+      onFailure: async ({ error, size, attempt }) => {
+        metrics.handlerFailures.inc({ stage });
+        this.log.warn({ err: error, size, attempt }, 'handler failed; retrying');
+        // Retries must not cost the group membership of this instance.
+        await heartbeat().catch(() => undefined);
+      },
+    });
+    if (result.kind === 'stalled') {
+      throw new StageConsumerError(
+        'HANDLER_FAILED',
+        `${stage} handler failed ${result.attempts} times on every message; the chunk stays uncommitted`,
+        { cause: result.error },
+      );
     }
+    return result.outcomes;
   }
 
   private async writeOutcomes(topic: string, partition: number, chunk: KafkaMessage[], outcomes: MessageOutcome[]): Promise<void> {
@@ -302,7 +329,7 @@ export class StageConsumer {
       list.push(m);
       byTopic.set(t, list);
     };
-    const deadLetters: { message: KafkaMessage; code: string; reason: string }[] = [];
+    const deadLetters: { message: KafkaMessage; code: string; reason: string; attempts?: number; errorCode?: string }[] = [];
     for (let i = 0; i < chunk.length; i++) {
       const outcome = outcomes[i] as MessageOutcome;
       const message = chunk[i] as KafkaMessage;
@@ -320,7 +347,13 @@ export class StageConsumer {
           }
           break;
         case 'dlq':
-          deadLetters.push({ message, code: outcome.code, reason: outcome.reason });
+          deadLetters.push({
+            message,
+            code: outcome.code,
+            reason: outcome.reason,
+            ...(outcome.attempts !== undefined ? { attempts: outcome.attempts } : {}),
+            ...(outcome.errorCode !== undefined ? { errorCode: outcome.errorCode } : {}),
+          });
           break;
         case 'drop':
           this.log.debug({ topic, partition, offset: message.offset, reason: outcome.reason }, 'dropped');
@@ -340,13 +373,37 @@ export class StageConsumer {
         value: d.message.value ?? null,
         headers: headersToStrings(d.message.headers),
       };
-      push(registry.topic('dlq'), { key: d.message.key ?? null, value: await registry.encode('dlq', record) });
+      push(registry.topic('dlq'), {
+        key: d.message.key ?? null,
+        value: await registry.encode('dlq', record),
+        headers: deadLetterHeaders(stage, topic, partition, d),
+      });
       metrics.deadLettered.inc({ stage, reason: d.code });
       this.log.warn({ topic, partition, offset: d.message.offset, reason_code: d.code, reason: d.reason }, 'dead-lettered');
     }
     await producer.sendBatch([...byTopic].map(([t, messages]) => ({ topic: t, messages })));
     for (const [t, messages] of byTopic) metrics.produced.inc({ stage, topic: t }, messages.length);
   }
+}
+
+/**
+ * The reason of a dead letter in its record headers too, so tools that only read headers
+ * (kcat, a DLQ browser, a replay script) can triage without decoding the Avro value.
+ */
+function deadLetterHeaders(
+  stage: string,
+  topic: string,
+  partition: number,
+  d: { message: KafkaMessage; code: string; reason: string; attempts?: number; errorCode?: string },
+): IHeaders {
+  return {
+    'relay-dlq-reason-code': d.code,
+    'relay-dlq-reason': d.reason.slice(0, 1000),
+    'relay-dlq-stage': stage,
+    'relay-dlq-source': `${topic}/${partition}/${d.message.offset}`,
+    ...(d.attempts !== undefined ? { 'relay-dlq-attempts': String(d.attempts) } : {}),
+    ...(d.errorCode !== undefined ? { 'relay-dlq-error-code': d.errorCode } : {}),
+  };
 }
 
 function headersToStrings(headers: IHeaders | undefined): Record<string, string> {

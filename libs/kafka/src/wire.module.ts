@@ -21,6 +21,8 @@ export interface WireOptions {
   clientId?: string;
   registryUrl: string;
   topicPrefix: string;
+  /** RELAY_SCHEMA_NOT_FOUND_RETRY_MS: see ContractRegistryOptions.schemaNotFoundRetryMs. */
+  schemaNotFoundRetryMs?: number;
 }
 
 class WireLifecycle implements OnApplicationShutdown {
@@ -65,7 +67,11 @@ export class WireModule {
           provide: ContractRegistry,
           inject: [KAFKA],
           useFactory: async (kafka: Kafka) => {
-            const registry = new ContractRegistry({ url: w.registryUrl, topicPrefix: w.topicPrefix });
+            const registry = new ContractRegistry({
+              url: w.registryUrl,
+              topicPrefix: w.topicPrefix,
+              ...(w.schemaNotFoundRetryMs !== undefined ? { schemaNotFoundRetryMs: w.schemaNotFoundRetryMs } : {}),
+            });
             await prepareWire(kafka, registry, w.topicPrefix);
             return registry;
           },
@@ -105,6 +111,8 @@ export interface RunStageOptions {
   partitionsConcurrency: number;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
+  /** RELAY_HANDLER_ATTEMPTS: see StageConsumerOptions.handlerAttempts. */
+  handlerAttempts?: number;
   logLevel: string;
 }
 
@@ -146,6 +154,7 @@ export async function runStage(options: RunStageOptions): Promise<NestFastifyApp
     partitionsConcurrency: options.partitionsConcurrency,
     ...(options.sessionTimeoutMs ? { sessionTimeoutMs: options.sessionTimeoutMs } : {}),
     ...(options.heartbeatIntervalMs ? { heartbeatIntervalMs: options.heartbeatIntervalMs } : {}),
+    ...(options.handlerAttempts !== undefined ? { handlerAttempts: options.handlerAttempts } : {}),
     onFatal,
   });
   app.get(Readiness).register('consumer', () => server.assertConsuming());

@@ -12,6 +12,7 @@ export class RelayMetrics {
   readonly produced: Counter<'stage' | 'topic'>;
   readonly rejected: Counter<'stage' | 'reason'>;
   readonly deadLettered: Counter<'stage' | 'reason'>;
+  readonly handlerFailures: Counter<'stage'>;
   readonly batchSeconds: Histogram<'stage'>;
   readonly batchSize: Histogram<'stage'>;
   readonly consumerLag: Gauge<'group' | 'topic' | 'partition'>;
@@ -26,6 +27,7 @@ export class RelayMetrics {
   readonly webhookAttemptSeconds: Histogram<'outcome'>;
   readonly webhookDispatchSeconds: Histogram<'kind'>;
   readonly webhookHeld: Gauge;
+  readonly webhookUnsent: Counter<'reason'>;
   readonly rateLimited: Counter<'scope' | 'route'>;
   readonly rateLimitCheckSeconds: Histogram;
   readonly endToEndSeconds: Histogram<'kind'>;
@@ -61,6 +63,12 @@ export class RelayMetrics {
       name: 'relay_dlq_messages_total',
       help: 'Messages sent to the dead-letter topic, by stage and reason code.',
       labelNames: ['stage', 'reason'],
+      registers,
+    });
+    this.handlerFailures = new Counter({
+      name: 'relay_stage_handler_failures_total',
+      help: 'Failed calls of a stage handler (each retry counts): a store outage or a poison record being isolated.',
+      labelNames: ['stage'],
       registers,
     });
     this.batchSeconds = new Histogram({
@@ -137,6 +145,12 @@ export class RelayMetrics {
     this.webhookHeld = new Gauge({
       name: 'relay_webhook_deliveries_in_memory',
       help: 'Deliveries held in memory by this dispatcher (queued or in flight); the rest wait in PostgreSQL.',
+      registers,
+    });
+    this.webhookUnsent = new Counter({
+      name: 'relay_webhook_unsent_total',
+      help: 'Webhook deliveries failed without an HTTP request, by reason (ENDPOINT_NOT_FOUND, ENDPOINT_DISABLED, ENDPOINT_GONE, TEAM_MISMATCH, ENVIRONMENT_MISMATCH).',
+      labelNames: ['reason'],
       registers,
     });
     this.matcherEvents = new Counter({

@@ -2,7 +2,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { WebhookAttempt, WebhookDeadLetter, WebhookDelivery } from '@relay/contracts';
 import type { OutputRecord } from '@relay/kafka';
 import type { Logger, RelayMetrics } from '@relay/observability';
-import { type DispatchEndpoint, type EndpointDirectory, signingSecrets } from './endpoints';
+import { type DispatchEndpoint, type EndpointDirectory, type WebhookEndpointsRepository, signingSecrets } from './endpoints';
 import { relayDelivery, requestBody } from './payload';
 import type { Completion, PendingJob, PendingStore } from './pending';
 import { EndpointRateLimiters } from './rate-limit';
@@ -13,6 +13,11 @@ import { signatureHeaders } from './signing';
 export interface DeliveryEngineOptions {
   store: PendingStore;
   directory: EndpointDirectory;
+  /**
+   * The database's answer to "does this endpoint exist?" for a delivery whose endpoint the
+   * directory does not know: the directory is a cache and may be behind, the table is not.
+   */
+  endpoints: Pick<WebhookEndpointsRepository, 'get'>;
   sender: Pick<WebhookSender, 'post'>;
   /** Produces records durably (acks=all); rejects on failure. */
   produce: (records: OutputRecord[]) => Promise<void>;
@@ -169,9 +174,17 @@ export class DeliveryEngine {
       lane.timer = null;
     }
     const endpoint = this.o.directory.get(lane.id);
-    if (!endpoint || endpoint.status !== 'enabled') {
-      // Not sendable: settle every queued job now (no HTTP), see settleUnsendable.
-      for (const job of lane.jobs.splice(0)) this.settleUnsendable(job, endpoint);
+    if (!endpoint) {
+      // Unknown to the directory: ask the database (see settleMissing).
+      this.settleMissing(lane.id, lane.jobs.splice(0));
+      this.limiters.forget(lane.id);
+      this.dropLaneIfIdle(lane);
+      return;
+    }
+    if (endpoint.status !== 'enabled') {
+      // Dead-lettered the same way as a last failed attempt, so re-enabling and replaying brings them back.
+      const why = endpoint.disabled_reason ? ` (${endpoint.disabled_reason})` : '';
+      for (const job of lane.jobs.splice(0)) this.failUnsent(job, 'ENDPOINT_DISABLED', `endpoint is ${endpoint.status}${why}`);
       this.limiters.forget(lane.id);
       this.dropLaneIfIdle(lane);
       return;
@@ -199,10 +212,10 @@ export class DeliveryEngine {
       const sendable: Job[] = [];
       for (const job of jobs) {
         const d = job.delivery;
-        if (d.team_id !== endpoint.team_id) this.complete({ kind: 'dead', job, attempt: null, reason: 'TEAM_MISMATCH: delivery and endpoint belong to different teams' });
+        if (d.team_id !== endpoint.team_id) this.failUnsent(job, 'TEAM_MISMATCH', 'delivery and endpoint belong to different teams');
         else if (d.environment !== endpoint.environment) {
           // Staging deliveries never reach production endpoints (and the other way round).
-          this.complete({ kind: 'dead', job, attempt: null, reason: `ENVIRONMENT_MISMATCH: ${d.environment} delivery for a ${endpoint.environment} endpoint` });
+          this.failUnsent(job, 'ENVIRONMENT_MISMATCH', `${d.environment} delivery for a ${endpoint.environment} endpoint`);
         } else sendable.push(job);
       }
       if (sendable.length === 0) continue;
@@ -250,16 +263,77 @@ export class DeliveryEngine {
       });
   }
 
-  private settleUnsendable(job: Job, endpoint: DispatchEndpoint | undefined): void {
-    if (endpoint) {
-      this.complete({ kind: 'dead', job, attempt: null, reason: `ENDPOINT_DISABLED: endpoint is ${endpoint.status}` });
-    } else if (Date.now() - job.delivery.created_at < 60000) {
-      // Likely created a moment ago and not in the directory yet (its refresh bound).
-      this.complete({ kind: 'deferred', job, dueAt: Date.now() + 1000 });
-    } else {
-      this.complete({ kind: 'dropped', job });
-      this.log.info({ delivery_id: job.delivery.delivery_id, endpoint_id: job.delivery.endpoint_id }, 'endpoint deleted; delivery dropped');
-    }
+  /**
+   * Deliveries whose endpoint the directory does not know. The directory is a cache: the
+   * endpoint may have been created a moment ago. The database decides — present: the
+   * deliveries wait a second for the directory (no attempt counted); absent (deleted):
+   * they fail with ENDPOINT_NOT_FOUND. If the database cannot be asked, they wait too.
+   */
+  private settleMissing(endpointId: string, jobs: Job[]): void {
+    if (jobs.length === 0) return;
+    const byTeam = new Map<string, Job[]>();
+    for (const job of jobs) byTeam.set(job.delivery.team_id, [...(byTeam.get(job.delivery.team_id) ?? []), job]);
+    const running = (async () => {
+      for (const [teamId, group] of byTeam) {
+        let exists = true;
+        try {
+          exists = (await this.o.endpoints.get(teamId, endpointId)) !== null;
+        } catch (error) {
+          this.log.warn({ err: error, endpoint_id: endpointId }, 'could not look the endpoint up; deliveries wait');
+        }
+        for (const job of group) {
+          if (exists) this.complete({ kind: 'deferred', job, dueAt: Date.now() + 1000 });
+          else this.failUnsent(job, 'ENDPOINT_NOT_FOUND', `endpoint ${endpointId} does not exist (deleted)`);
+        }
+      }
+    })()
+      .catch((error: unknown) => this.log.error({ err: error, endpoint_id: endpointId }, 'settling deliveries of a missing endpoint failed'))
+      .finally(() => this.inFlight.delete(running));
+    this.inFlight.add(running);
+  }
+
+  /**
+   * Fails a delivery without an HTTP request, never silently: a `dead` attempt (attempt =
+   * attempts made so far, no status, latency 0, error = the code and reason) goes to the
+   * attempts topic and so to history, the delivery is dead-lettered (replayable), and it is
+   * counted in relay_webhook_unsent_total{reason}. The endpoint's health is not touched.
+   */
+  private failUnsent(job: Job, code: string, message: string): void {
+    const d = job.delivery;
+    const error = `${code}: ${message}`;
+    const attempt: WebhookAttempt = {
+      ...this.attemptRecord(job, d.endpoint_id, Date.now()),
+      attempt: job.attempts,
+      outcome: 'dead',
+      http_status: null,
+      latency_ms: 0,
+      error,
+      response_snippet: null,
+    };
+    this.o.metrics?.webhookUnsent.inc({ reason: code });
+    this.o.metrics?.deliveries.inc({ kind: d.kind, result: 'dead' });
+    this.log.warn({ delivery_id: d.delivery_id, endpoint_id: d.endpoint_id, reason: error }, 'delivery failed without an attempt');
+    this.complete({ kind: 'dead', job, attempt, reason: error, unsent: true });
+  }
+
+  /** The fields of an attempt record every outcome shares. */
+  private attemptRecord(job: Job, endpointId: string, attemptedAt: number): Omit<WebhookAttempt, 'attempt' | 'outcome' | 'http_status' | 'latency_ms' | 'error' | 'response_snippet'> {
+    return {
+      attempt_id: uuidv7(),
+      delivery_id: job.delivery.delivery_id,
+      team_id: job.delivery.team_id,
+      endpoint_id: endpointId,
+      event_id: job.delivery.event_id,
+      attempted_at: attemptedAt,
+      // Carried so history can answer "time from event to delivery" per kind/scenario
+      // without joining PostgreSQL.
+      kind: job.delivery.kind,
+      environment: job.delivery.environment,
+      code_name: job.delivery.code_name,
+      scenario_id: job.delivery.scenario_id,
+      occurred_at: job.delivery.occurred_at,
+      delivery_created_at: job.delivery.created_at,
+    };
   }
 
   private async attempt(endpoint: DispatchEndpoint, jobs: Job[]): Promise<void> {
@@ -271,29 +345,19 @@ export class DeliveryEngine {
     const now = Date.now();
     for (const job of jobs) {
       const number = job.attempts + 1;
-      const delay = result.ok ? null : nextRetryDelay(this.o.schedule, number, result.retryAfterMs);
+      // 410 Gone: the receiver says this endpoint is gone for good (Standard Webhooks):
+      // no retry, and the endpoint is disabled with the reason (see PendingStore.complete).
+      const gone = result.status === 410;
+      const delay = result.ok || gone ? null : nextRetryDelay(this.o.schedule, number, result.retryAfterMs);
       const outcome = result.ok ? 'succeeded' : delay === null ? 'dead' : 'retrying';
       const attempt: WebhookAttempt = {
-        attempt_id: uuidv7(),
-        delivery_id: job.delivery.delivery_id,
-        team_id: job.delivery.team_id,
-        endpoint_id: endpoint.id,
-        event_id: job.delivery.event_id,
+        ...this.attemptRecord(job, endpoint.id, attemptedAt),
         attempt: number,
         outcome,
         http_status: result.status,
         latency_ms: result.latencyMs,
-        error: result.error,
+        error: gone ? `ENDPOINT_GONE: the receiver answered 410 Gone; endpoint disabled` : result.error,
         response_snippet: result.snippet,
-        attempted_at: attemptedAt,
-        // Carried so history can answer "time from event to delivery" per kind/scenario
-        // without joining PostgreSQL.
-        kind: job.delivery.kind,
-        environment: job.delivery.environment,
-        code_name: job.delivery.code_name,
-        scenario_id: job.delivery.scenario_id,
-        occurred_at: job.delivery.occurred_at,
-        delivery_created_at: job.delivery.created_at,
       };
       this.o.metrics?.webhookAttempts.inc({ outcome, status_class: statusClass(result.status) });
       this.o.metrics?.webhookAttemptSeconds.observe({ outcome }, result.latencyMs / 1000);
@@ -305,7 +369,7 @@ export class DeliveryEngine {
       } else if (outcome === 'retrying') this.complete({ kind: 'retrying', job, attempt, dueAt: now + (delay as number) });
       else {
         this.o.metrics?.deliveries.inc({ kind: job.delivery.kind, result: 'dead' });
-        this.complete({ kind: 'dead', job, attempt, reason: result.error ?? 'failed' });
+        this.complete({ kind: 'dead', job, attempt, reason: attempt.error ?? 'failed', ...(gone ? { gone: true } : {}) });
       }
     }
   }
@@ -363,7 +427,7 @@ export class DeliveryEngine {
         kind: d.kind,
         action: d.action,
         event_id: d.event_id,
-        attempts: c.job.attempts + (c.attempt ? 1 : 0),
+        attempts: c.job.attempts + (c.attempt && !c.unsent ? 1 : 0),
         last_http_status: c.attempt?.http_status ?? null,
         last_error: c.reason,
         delivery_json: JSON.stringify(d),
@@ -389,10 +453,10 @@ export class DeliveryEngine {
     return out;
   }
 
-  private async announceDisabled(disabled: readonly { id: string; team_id: string; environment: string }[]): Promise<void> {
+  private async announceDisabled(disabled: readonly { id: string; team_id: string; environment: string; reason: string }[]): Promise<void> {
     const out: OutputRecord[] = [];
     for (const e of disabled) {
-      this.log.warn({ endpoint_id: e.id }, 'endpoint auto-disabled');
+      this.log.warn({ endpoint_id: e.id, reason: e.reason }, 'endpoint auto-disabled');
       for (const s of this.o.directory.subscribers(e.team_id, e.environment, 'endpoint.disabled')) {
         if (s.id === e.id) continue;
         out.push({
@@ -401,7 +465,7 @@ export class DeliveryEngine {
           value: relayDelivery('endpoint.disabled', { id: `${e.id}:${Date.now()}`, team_id: e.team_id, environment: e.environment }, s.id, {
             endpoint_id: e.id,
             status: 'auto-disabled',
-            reason: 'no successful delivery within RELAY_WEBHOOK_AUTO_DISABLE_MS',
+            reason: e.reason,
           }),
         });
       }

@@ -10,8 +10,11 @@ export interface PendingJob {
 export type Completion =
   | { kind: 'succeeded'; job: PendingJob; attempt: WebhookAttempt }
   | { kind: 'retrying'; job: PendingJob; attempt: WebhookAttempt; dueAt: number }
-  | { kind: 'dead'; job: PendingJob; attempt: WebhookAttempt | null; reason: string }
-  | { kind: 'dropped'; job: PendingJob }
+  /**
+   * `unsent`: failed without an HTTP request (its attempt record says why); the endpoint's
+   * health is not touched. `gone`: the receiver answered 410 Gone; the endpoint is disabled.
+   */
+  | { kind: 'dead'; job: PendingJob; attempt: WebhookAttempt | null; reason: string; unsent?: boolean; gone?: boolean }
   /** Not attempted (endpoint not in the directory yet): back to the table for later, attempts unchanged. */
   | { kind: 'deferred'; job: PendingJob; dueAt: number };
 
@@ -30,12 +33,19 @@ export class PendingStore {
   constructor(
     private readonly pool: Pool,
     private readonly leaseMs: number,
+    /** How long a finished delivery's id is remembered, so a late duplicate record is not sent again. */
+    private readonly dedupeWindowMs = 7 * 24 * 3600 * 1000,
   ) {}
 
   /**
    * Inserts deliveries; the ones in `take` are leased to the caller at once (it will send
    * them from memory), the rest are due now for any instance's poller. Already-known
-   * delivery ids (Kafka redelivery) are skipped; returns the ids actually inserted.
+   * delivery ids are skipped — pending ones (Kafka redelivery) and finished ones still in
+   * the dedupe window (webhook_finished: a duplicate record arriving after the delivery
+   * succeeded or died is not sent again); returns the ids actually inserted.
+   *
+   * One narrow race is left to the receiver: a duplicate accepted in the very instant its
+   * original's completion commits may be sent again, with the same webhook-id.
    */
   async accept(deliveries: readonly WebhookDelivery[], take: ReadonlySet<string>): Promise<Set<string>> {
     if (deliveries.length === 0) return new Set();
@@ -44,6 +54,7 @@ export class PendingStore {
        SELECT d.delivery_id, d.endpoint_id, d.team_id, d.delivery, d.leased,
               CASE WHEN d.leased THEN now() + ($5::bigint * interval '1 millisecond') ELSE now() END
        FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $6::boolean[]) AS d(delivery_id, endpoint_id, team_id, delivery, leased)
+       WHERE NOT EXISTS (SELECT 1 FROM webhook_finished f WHERE f.delivery_id = d.delivery_id)
        ON CONFLICT (delivery_id) DO NOTHING
        RETURNING delivery_id`,
       [
@@ -107,11 +118,16 @@ export class PendingStore {
   /**
    * Records finished attempts in one transaction: attempts logged, succeeded and dead rows
    * removed (dead ones kept in webhook_dead for replay), retrying rows released with their
-   * next due time, endpoint health stamped. Returns endpoints it auto-disabled.
+   * next due time, endpoint health stamped. Returns endpoints it auto-disabled: no success
+   * for `autoDisableMs` while failing, or a 410 Gone from the receiver — in that case the
+   * endpoint's other waiting deliveries are made due now, so they fail (ENDPOINT_DISABLED,
+   * with the reason) within a poll instead of at their next retry time.
    */
-  async complete(items: readonly Completion[], autoDisableMs: number): Promise<{ id: string; team_id: string; environment: string }[]> {
+  async complete(
+    items: readonly Completion[],
+    autoDisableMs: number,
+  ): Promise<{ id: string; team_id: string; environment: string; reason: string }[]> {
     const attempts = items.flatMap((c) => ((c.kind === 'succeeded' || c.kind === 'retrying' || c.kind === 'dead') && c.attempt ? [c.attempt] : []));
-    const done = items.filter((c) => c.kind === 'succeeded' || c.kind === 'dropped').map((c) => c.job.delivery.delivery_id);
     const retrying = items.flatMap((c) =>
       c.kind === 'retrying'
         ? [{ id: c.job.delivery.delivery_id, attempts: c.job.attempts + 1, dueAt: c.dueAt, error: c.attempt.error }]
@@ -122,7 +138,9 @@ export class PendingStore {
     const dead = items.filter((c): c is Extract<Completion, { kind: 'dead' }> => c.kind === 'dead');
     const succeededEndpoints = [...new Set(items.filter((c) => c.kind === 'succeeded').map((c) => c.job.delivery.endpoint_id))];
     const failedEndpoints = [
-      ...new Set(items.filter((c) => (c.kind === 'retrying' || c.kind === 'dead') && c.attempt).map((c) => c.job.delivery.endpoint_id)),
+      ...new Set(
+        items.filter((c) => (c.kind === 'retrying' || (c.kind === 'dead' && !c.unsent)) && c.attempt).map((c) => c.job.delivery.endpoint_id),
+      ),
     ];
     const client = await this.pool.connect();
     try {
@@ -149,8 +167,19 @@ export class PendingStore {
           ],
         );
       }
-      const removed = [...done, ...dead.map((c) => c.job.delivery.delivery_id)];
-      if (removed.length > 0) await client.query('DELETE FROM webhook_pending WHERE delivery_id = ANY($1::text[])', [removed]);
+      const finished = items.flatMap((c) =>
+        c.kind === 'succeeded' || c.kind === 'dead' ? [{ id: c.job.delivery.delivery_id, outcome: c.kind }] : [],
+      );
+      if (finished.length > 0) {
+        await client.query('DELETE FROM webhook_pending WHERE delivery_id = ANY($1::text[])', [finished.map((f) => f.id)]);
+        // The tombstones that keep a late duplicate of these deliveries from being sent again.
+        await client.query(
+          `INSERT INTO webhook_finished (delivery_id, outcome)
+           SELECT * FROM unnest($1::text[], $2::text[])
+           ON CONFLICT (delivery_id) DO UPDATE SET outcome = EXCLUDED.outcome, finished_at = now()`,
+          [finished.map((f) => f.id), finished.map((f) => f.outcome)],
+        );
+      }
       if (retrying.length > 0) {
         await client.query(
           `UPDATE webhook_pending p SET attempts = r.attempts, due_at = r.due_at, leased = false, last_error = r.last_error
@@ -169,7 +198,7 @@ export class PendingStore {
             dead.map((c) => c.job.delivery.endpoint_id),
             dead.map((c) => c.job.delivery.team_id),
             dead.map((c) => JSON.stringify(c.job.delivery)),
-            dead.map((c) => c.job.attempts + (c.attempt ? 1 : 0)),
+            dead.map((c) => c.job.attempts + (c.attempt && !c.unsent ? 1 : 0)),
             dead.map((c) => c.reason),
           ],
         );
@@ -177,20 +206,31 @@ export class PendingStore {
       if (succeededEndpoints.length > 0) {
         await client.query('UPDATE webhook_endpoints SET last_success_at = now() WHERE id = ANY($1::text[])', [succeededEndpoints]);
       }
-      let disabled: { id: string; team_id: string; environment: string }[] = [];
+      let disabled: { id: string; team_id: string; environment: string; reason: string }[] = [];
+      const goneEndpoints = [...new Set(dead.filter((c) => c.gone).map((c) => c.job.delivery.endpoint_id))];
+      if (goneEndpoints.length > 0) {
+        const res = await client.query<{ id: string; team_id: string; environment: string; reason: string }>(
+          `UPDATE webhook_endpoints SET status = 'auto-disabled', updated_at = now(), disabled_reason = 'the receiver answered 410 Gone'
+           WHERE id = ANY($1::text[]) AND status = 'enabled'
+           RETURNING id, team_id, environment, disabled_reason AS reason`,
+          [goneEndpoints],
+        );
+        disabled = res.rows;
+        await client.query(`UPDATE webhook_pending SET due_at = now() WHERE endpoint_id = ANY($1::text[]) AND NOT leased`, [goneEndpoints]);
+      }
       if (failedEndpoints.length > 0) {
         await client.query('UPDATE webhook_endpoints SET last_failure_at = now() WHERE id = ANY($1::text[])', [failedEndpoints]);
         // No success for autoDisableMs (counted from creation or re-enabling when there was
         // never one) while failing: the endpoint is switched off and its owner told.
-        const res = await client.query<{ id: string; team_id: string; environment: string }>(
+        const res = await client.query<{ id: string; team_id: string; environment: string; reason: string }>(
           `UPDATE webhook_endpoints SET status = 'auto-disabled', updated_at = now(),
              disabled_reason = 'no successful delivery for ' || ($2::bigint / 1000) || ' s'
            WHERE id = ANY($1::text[]) AND status = 'enabled'
              AND COALESCE(last_success_at, created_at) < now() - ($2::bigint * interval '1 millisecond')
-           RETURNING id, team_id, environment`,
+           RETURNING id, team_id, environment, disabled_reason AS reason`,
           [failedEndpoints, autoDisableMs],
         );
-        disabled = res.rows;
+        disabled = disabled.concat(res.rows);
       }
       await client.query('COMMIT');
       return disabled;
@@ -202,8 +242,12 @@ export class PendingStore {
     }
   }
 
-  /** Deletes attempts older than the retention (run periodically by the dispatcher). */
+  /**
+   * Deletes attempts and dead deliveries older than the retention, and tombstones older
+   * than the dedupe window (run periodically by the dispatcher).
+   */
   async prune(retentionMs: number): Promise<void> {
+    await this.pool.query(`DELETE FROM webhook_finished WHERE finished_at < now() - ($1::bigint * interval '1 millisecond')`, [this.dedupeWindowMs]);
     await this.pool.query(`DELETE FROM webhook_attempts WHERE attempted_at < now() - ($1::bigint * interval '1 millisecond')`, [retentionMs]);
     await this.pool.query(`DELETE FROM webhook_dead WHERE failed_at < now() - ($1::bigint * interval '1 millisecond')`, [retentionMs]);
   }

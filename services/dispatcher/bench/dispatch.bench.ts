@@ -60,7 +60,7 @@ async function main(): Promise<void> {
     await directory.start();
     let produced = 0;
     const engine = new DeliveryEngine({
-      store: new PendingStore(pool, 60000), directory, sender: new WebhookSender(true),
+      store: new PendingStore(pool, 60000), directory, endpoints: repo, sender: new WebhookSender(true),
       produce: async (records) => void (produced += records.length),
       schedule: [5000, 300000, 1800000], queueMax: Number(process.env.QUEUE_MAX ?? 1000), pollMs: 250, leaseMs: 60000, autoDisableMs: 10 * 24 * 3600 * 1000,
       logger: createLogger('bench', 'error'),

@@ -71,6 +71,7 @@ export class DispatcherModule {
           clientId: config.RELAY_KAFKA_CLIENT_ID,
           registryUrl: config.RELAY_REGISTRY_URL,
           topicPrefix: config.RELAY_TOPIC_PREFIX,
+          schemaNotFoundRetryMs: config.RELAY_SCHEMA_NOT_FOUND_RETRY_MS,
         }),
       ],
       controllers: [FanOutController, DeliveriesController],
@@ -92,12 +93,20 @@ export class DispatcherModule {
             return directory;
           },
         },
-        { provide: PendingStore, inject: [PG_POOL], useFactory: (pool: Pool) => new PendingStore(pool, config.RELAY_WEBHOOK_LEASE_MS) },
+        { provide: PendingStore, inject: [PG_POOL], useFactory: (pool: Pool) => new PendingStore(pool, config.RELAY_WEBHOOK_LEASE_MS, config.RELAY_WEBHOOK_DEDUPE_WINDOW_MS) },
         { provide: WebhookSender, useFactory: () => new WebhookSender(config.RELAY_ALLOW_LOOPBACK_WEBHOOKS) },
         {
           provide: DeliveryEngine,
-          inject: [PendingStore, EndpointDirectory, WebhookSender, ContractRegistry, DurableProducer, RelayMetrics],
-          useFactory: (store: PendingStore, directory: EndpointDirectory, sender: WebhookSender, registry: ContractRegistry, producer: DurableProducer, metrics: RelayMetrics) => {
+          inject: [PendingStore, EndpointDirectory, WebhookSender, ContractRegistry, DurableProducer, RelayMetrics, PG_POOL],
+          useFactory: (
+            store: PendingStore,
+            directory: EndpointDirectory,
+            sender: WebhookSender,
+            registry: ContractRegistry,
+            producer: DurableProducer,
+            metrics: RelayMetrics,
+            pool: Pool,
+          ) => {
             const produce = async (records: OutputRecord[]) => {
               const byTopic = new Map<string, { key: string | null; value: Buffer }[]>();
               for (const r of records) {
@@ -112,6 +121,8 @@ export class DispatcherModule {
             return new DeliveryEngine({
               store,
               directory,
+              // Lookups only (no secret is unsealed): the key is the directory's.
+              endpoints: new WebhookEndpointsRepository(pool, new SecretBox(parseSecretKey(config.RELAY_WEBHOOK_SECRET_KEY).key)),
               sender,
               produce,
               schedule: parseSchedule(config.RELAY_WEBHOOK_RETRY_SCHEDULE),

@@ -59,6 +59,7 @@ export class GatewayModule {
           clientId: config.RELAY_KAFKA_CLIENT_ID,
           registryUrl: config.RELAY_REGISTRY_URL,
           topicPrefix: config.RELAY_TOPIC_PREFIX,
+          schemaNotFoundRetryMs: config.RELAY_SCHEMA_NOT_FOUND_RETRY_MS,
         }),
       ],
       controllers: [EventTypesController, TriggerController, SendmatorController, SimonController, HistoryController],
@@ -68,7 +69,12 @@ export class GatewayModule {
         {
           provide: LingeringProducer,
           inject: [DurableProducer],
-          useFactory: (producer: DurableProducer) => new LingeringProducer(producer, config.RELAY_PRODUCE_LINGER_MS),
+          useFactory: (producer: DurableProducer) =>
+            new LingeringProducer(producer, {
+              lingerMs: config.RELAY_PRODUCE_LINGER_MS,
+              maxPending: config.RELAY_PRODUCE_QUEUE_MAX,
+              sendTimeoutMs: config.RELAY_PRODUCE_TIMEOUT_MS,
+            }),
         },
         // One reader of team change sequences, shared so concurrent requests share one query.
         { provide: TeamChanges, inject: [PG_POOL], useFactory: (pool: Pool) => new TeamChanges(pool) },

@@ -15,7 +15,21 @@ async function bootstrap(): Promise<void> {
   log.info({ config: describeConfig(config) }, 'starting');
   await prepareDatabase(config.RELAY_PG_URL, (msg) => log.debug(msg));
 
-  const adapter = new FastifyAdapter({ bodyLimit: config.RELAY_MAX_BODY_BYTES, trustProxy: true });
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.RELAY_MAX_BODY_BYTES,
+    trustProxy: true,
+    // A client has RELAY_REQUEST_TIMEOUT_MS to send its whole request; a slower upload gets
+    // 408 from Node's HTTP server, so slow clients cannot hold sockets and memory at will.
+    requestTimeout: config.RELAY_REQUEST_TIMEOUT_MS,
+    http: {
+      // Given to Node's server at creation too: only then does it also bound the headers
+      // wait by it (headersTimeout, 60 s otherwise), without which no deadline is checked.
+      requestTimeout: config.RELAY_REQUEST_TIMEOUT_MS,
+      // Node checks request deadlines on this interval (30 s by default): a fraction of the
+      // timeout keeps the 408 close to the deadline.
+      connectionsCheckingInterval: Math.max(100, Math.min(5000, Math.floor(config.RELAY_REQUEST_TIMEOUT_MS / 4))),
+    },
+  });
   const app = await NestFactory.create<NestFastifyApplication>(GatewayModule.forRoot(config), adapter, { bufferLogs: true });
   app.useLogger(app.get(Logger));
   app.useGlobalFilters(new ErrorFilter(await app.resolve(PinoLogger)));

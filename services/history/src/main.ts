@@ -16,6 +16,7 @@ runMain('history', async (log) => {
     partitionsConcurrency: config.RELAY_PARTITIONS_CONCURRENCY,
     sessionTimeoutMs: config.RELAY_KAFKA_SESSION_TIMEOUT_MS,
     heartbeatIntervalMs: config.RELAY_KAFKA_HEARTBEAT_MS,
+    handlerAttempts: config.RELAY_HANDLER_ATTEMPTS,
     logLevel: config.RELAY_LOG_LEVEL,
   });
 });

@@ -51,6 +51,7 @@ export class MatcherModule {
           clientId: config.RELAY_KAFKA_CLIENT_ID,
           registryUrl: config.RELAY_REGISTRY_URL,
           topicPrefix: config.RELAY_TOPIC_PREFIX,
+          schemaNotFoundRetryMs: config.RELAY_SCHEMA_NOT_FOUND_RETRY_MS,
         }),
       ],
       controllers: [MatcherController],

@@ -28,6 +28,7 @@ export class ValidatorModule {
           clientId: config.RELAY_KAFKA_CLIENT_ID,
           registryUrl: config.RELAY_REGISTRY_URL,
           topicPrefix: config.RELAY_TOPIC_PREFIX,
+          schemaNotFoundRetryMs: config.RELAY_SCHEMA_NOT_FOUND_RETRY_MS,
         }),
       ],
       controllers: [ValidatorController],

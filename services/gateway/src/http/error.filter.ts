@@ -5,6 +5,7 @@ import { PinoLogger } from 'nestjs-pino';
 import { ContractError } from '@relay/contracts';
 import { ControlPlaneError } from '@relay/control-plane';
 import { ApiError } from './api-error';
+import { unavailableDependency } from './dependency';
 
 /**
  * Seed 003's routes (/api/v1/…) answer in its shape — `{statusCode, message, error}` with
@@ -83,6 +84,11 @@ export class ErrorFilter implements ExceptionFilter {
       if (status === 415) return new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', ['Content-Type must be application/json']);
       const code = status === 404 ? 'ROUTE_NOT_FOUND' : status === 405 ? 'METHOD_NOT_ALLOWED' : `HTTP_${status}`;
       return new ApiError(status, code, [message]);
+    }
+    const dependency = unavailableDependency(exception);
+    if (dependency) {
+      // Nothing was made durable (or it is not known to be): the client may retry the same request.
+      return new ApiError(503, 'DEPENDENCY_UNAVAILABLE', [`${dependency} is unavailable or too slow; retry later`]);
     }
     const fe = exception as FastifyLikeError;
     const byCode: Record<string, ApiError> = {
