@@ -14,6 +14,8 @@ const bool = z
 
 /** Shared by every service. */
 export const commonVars = {
+  /** `production` turns dev-only fallbacks (the built-in webhook secret key) into errors. */
+  NODE_ENV: z.string().default('development'),
   RELAY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Prefix of every topic name, so several stacks (or test runs) can share a broker. */
   RELAY_TOPIC_PREFIX: z

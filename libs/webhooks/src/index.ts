@@ -1,4 +1,4 @@
-export { DEV_ONLY_SECRET_KEY, SecretBox, generateSigningSecret, parseSecretKey, standardKey } from './secrets';
+export { DEV_ONLY_SECRET_KEY, SecretBox, generateSigningSecret, parseSecretKey, secretKeyFor, standardKey } from './secrets';
 export { signatureHeaders, verifyShopimindSignature, type SignatureScheme } from './signing';
 export { UrlPolicyError, assertDeliverableUrl, forbiddenAddressReason, guardedLookup, parseWebhookUrl } from './url-policy';
 export { nextRetryDelay, parseRetryAfter, parseSchedule } from './schedule';

@@ -28,6 +28,22 @@ export function parseSecretKey(value: string | undefined): { key: Buffer; devOnl
   return { key, devOnly: false };
 }
 
+/**
+ * The webhook secret key a service may run with: a real key; or, outside production, the
+ * dev-only key with a warning (every service that encrypts or decrypts secrets says so).
+ * In production (`NODE_ENV=production`) the dev-only key is refused: anyone with the
+ * source could decrypt every stored signing secret.
+ */
+export function secretKeyFor(value: string | undefined, nodeEnv: string, warn: (message: string) => void): Buffer {
+  const parsed = parseSecretKey(value);
+  if (!parsed.devOnly) return parsed.key;
+  if (nodeEnv === 'production') {
+    throw new Error('RELAY_WEBHOOK_SECRET_KEY is required when NODE_ENV=production (32 bytes, hex or base64): refusing the built-in dev-only key');
+  }
+  warn('RELAY_WEBHOOK_SECRET_KEY is not set: webhook secrets use the DEV-ONLY key; set it in any real deployment');
+  return parsed.key;
+}
+
 const VERSION = 1;
 
 /**

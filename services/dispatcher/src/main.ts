@@ -2,15 +2,13 @@ import 'reflect-metadata';
 import { describeConfig, dispatcherConfigSchema, loadConfig } from '@relay/config';
 import { prepareDatabase } from '@relay/control-plane';
 import { runMain, runStage } from '@relay/kafka';
-import { parseSecretKey } from '@relay/webhooks';
+import { secretKeyFor } from '@relay/webhooks';
 import { DispatcherModule } from './app.module';
 
 runMain('dispatcher', async (log) => {
   const config = loadConfig('dispatcher', dispatcherConfigSchema);
   log.info({ config: describeConfig(config) }, 'starting');
-  if (parseSecretKey(config.RELAY_WEBHOOK_SECRET_KEY).devOnly) {
-    log.warn('RELAY_WEBHOOK_SECRET_KEY is not set: webhook secrets use the DEV-ONLY key; set it in any real deployment');
-  }
+  secretKeyFor(config.RELAY_WEBHOOK_SECRET_KEY, config.NODE_ENV, (message) => log.warn(message));
   await prepareDatabase(config.RELAY_PG_URL);
   await runStage({
     service: 'dispatcher',

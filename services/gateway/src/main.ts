@@ -6,6 +6,7 @@ import { Logger, PinoLogger } from 'nestjs-pino';
 import { ConfigError, describeConfig, gatewayConfigSchema, loadConfig } from '@relay/config';
 import { prepareDatabase } from '@relay/control-plane';
 import { RelayMetrics, createLogger } from '@relay/observability';
+import { secretKeyFor } from '@relay/webhooks';
 import { GatewayModule } from './app.module';
 import { ErrorFilter } from './http/error.filter';
 
@@ -13,6 +14,8 @@ async function bootstrap(): Promise<void> {
   const config = loadConfig('gateway', gatewayConfigSchema);
   const log = createLogger('gateway', config.RELAY_LOG_LEVEL);
   log.info({ config: describeConfig(config) }, 'starting');
+  // The gateway seals signing secrets (endpoint creation, rotation): same key rule as the dispatcher.
+  secretKeyFor(config.RELAY_WEBHOOK_SECRET_KEY, config.NODE_ENV, (message) => log.warn(message));
   await prepareDatabase(config.RELAY_PG_URL, (msg) => log.debug(msg));
 
   const adapter = new FastifyAdapter({
