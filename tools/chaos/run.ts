@@ -10,13 +10,15 @@
  */
 import path from 'node:path';
 import { FAULTS, type Fault, type FaultResult } from './faults';
+import { MORE_FAULTS } from './faults-more';
 import { formatLine } from './report';
 import { CHAOS_ENV, RESTART_POLICY, startChaosStack } from './stack';
 
 async function main(): Promise<void> {
   const started = Date.now();
   const only = process.argv.slice(2);
-  const faults: Fault[] = only.length ? FAULTS.filter((f) => only.some((w) => f.name.includes(w))) : FAULTS;
+  const all = [...FAULTS, ...MORE_FAULTS];
+  const faults: Fault[] = only.length ? all.filter((f) => only.some((w) => f.name.includes(w))) : all;
   console.log(
     `chaos: ${faults.length} faults; timers ${Object.entries(CHAOS_ENV)
       .filter(([k]) => /SESSION|HEARTBEAT|RETRY|LEASE|POLL/.test(k))

@@ -1,7 +1,11 @@
+import path from 'node:path';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { Client } from 'pg';
 import { ContractRegistry } from '@relay/contracts';
-import { isProcessAlive, startKafka, type KafkaHandle } from '@relay/local-stack';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { REPO_ROOT, freePort } from '@relay/testing';
+import { isProcessAlive, startKafka, startRelayServices, type KafkaHandle, type RelayServiceName, type RelayServices } from '@relay/local-stack';
 import { startRelay, startTestStack, type RelayUnderTest, type TestStack } from '@relay/testing';
 import { Ledger } from './ledger';
 import { startProxy, type FaultProxy } from './proxy';
@@ -54,6 +58,8 @@ export interface ChaosStack {
   restartBroker(after?: () => Promise<void>): Promise<void>;
   /** Terminates every PostgreSQL backend of the pipeline's database (not other users of the shared server). */
   terminatePgBackends(): Promise<number>;
+  /** Second instances of some services (same groups, own ports): stop() makes them leave. */
+  addInstances(names: RelayServiceName[]): Promise<RelayServices>;
   fixture(row: string, options?: { steadyConcurrency?: number; primaryTimeoutMs?: number }): Promise<RowFixture>;
   stop(): Promise<void>;
 }
@@ -184,6 +190,27 @@ async function startOn(infra: TestStack | undefined, pgBase: string, options: { 
       } finally {
         await pg.end();
       }
+    },
+    async addInstances(names) {
+      const specs = [];
+      for (const name of names) {
+        const port = await freePort();
+        specs.push({ name, port, env: { [`RELAY_${name.toUpperCase()}_PORT`]: String(port) } });
+      }
+      return startRelayServices(specs, {
+        root: REPO_ROOT,
+        logDir: mkdtempSync(path.join(tmpdir(), 'relay-chaos-extra-')),
+        readyTimeoutMs: 300000,
+        env: {
+          RELAY_LOG_LEVEL: 'warn',
+          RELAY_KAFKA_BROKERS: brokers.join(','),
+          RELAY_REGISTRY_URL: withPort(registryUrl, registryProxy.port),
+          RELAY_PG_URL: relay.pgUrl,
+          RELAY_TOPIC_PREFIX: relay.topicPrefix,
+          RELAY_HISTORY_URL: `http://127.0.0.1:${relay.ports.history}`,
+          ...CHAOS_ENV,
+        },
+      });
     },
     async fixture(row, opts = {}) {
       const codeName = `chaos_${row.replace(/[^a-z0-9]+/gi, '_').replace(/^_+|_+$/g, '').toLowerCase()}`;
