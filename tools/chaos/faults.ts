@@ -70,7 +70,8 @@ export async function settle(stack: ChaosStack, fx: RowFixture, deadlineMs = 120
     if (verdict && ((verdict.lost === 0 && verdict.undelivered === 0) || Date.now() > deadline)) return { verdict, historyDuplicates };
     if (!verdict && Date.now() > deadline) {
       const acked = stack.ledger.of(fx.row).length;
-      return { verdict: { acked, lost: acked, undelivered: 0, foreignDupes: 0, sameIdDupes: 0, examples: { lost: ['history unreachable'], undelivered: [], foreignDupes: [] } }, historyDuplicates };
+      // Nothing could be checked: every acknowledged event counts as lost until history answers.
+      return { verdict: { acked, lost: acked, undelivered: 0, foreignDupes: 0, sameIdDupes: 0, examples: { lost: ['(the history API never answered: nothing could be checked)'], undelivered: [], foreignDupes: [] } }, historyDuplicates };
     }
     await sleep(1000);
   }
@@ -247,7 +248,7 @@ export const FAULTS: Fault[] = [
           await s.restartBroker();
         },
         check: async (_s, _fx, r) => {
-          r.notes.push('one broker: a SIGKILL keeps the page cache, so this tests clients and the gateway, not replication (3-broker mode: RELAY_KAFKA_BROKERS=3)');
+          r.notes.push('one broker: a SIGKILL keeps the page cache, so this tests clients and the gateway, not replication (the 3-node topology, RELAY_KAFKA_NODES=3, is what tests broker durability)');
         },
       }),
   },
@@ -257,7 +258,7 @@ export const FAULTS: Fault[] = [
     run: (stack) =>
       underLoad(stack, 'broker-freeze', {
         async inject(s) {
-          await freeze(s.kafka().pid, 10000);
+          await freeze(s.kafka().nodes[0]?.pid ?? s.kafka().pid, 10000);
         },
       }),
   },

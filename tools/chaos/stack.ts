@@ -5,7 +5,7 @@ import { ContractRegistry } from '@relay/contracts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { REPO_ROOT, freePort } from '@relay/testing';
-import { isProcessAlive, startKafka, startRelayServices, type KafkaHandle, type RelayServiceName, type RelayServices } from '@relay/local-stack';
+import { startRelayServices, type KafkaHandle, type RelayServiceName, type RelayServices } from '@relay/local-stack';
 import { startRelay, startTestStack, type RelayUnderTest, type TestStack } from '@relay/testing';
 import { Ledger } from './ledger';
 import { startProxy, type FaultProxy } from './proxy';
@@ -82,7 +82,8 @@ export async function startChaosStack(options: { onProgress?: (line: string) => 
   const pgBase = process.env.RELAY_CHAOS_PG_URL ?? process.env.RELAY_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   // Under Jest the global setup already runs Kafka and the registry: reuse them.
   const shared = process.env.RELAY_KAFKA_BROKERS && process.env.RELAY_REGISTRY_URL && process.env.JEST_WORKER_ID;
-  const infra: TestStack | undefined = shared ? undefined : await startTestStack({ pgUrl: pgBase, log });
+  const kafkaNodes = process.env.RELAY_CHAOS_KAFKA_NODES === '3' ? 3 : 1;
+  const infra: TestStack | undefined = shared ? undefined : await startTestStack({ pgUrl: pgBase, log, kafkaNodes });
   try {
     return await startOn(infra, pgBase, options);
   } catch (error) {
@@ -98,7 +99,7 @@ async function startOn(infra: TestStack | undefined, pgBase: string, options: { 
   const pgProxy = await startProxy({ host: pgUrl.hostname, port: Number(pgUrl.port || 5432) });
   const registryTarget = new URL(registryUrl);
   const registryProxy = await startProxy({ host: registryTarget.hostname, port: Number(registryTarget.port) });
-  let kafka: KafkaHandle | undefined = infra?.kafka;
+  const kafka: KafkaHandle | undefined = infra?.kafka;
 
   // startRelay reads the shared infrastructure from the environment: point it at the proxies.
   const saved = { b: process.env.RELAY_KAFKA_BROKERS, r: process.env.RELAY_REGISTRY_URL, p: process.env.RELAY_PG_URL };
@@ -167,19 +168,13 @@ async function startOn(infra: TestStack | undefined, pgBase: string, options: { 
     dlqReasons,
     contacts,
     async restartBroker(after) {
-      const current = stack.kafka();
-      process.kill(current.pid, 'SIGKILL');
-      while (isProcessAlive(current.pid)) await new Promise((r) => setTimeout(r, 50));
+      // One node (of one, or of three with RELAY_CHAOS_KAFKA_NODES=3): SIGKILL, then start it on the same data and ports.
+      const nodes = stack.kafka().nodes;
+      const node = nodes[Math.floor(Math.random() * nodes.length)] ?? nodes[0];
+      if (!node) throw new Error('no Kafka node');
+      await node.kill('SIGKILL');
       await after?.();
-      kafka = await startKafka({
-        dataDir: current.dataDir,
-        logDir: current.logDir,
-        port: current.port,
-        controllerPort: current.controllerPort,
-        heapMb: 512,
-        log,
-        ...(process.env.RELAY_CACHE_DIR ? { cacheDir: process.env.RELAY_CACHE_DIR } : {}),
-      });
+      await node.start();
     },
     async terminatePgBackends() {
       const pg = new Client({ connectionString: pgBase });
@@ -247,7 +242,6 @@ async function startOn(infra: TestStack | undefined, pgBase: string, options: { 
       await relay.stop().catch((e: Error) => log(`stopping the pipeline: ${e.message}`));
       await pgProxy.close();
       await registryProxy.close();
-      if (kafka && kafka !== infra?.kafka) await kafka.stop();
       await infra?.stop();
     },
   };
