@@ -72,6 +72,8 @@ export async function startRelay(
     /** Restart services that exit, as `npm start` does (see startRelayServices). */
     supervise?: boolean | RestartPolicy;
     onProgress?: (line: string) => void;
+    /** How long the services may take to boot. Default 150 s. */
+    readyTimeoutMs?: number;
   } = {},
 ): Promise<RelayUnderTest> {
   const infra = sharedInfra();
@@ -114,7 +116,7 @@ export async function startRelay(
   const startOptions = {
     root: REPO_ROOT,
     logDir,
-    readyTimeoutMs: 150000,
+    readyTimeoutMs: options.readyTimeoutMs ?? 150000,
     env,
     ...(options.supervise ? { supervise: options.supervise } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
