@@ -28,12 +28,21 @@ module.exports = {
       ...base,
       displayName: 'unit',
       testMatch: ['<rootDir>/{libs,services,tools}/**/*.spec.ts'],
-      testPathIgnorePatterns: [...base.testPathIgnorePatterns, '\\.int\\.spec\\.ts$', '\\.e2e\\.spec\\.ts$'],
+      testPathIgnorePatterns: [...base.testPathIgnorePatterns, '\\.int\\.spec\\.ts$', '\\.e2e\\.spec\\.ts$', '\\.chaos\\.spec\\.ts$'],
     },
     {
       ...base,
       displayName: 'integration',
       testMatch: ['<rootDir>/{libs,services,tools}/**/*.{int,e2e}.spec.ts'],
+      globalSetup: '<rootDir>/libs/testing/src/global-setup.ts',
+      globalTeardown: '<rootDir>/libs/testing/src/global-teardown.ts',
+    },
+    {
+      // The CI-sized subset of `npm run chaos` (`npm run chaos:subset`): same shared
+      // infrastructure as the integration specs.
+      ...base,
+      displayName: 'chaos',
+      testMatch: ['<rootDir>/tools/chaos/**/*.chaos.spec.ts'],
       globalSetup: '<rootDir>/libs/testing/src/global-setup.ts',
       globalTeardown: '<rootDir>/libs/testing/src/global-teardown.ts',
     },
