@@ -12,11 +12,11 @@ const marker = path.join(root, 'node_modules', '.package-lock.json');
 
 const stale = !fs.existsSync(marker) || (fs.existsSync(lock) && fs.statSync(lock).mtimeMs > fs.statSync(marker).mtimeMs + 1000);
 if (stale) {
-  // `npm install` honours package-lock.json; `npm ci` is not used because the lockfile
-  // records only the Linux x64 builds of optional native packages (swc, chDB), which
-  // `npm ci` treats as a lockfile out of sync.
+  // `npm ci`: exactly what package-lock.json records, and the lockfile is never rewritten
+  // (a newer npm's `npm install` would drop the placeholders of chDB's unpublished optional
+  // packages that `npm ci` needs: see tools/lockfile.spec.ts).
   console.log('Installing dependencies (the npm cache lives outside the repository)…');
-  execSync('npm install --no-audit --no-fund', {
+  execSync('npm ci --no-audit --no-fund', {
     cwd: root,
     stdio: 'inherit',
   });
