@@ -279,9 +279,11 @@ async function main(): Promise<number> {
       CLICKHOUSE_USER: null,
       CLICKHOUSE_PASSWORD: null,
       CLICKHOUSE_DATABASE: null,
-      ...(name === 'gateway' || name === 'dispatcher' ? { RELAY_WEBHOOK_SECRET_KEY: secretKey } : {}),
-      // The receiver listens on the host's loopback; shorter poll and flush for a quick run.
-      ...(name === 'dispatcher' ? { RELAY_ALLOW_LOOPBACK_WEBHOOKS: 'true', RELAY_WEBHOOK_POLL_MS: '50' } : {}),
+      // The receiver listens on the host's loopback: the gateway accepts such an endpoint
+      // URL and the dispatcher delivers to it only with loopback webhooks allowed.
+      ...(name === 'gateway' || name === 'dispatcher' ? { RELAY_WEBHOOK_SECRET_KEY: secretKey, RELAY_ALLOW_LOOPBACK_WEBHOOKS: 'true' } : {}),
+      // Shorter poll and flush for a quick run.
+      ...(name === 'dispatcher' ? { RELAY_WEBHOOK_POLL_MS: '50' } : {}),
       ...(name === 'history' ? { RELAY_HISTORY_FLUSH_MS: '50' } : {}),
     }));
     const plan = (name: RelayServiceName) => plans.find((p) => p.name === name) as ServicePlan;
@@ -296,9 +298,10 @@ async function main(): Promise<number> {
         .withCommand(p.command)
         .withEnvironment(p.env)
         // Compose's probe and timeout; checked every second rather than every 10 s.
-        .withHealthCheck({ test: p.healthcheck as ['CMD', ...string[]], interval: 1000, timeout: 5000, retries: 300, startPeriod: 1000 })
+        // Booting compiles the sources with SWC: minutes on a busy 2-core machine.
+        .withHealthCheck({ test: p.healthcheck as ['CMD', ...string[]], interval: 1000, timeout: 5000, retries: 600, startPeriod: 1000 })
         .withWaitStrategy(Wait.forHealthCheck())
-        .withStartupTimeout(300000)
+        .withStartupTimeout(600000)
         .withLogConsumer((stream: Readable) => {
           stream.on('data', (chunk: Buffer | string) => lines.push(...chunk.toString().split('\n').filter(Boolean)));
         })
@@ -315,6 +318,7 @@ async function main(): Promise<number> {
       await container.stop({ timeout: plan(name).graceMs, remove: false });
       const took = Date.now() - started;
       const state = (await inspect(container)).State;
+      say(`${name} stopped in ${(took / 1000).toFixed(1)} s, exit code ${state.ExitCode}`);
       await client.container.getById(container.getId()).remove({ force: true });
       containers.delete(name);
       return { took, exitCode: state.ExitCode, oomKilled: state.OOMKilled };
