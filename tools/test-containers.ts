@@ -26,10 +26,10 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
-import { homedir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { Webhook } from 'standardwebhooks';
@@ -250,6 +250,7 @@ async function main(): Promise<number> {
   const containers = new Map<RelayServiceName, Started>();
   const logs = new Map<string, string[]>();
   const receiver = createServer();
+  let historyData = '';
   try {
     stack = await startTestStack({ pgUrl: process.env.RELAY_PG_URL || DEFAULT_PG_URL, cacheDir: process.env.RELAY_CACHE_DIR || undefined });
     const infra = stack;
@@ -287,11 +288,14 @@ async function main(): Promise<number> {
       ...(name === 'history' ? { RELAY_HISTORY_FLUSH_MS: '50' } : {}),
     }));
     const plan = (name: RelayServiceName) => plans.find((p) => p.name === name) as ServicePlan;
+    historyData = mkdtempSync(path.join(tmpdir(), 'relay-containers-history-'));
+    // The image's service user (uid/gid 1000) writes there.
+    chownSync(historyData, 1000, 1000);
 
     const startService = async (p: ServicePlan): Promise<Started> => {
       const lines: string[] = [];
       logs.set(p.name, lines);
-      const container = await new ServiceContainer(IMAGE, p.init)
+      let container = new ServiceContainer(IMAGE, p.init)
         .withName(`relay-${topicPrefix}-${p.name}-${randomBytes(2).toString('hex')}`)
         .withLabels({ [OWNER_LABEL]: String(process.pid) })
         .withNetworkMode('host')
@@ -304,10 +308,13 @@ async function main(): Promise<number> {
         .withStartupTimeout(600000)
         .withLogConsumer((stream: Readable) => {
           stream.on('data', (chunk: Buffer | string) => lines.push(...chunk.toString().split('\n').filter(Boolean)));
-        })
-        .start();
-      containers.set(p.name, container);
-      return container;
+        });
+      // History's embedded engine keeps its data in /app/.relay: a volume, as a deployment
+      // without a ClickHouse server would have, so a restarted history finds what it wrote.
+      if (p.name === 'history') container = container.withBindMounts([{ source: historyData, target: '/app/.relay', mode: 'rw' }]);
+      const started = await container.start();
+      containers.set(p.name, started);
+      return started;
     };
 
     /** SIGTERM through `docker stop` with compose's grace period; the container is kept for inspection. */
@@ -407,10 +414,8 @@ async function main(): Promise<number> {
       const request = await eventually(async () => requests.find((r) => r.body.includes(eventId)), 60000);
       const verified = new Webhook(secret).verify(request.body, request.headers as Record<string, string>) as Record<string, unknown>;
       expect(verified.event_id === eventId && verified.code_name === code, `delivered payload ${request.body}`);
-      expect(
-        JSON.stringify(verified.payload) === JSON.stringify({ metaData: { order_id: 1 } }),
-        `delivered payload ${JSON.stringify(verified.payload)}`,
-      );
+      const payload = verified.payload as { metaData?: unknown } | undefined;
+      expect(JSON.stringify(payload?.metaData) === JSON.stringify({ order_id: 1 }), `delivered payload ${JSON.stringify(payload)}`);
       const row = await eventually(async () => {
         const got = await historyRow(eventId);
         return got?.deliveries.some((d) => d.kind === 'subscription' && d.status === 'delivered') ? got : undefined;
@@ -453,6 +458,7 @@ async function main(): Promise<number> {
     await pool?.end();
     if (pgUrl) await dropTestDatabase(pgUrl).catch(() => undefined);
     await stack?.stop();
+    if (historyData) rmSync(historyData, { recursive: true, force: true });
     if (startedDaemon !== undefined && process.env.RELAY_KEEP_DOCKERD !== '1') {
       say(`stopping the dockerd this run started (pid ${startedDaemon})`);
       process.kill(startedDaemon, 'SIGTERM');
