@@ -1,6 +1,5 @@
 import type { RelayServiceName } from '@relay/local-stack';
-import { eventually, startRelay, type RelayUnderTest } from '@relay/testing';
-import { receiver, type Receiver } from '../services/dispatcher/e2e/receiver';
+import { eventually, receiver, startRelay, type Receiver, type RelayUnderTest } from '@relay/testing';
 
 /**
  * The acceptance of the supervised stack, on the real pipeline started the way `npm start`

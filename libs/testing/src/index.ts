@@ -8,3 +8,5 @@ export * from './relay-harness';
 export * from './test-database';
 export { makeContactRef, makeEnvelope } from './factories';
 export { parsePrometheus, sumOf, type Sample } from './prometheus';
+// A local HTTP endpoint that records webhook requests and answers as a spec scripts it.
+export { receiver, type Answer, type Received, type Receiver } from './webhook-receiver';

@@ -1,6 +1,5 @@
 import { Webhook } from 'standardwebhooks';
-import { eventually, startRelay, type RelayUnderTest } from '@relay/testing';
-import { receiver, type Receiver } from './receiver';
+import { eventually, startRelay, type RelayUnderTest, receiver, type Receiver } from '@relay/testing';
 
 interface Item {
   event_id: string;

@@ -9,8 +9,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { ContractRegistry } from '@relay/contracts';
 import { createKafka } from '@relay/kafka';
 import { createLogger } from '@relay/observability';
-import { eventually, parsePrometheus, startRelay, sumOf, type RelayUnderTest, type Sample } from '@relay/testing';
-import { receiver, type Receiver } from './receiver';
+import { eventually, parsePrometheus, startRelay, sumOf, type RelayUnderTest, type Sample, receiver, type Receiver } from '@relay/testing';
 
 type RelayServiceName = keyof RelayUnderTest['ports'];
 

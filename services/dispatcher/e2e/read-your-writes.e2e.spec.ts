@@ -4,8 +4,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { ContractRegistry } from '@relay/contracts';
 import { createKafka } from '@relay/kafka';
 import { createLogger } from '@relay/observability';
-import { eventually, makeContactRef, makeEnvelope, startRelay, type RelayUnderTest } from '@relay/testing';
-import { receiver, type Receiver } from './receiver';
+import { eventually, makeContactRef, makeEnvelope, startRelay, type RelayUnderTest, receiver, type Receiver } from '@relay/testing';
 
 /**
  * Read-your-writes (docs/architecture.md, "Consistency of changes"): a change answered by

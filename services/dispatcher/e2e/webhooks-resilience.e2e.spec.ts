@@ -1,6 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { eventually, freePort, startRelay, type RelayUnderTest } from '@relay/testing';
-import { receiver, type Receiver } from './receiver';
+import { eventually, freePort, startRelay, type RelayUnderTest, receiver, type Receiver } from '@relay/testing';
 
 /** Item fields the assertions read from a POSTed body (one event per POST). */
 interface Item {

@@ -2,8 +2,7 @@ import { Webhook } from 'standardwebhooks';
 import { ContractRegistry, type WebhookDeadLetter } from '@relay/contracts';
 import { createKafka } from '@relay/kafka';
 import { createLogger } from '@relay/observability';
-import { eventually, freePort, startRelay, type RelayUnderTest } from '@relay/testing';
-import { receiver, type Receiver } from './receiver';
+import { eventually, freePort, startRelay, type RelayUnderTest, receiver, type Receiver } from '@relay/testing';
 
 describe('outbound webhooks (dispatcher e2e)', () => {
   let relay: RelayUnderTest;
