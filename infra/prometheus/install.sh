@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs promtool (and prometheus) from Debian's `prometheus` package when promtool is
-# missing. Used by infra/prometheus/prometheus.spec.ts and by hand; `npm start` runs
-# Prometheus when it is installed. Needs root (or sudo) and apt-get.
+# missing. Run by .ci/run before the tests (tools/promtool.int.spec.ts needs promtool) and
+# by hand; `npm start` runs Prometheus when it is installed. Needs root (or sudo) and apt-get.
 set -eu
 if command -v promtool >/dev/null 2>&1; then
   exit 0
