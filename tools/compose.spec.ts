@@ -30,8 +30,8 @@ const PROMETHEUS_FILE = 'infra/prometheus/prometheus.yml';
 const read = (file: string): string => readFileSync(path.join(root, file), 'utf8');
 
 const SERVICES = Object.keys(serviceConfigSchemas) as ServiceName[];
-/** Addresses for clients outside the compose network (not peers a service connects to). */
-const EXTERNAL_ADDRESS_KEYS = new Set(['RELAY_PUBLIC_URL']);
+/** Addresses for clients outside the compose network (not peers a service connects to); none today. */
+const EXTERNAL_ADDRESS_KEYS = new Set<string>();
 const DEPENDS_ON_CONDITIONS = new Set(['service_started', 'service_healthy', 'service_completed_successfully']);
 
 // ---------------------------------------------------------------- helpers

@@ -108,7 +108,6 @@ export const gatewayConfigSchema = z.object({
   ...postgresVars,
   RELAY_GATEWAY_PORT: port(3000),
   RELAY_GATEWAY_HOST: z.string().default('0.0.0.0'),
-  RELAY_PUBLIC_URL: url.optional(),
   /** Where the history service's query API listens (the gateway forwards to it). */
   RELAY_HISTORY_URL: url.default('http://127.0.0.1:3004'),
   RELAY_MAX_BODY_BYTES: positiveInt(256 * 1024),
