@@ -105,3 +105,92 @@ describe('LingeringProducer bounds', () => {
     expect(lingering.pendingCount).toBe(0);
   });
 });
+
+describe('DurableProducer lifecycle', () => {
+  it('connects once, disconnects only a connected producer, and sends nothing for an empty batch', async () => {
+    const lifecycle = { connect: 0, disconnect: 0, send: 0 };
+    const kafka = {
+      producer: () => ({
+        connect: async () => void lifecycle.connect++,
+        disconnect: async () => void lifecycle.disconnect++,
+        sendBatch: async () => {
+          lifecycle.send++;
+          return [];
+        },
+      }),
+    } as unknown as Kafka;
+    const producer = new DurableProducer(kafka);
+    await producer.disconnect();
+    await producer.connect();
+    await producer.connect();
+    await producer.sendBatch([]);
+    await producer.sendBatch([{ topic: 't', messages: [] }]);
+    await producer.disconnect();
+    await producer.disconnect();
+    expect(lifecycle).toEqual({ connect: 1, disconnect: 1, send: 0 });
+  });
+});
+
+/**
+ * Whether `promise` has settled. Nothing but the spec's own ack can settle these promises,
+ * so there is no race to wait out: one macrotask turn lets every chained microtask run,
+ * and a promise still pending then stays pending until the spec acknowledges.
+ */
+async function state(promise: Promise<unknown>): Promise<'resolved' | 'rejected' | 'pending'> {
+  const pending = Symbol('pending');
+  const result = await Promise.race([promise.then(() => 'resolved' as const, () => 'rejected' as const), new Promise<symbol>((r) => setImmediate(() => r(pending)))]);
+  return result === pending ? 'pending' : (result as 'resolved' | 'rejected');
+}
+
+describe('LingeringProducer grouping', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('groups the sends of one linger window into one request, by topic', async () => {
+    jest.useFakeTimers();
+    const { producer, open } = heldProducer();
+    const lingering = new LingeringProducer(producer, { lingerMs: 5, sendTimeoutMs: 60000 });
+    const sends = [lingering.send('a', { value: '1' }), lingering.send('b', { value: '2' }), lingering.send('a', { value: '3' })];
+    expect(open).toHaveLength(0);
+    jest.advanceTimersByTime(5);
+    expect(open).toHaveLength(1);
+    expect((open[0]?.messages ?? []).map((t) => [t.topic, t.messages.map((m) => m.value)])).toEqual([
+      ['a', ['1', '3']],
+      ['b', ['2']],
+    ]);
+    open[0]?.resolve();
+    await expect(Promise.all(sends)).resolves.toEqual([undefined, undefined, undefined]);
+  });
+
+  it('settles no caller before the whole group is acknowledged', async () => {
+    const { producer, open } = heldProducer();
+    const send = new LingeringProducer(producer, { lingerMs: 0, sendTimeoutMs: 60000 }).send('a', { value: '1' });
+    expect(await state(send)).toBe('pending');
+    open[0]?.resolve();
+    expect(await state(send)).toBe('resolved');
+  });
+
+  it('sends at once when the group reaches maxBatch, without waiting for the linger', async () => {
+    jest.useFakeTimers();
+    const { producer, open } = heldProducer();
+    const lingering = new LingeringProducer(producer, { lingerMs: 1000, maxBatch: 2, sendTimeoutMs: 60000 });
+    const sends = [lingering.send('a', { value: '1' })];
+    expect(open).toHaveLength(0);
+    sends.push(lingering.send('a', { value: '2' }));
+    expect(open).toHaveLength(1);
+    expect(open[0]?.messages[0]?.messages).toHaveLength(2);
+    open[0]?.resolve();
+    await expect(Promise.all(sends)).resolves.toEqual([undefined, undefined]);
+  });
+
+  it('drain sends what is queued and waits for every group in flight', async () => {
+    const { producer, open } = heldProducer();
+    const lingering = new LingeringProducer(producer, { lingerMs: 60_000, sendTimeoutMs: 60000 });
+    const send = lingering.send('a', { value: '1' });
+    const drained = lingering.drain();
+    expect(open).toHaveLength(1);
+    expect(await state(drained)).toBe('pending');
+    open[0]?.resolve();
+    await drained;
+    await expect(send).resolves.toBeUndefined();
+  });
+});
