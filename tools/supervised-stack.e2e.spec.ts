@@ -56,7 +56,7 @@ describe('supervised stack: a SIGKILLed stage is restarted and loses nothing (e2
     const scenario = await api('POST', '/v1/scenarios', {
       name: 'every tick',
       code_names: ['tick'],
-      actions: [{ type: 'webhook', webhook_id: target.body.id }],
+      actions: [{ type: 'webhook', webhook_id: (target.body.data as { id: string }).id }],
     });
     expect(scenario.status).toBe(201);
     // Scenarios fire for known contacts.

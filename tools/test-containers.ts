@@ -377,7 +377,7 @@ async function main(): Promise<number> {
       expect(type.status === 201, `POST /v1/events: ${type.status} ${JSON.stringify(type.body)}`);
       const contact = await api('PUT', '/v1/contacts/c-ship', { email: 'ship@example.com' });
       expect(contact.status === 201, `PUT /v1/contacts: ${contact.status} ${JSON.stringify(contact.body)}`);
-      const endpoint = await api<{ id: string; secret: string }>('POST', '/v1/webhooks', { url: receiverUrl, events: [code] });
+      const endpoint = await api<{ data: { id: string }; secret: string }>('POST', '/v1/webhooks', { url: receiverUrl, events: [code] });
       expect(endpoint.status === 201, `POST /v1/webhooks: ${endpoint.status} ${JSON.stringify(endpoint.body)}`);
       secret = endpoint.body.secret;
     });

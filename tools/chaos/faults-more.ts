@@ -121,9 +121,10 @@ export const MORE_FAULTS: Fault[] = [
           "another team's webhook",
           async () => {
             if (theirs.status !== 201) return `could not create it (${theirs.status})`;
-            const mine = await stack.relay.api('GET', `/v1/webhooks/${theirs.body.id as string}`);
+            const theirId = (theirs.body.data as { id: string }).id;
+            const mine = await stack.relay.api('GET', `/v1/webhooks/${theirId}`);
             const missing = await stack.relay.api('GET', '/v1/webhooks/00000000-0000-4000-8000-000000000000');
-            return mine.status === 404 && missing.status === 404 && JSON.stringify(mine.body) === JSON.stringify(missing.body).replace('00000000-0000-4000-8000-000000000000', theirs.body.id as string)
+            return mine.status === 404 && missing.status === 404 && JSON.stringify(mine.body) === JSON.stringify(missing.body).replace('00000000-0000-4000-8000-000000000000', theirId)
               ? undefined
               : `answered ${mine.status} ${JSON.stringify(mine.body)} vs ${missing.status} for a missing one`;
           },
@@ -141,7 +142,7 @@ export const MORE_FAULTS: Fault[] = [
       const path = `/r/${fx.codeName}/rotated`;
       const created = await stack.relay.api('POST', '/v1/webhooks', { url: `${stack.receiver.baseUrl}${path}`, events: [fx.codeName] });
       const first = created.body.secret as string;
-      const endpointId = created.body.id as string;
+      const endpointId = (created.body.data as { id: string }).id;
       const sendAndGet = async (n: number) => {
         const res = await post(stack, `/v1/events/trigger/${fx.codeName}`, JSON.stringify({ contact: { email: 'c3@example.com' }, metaData: { n } }));
         const eventId = (JSON.parse(res.text) as { event_id: string }).event_id;

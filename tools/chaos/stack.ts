@@ -214,7 +214,7 @@ async function startOn(infra: TestStack | undefined, pgBase: string, options: { 
         const p = `/r/${codeName}/${role}`;
         const res = await relay.api('POST', '/v1/webhooks', { url: `${receiver.baseUrl}${p}`, events: [codeName], ...extra });
         if (res.status !== 201) throw new Error(`endpoint ${p}: ${res.status} ${JSON.stringify(res.body)}`);
-        return { id: res.body.id as string, path: p };
+        return { id: (res.body.data as { id: string }).id, path: p };
       };
       const primary = await endpoint('primary', { timeout_ms: opts.primaryTimeoutMs ?? 2000 });
       const steady = await endpoint('steady', { max_concurrency: opts.steadyConcurrency ?? 4 });

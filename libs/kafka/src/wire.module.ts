@@ -4,6 +4,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { Admin, Kafka } from 'kafkajs';
 import { Logger } from 'nestjs-pino';
 import { ContractRegistry } from '@relay/contracts';
+import { ApiErrorFilter } from '@relay/http-api';
 import { ConfigError } from '@relay/config';
 import { ObservabilityModule, Readiness, RelayMetrics, createLogger, type Logger as PinoLogger } from '@relay/observability';
 import { createKafka } from './client';
@@ -132,8 +133,9 @@ const FATAL_EXIT_GRACE_MS = 5000;
 export async function runStage(options: RunStageOptions): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(options.module, new FastifyAdapter(), { bufferLogs: true });
   app.useLogger(app.get(Logger));
-  app.enableShutdownHooks();
   const log = createLogger(options.service, options.logLevel);
+  app.useGlobalFilters(new ApiErrorFilter({ logError: (err) => log.error({ err }, 'request failed') }));
+  app.enableShutdownHooks();
   const onFatal = (error: Error) => {
     log.fatal({ err: error, code: 'CONSUMER_DEAD' }, `${options.service}: Kafka consumer died; exiting so the service is restarted`);
     setTimeout(() => process.exit(1), FATAL_EXIT_GRACE_MS).unref();

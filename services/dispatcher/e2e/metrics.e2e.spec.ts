@@ -46,7 +46,7 @@ describe('metrics after traffic (every service)', () => {
     const scenario = await api('POST', '/v1/scenarios', {
       name: 'metrics',
       code_names: ['metrics_order'],
-      actions: [{ type: 'webhook', webhook_id: endpoint.body.id }],
+      actions: [{ type: 'webhook', webhook_id: (endpoint.body.data as { id: string }).id }],
     });
     expect(scenario.status).toBe(201);
     const fired = await api('POST', '/v1/events/trigger/metrics_order', { contact: { email }, metaData: { total: 12 } });

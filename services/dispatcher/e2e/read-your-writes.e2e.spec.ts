@@ -59,7 +59,7 @@ describe('read-your-writes across instances', () => {
   const createEndpoint = async (gateway: string, path: string, events: string[]) => {
     const res = await call(gateway, 'POST', '/v1/webhooks', { url: hookUrl(path), events });
     expect(res.status).toBe(201);
-    return res.body as { id: string; secret: string };
+    return { id: (res.body.data as { id: string }).id, secret: res.body.secret as string };
   };
   const deliveredTo = (path: string) => hook.requests.filter((r) => r.url === `/${path}`);
   const historyRow = (eventId: string) =>

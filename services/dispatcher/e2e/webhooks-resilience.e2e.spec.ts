@@ -38,7 +38,7 @@ describe('outbound webhooks: crash recovery, rate limits, seed 001 contract, rep
   const endpoint = async (body: Record<string, unknown>) => {
     const res = await api('POST', '/v1/webhooks', body);
     expect(res.status).toBe(201);
-    return res.body as { id: string; secret: string };
+    return { id: (res.body.data as { id: string }).id, secret: res.body.secret as string };
   };
   const track = async (r: Promise<Receiver>) => {
     const got = await r;

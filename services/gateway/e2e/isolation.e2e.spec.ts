@@ -170,11 +170,11 @@ describe('isolation between teams', () => {
   it("webhooks: B cannot read, change, delete, rotate, replay or list A's endpoint, nor use it in a scenario", async () => {
     const created = await call(a.apiKey, 'POST', '/v1/webhooks', { url: receiverUrl, events: ['shared_name'] });
     expect(created.status).toBe(201);
-    const wA = created.body.id as string;
+    const wA = (created.body.data as { id: string }).id;
     expect(created.body.secret).toEqual(expect.any(String));
     const own = await call(b.apiKey, 'POST', '/v1/webhooks', { url: 'http://127.0.0.1:9/b-hook', events: ['shared_name'] });
     expect(own.status).toBe(201);
-    const wB = own.body.id as string;
+    const wB = (own.body.data as { id: string }).id;
 
     for (const [method, path, body] of [
       ['GET', `/v1/webhooks/${wA}`, undefined],
@@ -198,7 +198,8 @@ describe('isolation between teams', () => {
     // B cannot point its own scenario at A's endpoint: A's id is unknown to B (never 403).
     const borrow = await call(b.apiKey, 'POST', '/v1/scenarios', { name: 'borrow', code_names: ['shared_name'], actions: [{ type: 'webhook', webhook_id: wA }] });
     expect(borrow.status).toBe(400);
-    expect(borrow.body.code).toBe('WEBHOOK_NOT_FOUND');
+    // A body naming an unknown webhook is invalid (WEBHOOK_NOT_FOUND is the 404 of a path id).
+    expect(borrow.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [`Webhook endpoint not found: ${wA}`] });
   });
 
   it("scenarios: B cannot read, change, delete or list A's scenario; A's scenario never fires on B's event of the same code_name", async () => {

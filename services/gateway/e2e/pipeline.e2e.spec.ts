@@ -323,10 +323,10 @@ describe('trigger tracking end to end, through delivery', () => {
     expect((await api('POST', '/v1/events', type)).status).toBe(201);
     expect((await api('PUT', '/v1/contacts/c-ship', { email: 'ship@example.com', tags: ['vip'] })).status).toBe(201);
     // Subscribed to the event type (one subscription delivery) and the target of a scenario action.
-    const endpoint = await api<{ id: string }>('POST', '/v1/webhooks', { url: receiverUrl, events: ['order_shipped'] });
+    const endpoint = await api<{ data: { id: string } }>('POST', '/v1/webhooks', { url: receiverUrl, events: ['order_shipped'] });
     expect(endpoint.status).toBe(201);
     const scenario = (body: Record<string, unknown>) =>
-      api('POST', '/v1/scenarios', { code_names: ['order_shipped'], actions: [{ type: 'webhook', webhook_id: endpoint.body.id }], ...body });
+      api('POST', '/v1/scenarios', { code_names: ['order_shipped'], actions: [{ type: 'webhook', webhook_id: endpoint.body.data.id }], ...body });
     expect((await scenario({ name: 'shipped' })).status).toBe(201);
     expect((await scenario({ name: 'newcomers only', tags: { any: ['new'] } })).status).toBe(201);
 
@@ -353,6 +353,6 @@ describe('trigger tracking end to end, through delivery', () => {
     const shipped = workflow.scenarios.find((s) => s.name === 'shipped');
     expect(shipped).toMatchObject({ outcome: 'matched', actions: [{ planned: 'produced', status: 'delivered', attempts: 1, last_http_status: 200 }] });
     expect(workflow.scenarios.find((s) => s.name === 'newcomers only')?.outcome).toBe('filtered');
-    expect(workflow.subscriptions).toEqual([expect.objectContaining({ endpoint_id: endpoint.body.id, status: 'delivered', attempts: 1 })]);
+    expect(workflow.subscriptions).toEqual([expect.objectContaining({ endpoint_id: endpoint.body.data.id, status: 'delivered', attempts: 1 })]);
   });
 });

@@ -8,7 +8,7 @@ import { prepareDatabase } from '@relay/control-plane';
 import { RelayMetrics, createLogger } from '@relay/observability';
 import { secretKeyFor } from '@relay/webhooks';
 import { GatewayModule } from './app.module';
-import { ErrorFilter } from './http/error.filter';
+import { gatewayErrorFilter } from './http/error.filter';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig('gateway', gatewayConfigSchema);
@@ -35,7 +35,7 @@ async function bootstrap(): Promise<void> {
   });
   const app = await NestFactory.create<NestFastifyApplication>(GatewayModule.forRoot(config), adapter, { bufferLogs: true });
   app.useLogger(app.get(Logger));
-  app.useGlobalFilters(new ErrorFilter(await app.resolve(PinoLogger)));
+  app.useGlobalFilters(gatewayErrorFilter(await app.resolve(PinoLogger)));
   app.enableShutdownHooks();
 
   const metrics = app.get(RelayMetrics);

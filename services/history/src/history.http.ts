@@ -14,11 +14,11 @@ export class HistoryHttpController {
   async list(
     @Query() q: Record<string, string | undefined>,
   ): Promise<{ success: true; data: EventHistoryWithRelations[]; next_cursor: string | null }> {
-    if (!q.team_id) throw fail(400, 'INVALID_QUERY', 'team_id is required');
+    if (!q.team_id) throw fail('INVALID_QUERY', 'team_id is required');
     let limit: number | undefined;
     if (q.limit !== undefined) {
       limit = Number(q.limit);
-      if (!Number.isInteger(limit)) throw fail(400, 'INVALID_LIMIT', 'limit must be an integer between 1 and 500');
+      if (!Number.isInteger(limit)) throw fail('INVALID_QUERY', 'limit must be an integer between 1 and 500');
     }
     try {
       const page = await this.queries.listEventHistories({
@@ -39,16 +39,17 @@ export class HistoryHttpController {
       // scenario that does not fire from the trigger history).
       return { success: true, data: await this.queries.attachRelations(q.team_id, page.data), next_cursor: page.next_cursor };
     } catch (error) {
-      if (error instanceof HistoryValidationError) throw fail(400, error.code, error.message);
+      // A bad limit, cursor or date in the query: the one code for a bad query parameter.
+      if (error instanceof HistoryValidationError) throw fail('INVALID_QUERY', error.message);
       throw error;
     }
   }
 
   @Get(':event_id')
   async get(@Param('event_id') eventId: string, @Query('team_id') teamId?: string): Promise<{ success: true; data: EventHistoryWithRelations }> {
-    if (!teamId) throw fail(400, 'INVALID_QUERY', 'team_id is required');
+    if (!teamId) throw fail('INVALID_QUERY', 'team_id is required');
     const row = await this.queries.getEvent(teamId, eventId);
-    if (!row) throw fail(404, 'EVENT_NOT_FOUND', `Event not found: ${eventId}`);
+    if (!row) throw fail('EVENT_NOT_FOUND', `Event not found: ${eventId}`);
     const [withRelations] = await this.queries.attachRelations(teamId, [row]);
     return { success: true, data: withRelations ?? { ...row, scenario_runs: [], deliveries: [] } };
   }

@@ -21,17 +21,17 @@ export class HistorySqlController {
   async run(@Body() body: unknown): Promise<SqlResult & { success: true }> {
     const query = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).query : undefined;
     const maxRows = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).max_rows : undefined;
-    if (typeof query !== 'string') throw fail(400, 'INVALID_QUERY', 'body must be {"query": "SELECT …"}');
+    if (typeof query !== 'string') throw fail('VALIDATION_FAILED', 'body must be {"query": "SELECT …"}');
     if (maxRows !== undefined && (typeof maxRows !== 'number' || !Number.isInteger(maxRows) || maxRows < 1 || maxRows > 100_000)) {
-      throw fail(400, 'INVALID_QUERY', 'max_rows must be an integer 1..100000');
+      throw fail('VALIDATION_FAILED', 'max_rows must be an integer 1..100000');
     }
     try {
       return { success: true, ...(await runReadOnlySql(this.client, query, maxRows === undefined ? {} : { maxRows })) };
     } catch (error) {
-      if (error instanceof ReadOnlySqlError) throw fail(400, 'READ_ONLY_SQL', error.message);
+      if (error instanceof ReadOnlySqlError) throw fail('READ_ONLY_SQL', error.message);
       // ClickHouse's own answer (syntax, unknown column, readonly refusal): the caller's query.
       const e = error as { code?: unknown; type?: unknown; message?: unknown };
-      if (typeof e.type === 'string' || typeof e.code === 'string') throw fail(400, 'QUERY_FAILED', String(e.message));
+      if (typeof e.type === 'string' || typeof e.code === 'string') throw fail('QUERY_FAILED', String(e.message));
       throw error;
     }
   }

@@ -1,5 +1,4 @@
-import { HttpException } from '@nestjs/common';
+import { ApiError, type ErrorCode } from '@relay/http-api';
 
-/** An error answer of the history service's internal API, in the gateway's error shape (stable code, every reason). */
-export const fail = (status: number, code: string, message: string): HttpException =>
-  new HttpException({ statusCode: status, success: false, code, message, errors: [message] }, status);
+/** An error answer of the history service's internal API: the shared shape and registry (the app-level filter renders it). */
+export const fail = (code: ErrorCode, message: string): ApiError => new ApiError(code, [message], message);

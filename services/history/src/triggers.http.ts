@@ -25,7 +25,7 @@ export class TriggersHttpController {
   @Get(':event_id')
   async status(@Param('event_id') eventId: string, @Query() q: Record<string, string | undefined>): Promise<TriggerStatusView> {
     const base = q.details_base ?? '/triggers';
-    if (!DETAILS_BASES.has(base)) throw fail(400, 'INVALID_QUERY', 'details_base must be /triggers or /v1/triggers');
+    if (!DETAILS_BASES.has(base)) throw fail('INVALID_QUERY', 'details_base must be /triggers or /v1/triggers');
     const now = Date.now();
     return triggerStatus(await this.load(eventId, q, now), { now, detailsBase: base });
   }
@@ -38,9 +38,9 @@ export class TriggersHttpController {
 
   /** The event with its runs and deliveries, as of `now` (the same instant the status is computed for). */
   private async load(eventId: string, q: Record<string, string | undefined>, now: number): Promise<EventHistoryWithRelations> {
-    if (!q.team_id) throw fail(400, 'INVALID_QUERY', 'team_id is required');
+    if (!q.team_id) throw fail('INVALID_QUERY', 'team_id is required');
     const row = await this.queries.getEvent(q.team_id, eventId);
-    if (!row) throw fail(404, 'TRIGGER_NOT_FOUND', `Trigger not found: ${eventId}`);
+    if (!row) throw fail('TRIGGER_NOT_FOUND', `Trigger not found: ${eventId}`);
     const [withRelations] = await this.queries.attachRelations(q.team_id, [row], now);
     return withRelations ?? { ...row, scenario_runs: [], deliveries: [] };
   }

@@ -29,7 +29,7 @@ export class AdminTokenGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const expected = this.config.RELAY_ADMIN_TOKEN;
     if (!expected) {
-      throw new ApiError(404, 'ROUTE_NOT_FOUND', [`Cannot ${request.method} ${request.url.split('?')[0]}`]);
+      throw new ApiError('ROUTE_NOT_FOUND', [`Cannot ${request.method} ${request.url.split('?')[0]}`]);
     }
     const auth = request.headers.authorization;
     const match = typeof auth === 'string' ? /^Bearer\s+(.+)$/i.exec(auth) : null;

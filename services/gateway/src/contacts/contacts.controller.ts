@@ -46,7 +46,7 @@ export class ContactsController {
   @ApiOperation({ summary: 'Import contacts from NDJSON (one POST /v1/contacts body per line); streamed NDJSON progress' })
   async import(@Principal() principal: ApiKeyPrincipal, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
-    if (type !== NDJSON) throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', [`Content-Type must be ${NDJSON}`]);
+    if (type !== NDJSON) throw new ApiError('UNSUPPORTED_MEDIA_TYPE', [`Content-Type must be ${NDJSON}`]);
     const out = new PassThrough();
     void reply.status(200).header('content-type', `${NDJSON}; charset=utf-8`).send(out);
     try {

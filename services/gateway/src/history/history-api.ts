@@ -1,6 +1,6 @@
-import { ApiError } from '../http/api-error';
+import { ApiError, isErrorCode } from '@relay/http-api';
 
-const unavailable = () => new ApiError(503, 'HISTORY_UNAVAILABLE', ['The history service is unavailable; retry later']);
+const unavailable = () => new ApiError('HISTORY_UNAVAILABLE', ['The history service is unavailable; retry later']);
 
 /**
  * One GET to the history service's internal API (it owns the store; the gateway is the
@@ -17,8 +17,8 @@ export async function getFromHistory<T>(historyUrl: string, path: string, timeou
   }
   const body = (await res.json().catch(() => null)) as ({ code?: string; errors?: string[]; message?: string } & T) | null;
   if (res.status >= 500) throw unavailable();
-  if (!res.ok || body === null) {
-    throw new ApiError(res.ok ? 502 : res.status, body?.code ?? `HTTP_${res.status}`, body?.errors ?? [body?.message ?? 'history query failed']);
-  }
+  // The history service answers registered codes only; anything else is an answer the gateway cannot read.
+  if (!res.ok && isErrorCode(body?.code)) throw new ApiError(body.code, body.errors ?? [body.message ?? body.code]);
+  if (!res.ok || body === null) throw new ApiError('BAD_GATEWAY', [`The history service answered ${res.status} without a known code`]);
   return body;
 }

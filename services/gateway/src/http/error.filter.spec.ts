@@ -1,8 +1,7 @@
 import type { ArgumentsHost } from '@nestjs/common';
 import { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded } from 'kafkajs';
-import type { PinoLogger } from 'nestjs-pino';
 import { ProduceError } from '@relay/kafka';
-import { ErrorFilter } from './error.filter';
+import { gatewayErrorFilter } from './error.filter';
 
 /** Runs the filter on `error` and returns what the client would get. */
 function answer(error: unknown): { status: number; headers: Record<string, string>; body: { code: string; errors: string[] } } {
@@ -21,8 +20,8 @@ function answer(error: unknown): { status: number; headers: Record<string, strin
       return Promise.resolve();
     },
   };
-  const host = { switchToHttp: () => ({ getResponse: () => reply, getRequest: () => ({ url: '/v1/events/trigger/x' }) }) } as unknown as ArgumentsHost;
-  new ErrorFilter({ error: () => undefined } as unknown as PinoLogger).catch(error, host);
+  const host = { getType: () => 'http', switchToHttp: () => ({ getResponse: () => reply, getRequest: () => ({ url: '/v1/events/trigger/x' }) }) } as unknown as ArgumentsHost;
+  gatewayErrorFilter({ error: () => undefined }).catch(error, host);
   return out;
 }
 

@@ -92,19 +92,19 @@ export async function prepareSend(
   onRefused: (outcome: 'unknown_event_type' | 'invalid') => void = () => undefined,
 ): Promise<PreparedSend> {
   if (!teamHeader || teamHeader.trim() !== principal.teamId) {
-    throw new ApiError(401, 'INVALID_TEAM_CONTEXT', ['Invalid team context']);
+    throw new ApiError('INVALID_TEAM_CONTEXT', ['Invalid team context']);
   }
   if (!isObject(body)) throw ApiError.badRequest(['Request body must be a JSON object']);
   const eventName = body.event_name;
   if (typeof eventName !== 'string' || eventName.trim() === '') {
-    throw new ApiError(400, 'EVENT_NAME_REQUIRED', ['Event name is required']);
+    throw new ApiError('EVENT_NAME_REQUIRED', ['Event name is required']);
   }
   const triggerAt = parseTriggerAt(body.trigger_at);
 
   const eventType = await eventTypes.get(principal.teamId, eventName, principal.changeSeq);
   if (!eventType) {
     onRefused('unknown_event_type');
-    throw new ApiError(404, 'EVENT_TYPE_NOT_FOUND', ['Event type not found']);
+    throw new ApiError('EVENT_TYPE_NOT_FOUND', ['Event type not found']);
   }
 
   const errors: string[] = [];
@@ -157,10 +157,10 @@ export async function prepareSend(
 function parseTriggerAt(value: unknown): Date | null {
   if (value === undefined || value === null) return null;
   if (typeof value !== 'string' || !ISO_DATE_TIME.test(value) || Number.isNaN(Date.parse(value))) {
-    throw new ApiError(400, 'INVALID_TRIGGER_AT', ['Invalid trigger_at format']);
+    throw new ApiError('INVALID_TRIGGER_AT', ['Invalid trigger_at format']);
   }
   const at = new Date(value);
-  if (at.getTime() <= Date.now()) throw new ApiError(400, 'TRIGGER_AT_IN_PAST', ['trigger_at must be a future date']);
+  if (at.getTime() <= Date.now()) throw new ApiError('TRIGGER_AT_IN_PAST', ['trigger_at must be a future date']);
   return at;
 }
 

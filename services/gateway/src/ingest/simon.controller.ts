@@ -13,7 +13,7 @@ const KNOWN_FIELDS = new Set(['partnerId', 'partnerSecret', 'clientId', 'context
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 interface Problem {
-  code: string;
+  code: 'INVALID_PAYLOAD' | 'UNKNOWN_EVENT_TYPE' | 'IDENTITY_REQUIRED';
   errors: string[];
 }
 
@@ -88,7 +88,7 @@ export class SimonController {
     if ('code' in checked) {
       const problem = checked;
       this.metrics.ingested.inc({ dialect: 'simon', outcome: 'invalid' });
-      if (debug) throw new ApiError(412, problem.code, problem.errors, problem.errors.join('; '));
+      if (debug) throw new ApiError(problem.code, problem.errors, problem.errors.join('; '));
       const envelope = rawEnvelope(principal, codeName || '(none)', 'simon', triggerBody, extras);
       await this.ingest.reject(envelope, problem.code, problem.errors);
       return { success: true, event_id: envelope.event_id, status: 'rejected', errors: problem.errors };
@@ -150,7 +150,7 @@ export class SimonController {
     const secret = typeof body.partnerSecret === 'string' ? body.partnerSecret : '';
     const principal = secret ? await this.keys.verify(secret) : null;
     if (!principal) throw ApiError.unauthorized('Invalid or missing partnerSecret');
-    if (body.partnerId !== principal.teamId) throw new ApiError(401, 'INVALID_TEAM_CONTEXT', ['partnerId does not match the key']);
+    if (body.partnerId !== principal.teamId) throw new ApiError('INVALID_TEAM_CONTEXT', ['partnerId does not match the key']);
     return principal;
   }
 }

@@ -59,6 +59,6 @@ export class RateLimitService {
     this.metrics.rateLimited.inc({ scope: decision.scope, route: request.routeOptions.url ?? 'unmatched' });
     const who = decision.scope === 'key' ? 'API key' : 'team';
     const message = `Rate limit of the ${who} exceeded (${decision.limit} requests per window); retry in ${resetSeconds} s`;
-    throw new ApiError(429, 'RATE_LIMITED', [message], message);
+    throw new ApiError('RATE_LIMITED', [message], message);
   }
 }

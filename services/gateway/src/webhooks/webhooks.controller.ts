@@ -42,12 +42,13 @@ export class WebhooksController {
   @Post()
   @HttpCode(201)
   @ApiOperation({ summary: 'Create an endpoint; the signing secret is returned only here and on rotation' })
-  async create(@Principal() principal: ApiKeyPrincipal, @Body() body: unknown): Promise<{ success: true; data: WebhookEndpoint; secret: string } & WebhookEndpoint> {
+  // One shape, the rotation's: the endpoint under `data`, the signing secret beside it (seed 004 does not fix this answer).
+  async create(@Principal() principal: ApiKeyPrincipal, @Body() body: unknown): Promise<{ success: true; data: WebhookEndpoint; secret: string }> {
     const parsed = parseEndpointInput(body, false, { environment: principal.environment, timeoutMs: this.options.defaultTimeoutMs });
     if (!parsed.ok) throw ApiError.badRequest(parsed.errors);
     await this.checkUrl(parsed.value.url as string);
     const { endpoint, secret } = await this.repo.create(principal.teamId, parsed.value as EndpointInput);
-    return { success: true, ...endpoint, secret, data: endpoint };
+    return { success: true, data: endpoint, secret };
   }
 
   @Get()

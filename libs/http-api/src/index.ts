@@ -1,0 +1,3 @@
+export { ApiError, errorBody, type ErrorBody } from './api-error';
+export { ERROR_CODES, codesOfStatus, errorCodesTable, isErrorCode, type ErrorCode } from './error-codes';
+export { ApiErrorFilter, toApiError, type ErrorFilterOptions } from './error.filter';
