@@ -1,3 +1,5 @@
 export { ApiError, errorBody, type ErrorBody } from './api-error';
 export { ERROR_CODES, codesOfStatus, errorCodesTable, isErrorCode, type ErrorCode } from './error-codes';
 export { ApiErrorFilter, toApiError, type ErrorFilterOptions } from './error.filter';
+export { ZodPipe, issueMessages } from './zod-pipe';
+export { ZodBody, ZodQuery, completeDocument, errorBodySchema, requestSchema, responseSchema, type ErrorRule } from './openapi';

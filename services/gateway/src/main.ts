@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { Logger, PinoLogger } from 'nestjs-pino';
 import { ConfigError, describeConfig, gatewayConfigSchema, loadConfig } from '@relay/config';
 import { prepareDatabase } from '@relay/control-plane';
@@ -9,6 +9,7 @@ import { RelayMetrics, createLogger } from '@relay/observability';
 import { secretKeyFor } from '@relay/webhooks';
 import { GatewayModule } from './app.module';
 import { gatewayErrorFilter } from './http/error.filter';
+import { gatewayDocument } from './http/openapi';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig('gateway', gatewayConfigSchema);
@@ -47,15 +48,7 @@ async function bootstrap(): Promise<void> {
     metrics.httpSeconds.observe(labels, reply.elapsedTime / 1000);
   });
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Relay API')
-      .setDescription('Event types, ingestion, history. Authenticate with X-API-Key (or Authorization: Bearer, or spm-api-key).')
-      .setVersion('0.1.0')
-      .addApiKey({ type: 'apiKey', name: 'X-API-Key', in: 'header' }, 'api-key')
-      .build(),
-  );
+  const document = gatewayDocument(app);
   SwaggerModule.setup('docs', app, document);
 
   await app.listen(config.RELAY_GATEWAY_PORT, config.RELAY_GATEWAY_HOST);

@@ -1,5 +1,5 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, HttpCode, Inject, Param, Post, UseGuards } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   ApiKeysRepository,
   TeamsRepository,
@@ -11,8 +11,18 @@ import {
   type Team,
 } from '@relay/control-plane';
 import { ADMIN_ACTOR, AuditService } from '../audit/audit.service';
+import { ZodBody, ZodQuery } from '@relay/http-api';
 import { ApiError } from '../http/api-error';
-import { parseCreateKey, parseCreateTeam, parseRotate } from './admin.dto';
+import {
+  auditQuerySchema,
+  createKeySchema,
+  createTeamSchema,
+  rotateKeySchema,
+  type AuditQuery,
+  type CreateKeyInput,
+  type CreateTeamInput,
+  type RotateKeyInput,
+} from './admin.dto';
 import { AdminTokenGuard } from './admin-token.guard';
 
 export type TeamView = Omit<Team, 'rate_limit'> & { rate_limit: RateLimitView | null };
@@ -26,7 +36,6 @@ const keyView = (k: ApiKeyRecord): KeyView => ({ ...k, rate_limit: rateLimitView
  * <RELAY_ADMIN_TOKEN>`. `npm run relay` is a thin client of these routes.
  */
 @ApiTags('admin')
-@ApiBearerAuth()
 @UseGuards(AdminTokenGuard)
 @Controller('admin/v1')
 export class AdminController {
@@ -39,10 +48,8 @@ export class AdminController {
   @Post('teams')
   @HttpCode(201)
   @ApiOperation({ summary: 'Create a team: {"name", "plan"?, "rate_limit"?}' })
-  async createTeam(@Body() body: unknown): Promise<TeamView> {
-    const parsed = parseCreateTeam(body);
-    if (!parsed.ok) throw ApiError.badRequest(parsed.errors);
-    const { name, plan, rateLimit } = parsed.value;
+  async createTeam(@ZodBody(createTeamSchema) body: CreateTeamInput): Promise<TeamView> {
+    const { name, plan, rate_limit: rateLimit } = body;
     const team = await this.teams.create(name, undefined, { ...(plan ? { plan } : {}), rateLimit });
     await this.audit.record({
       teamId: team.id,
@@ -69,15 +76,12 @@ export class AdminController {
   @Post('teams/:id/keys')
   @HttpCode(201)
   @ApiOperation({ summary: 'Create an API key; the key is in this response only' })
-  async createKey(@Param('id') teamId: string, @Body() body: unknown): Promise<KeyView & { key: string }> {
+  async createKey(@Param('id') teamId: string, @ZodBody(createKeySchema) input: CreateKeyInput): Promise<KeyView & { key: string }> {
     await this.team(teamId);
-    const parsed = parseCreateKey(body);
-    if (!parsed.ok) throw ApiError.badRequest(parsed.errors);
-    const input = parsed.value;
     const created = await this.keys.create(teamId, input.environment, {
-      name: input.name,
-      rateLimit: input.rateLimit,
-      expiresAt: input.expiresAt,
+      name: input.name ?? null,
+      rateLimit: input.rate_limit,
+      expiresAt: input.expires_at ? new Date(input.expires_at) : null,
     });
     const record = await this.keyRecord(created.keyId);
     await this.audit.record({
@@ -88,8 +92,8 @@ export class AdminController {
       details: {
         prefix: created.prefix,
         environment: input.environment,
-        name: input.name,
-        rate_limit: rateLimitView(input.rateLimit),
+        name: input.name ?? null,
+        rate_limit: rateLimitView(input.rate_limit),
         expires_at: record.expires_at,
       },
     });
@@ -127,10 +131,8 @@ export class AdminController {
   @Post('keys/:id/rotate')
   @HttpCode(201)
   @ApiOperation({ summary: 'New key for the same team/environment/limit; the old one stops after {"overlap"} (default at once)' })
-  async rotate(@Param('id') id: string, @Body() body: unknown): Promise<KeyView & { key: string; previous: KeyView }> {
-    const parsed = parseRotate(body);
-    if (!parsed.ok) throw ApiError.badRequest(parsed.errors);
-    const { created, old } = await this.keys.rotate(id, parsed.value.overlapSeconds);
+  async rotate(@Param('id') id: string, @ZodBody(rotateKeySchema) body: RotateKeyInput): Promise<KeyView & { key: string; previous: KeyView }> {
+    const { created, old } = await this.keys.rotate(id, body.overlap ?? 0);
     const record = await this.keyRecord(created.keyId);
     await this.audit.record({
       teamId: created.teamId,
@@ -146,15 +148,9 @@ export class AdminController {
   @ApiOperation({ summary: "The team's audit trail, newest first (limit ≤ 500, cursor, target_type)" })
   async auditTrail(
     @Param('id') teamId: string,
-    @Query('limit') limitText?: string,
-    @Query('cursor') cursor?: string,
-    @Query('target_type') targetType?: string,
+    @ZodQuery(auditQuerySchema) { limit, cursor, target_type: targetType }: AuditQuery,
   ): Promise<{ data: AuditEntry[]; next_cursor: string | null }> {
     await this.team(teamId);
-    const limit = limitText === undefined ? 100 : Number(limitText);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
-      throw ApiError.badRequest(['limit must be an integer between 1 and 500'], 'INVALID_QUERY');
-    }
     return this.audit.list(teamId, { limit, ...(cursor ? { cursor } : {}), ...(targetType ? { targetType } : {}) });
   }
 

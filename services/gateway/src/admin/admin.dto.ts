@@ -1,80 +1,82 @@
-import { PLAN_LIMITS, parseIsoDuration, parseRateLimit, type Environment, type Plan, type RateLimit } from '@relay/control-plane';
+import { z } from 'zod';
+import { cursorParam, limitParam } from '../http/schemas';
+import { PLAN_LIMITS, parseIsoDuration, type Plan, type RateLimit } from '@relay/control-plane';
 
-type Parsed<T> = { ok: true; value: T } | { ok: false; errors: string[] };
+const PLANS = Object.keys(PLAN_LIMITS) as [Plan, ...Plan[]];
+const MAX_WINDOW_SECONDS = 31 * 86400;
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** An ISO 8601 duration of whole seconds up to P31D, parsed to seconds (the JSON Schema shows the string). */
+const duration = (message: string) =>
+  z
+    .string({ error: message })
+    .refine((text) => {
+      const s = parseIsoDuration(text);
+      return s !== null && s <= MAX_WINDOW_SECONDS;
+    }, message)
+    .transform((text) => parseIsoDuration(text) as number);
 
-function unknownFields(body: Record<string, unknown>, allowed: string[]): string[] {
-  return Object.keys(body)
-    .filter((k) => !allowed.includes(k))
-    .map((k) => `Unknown field: ${k}`);
-}
+/** `{"requests", "per"}`: at most `requests` per `per` window; absent or null = no limit of its own. */
+export const rateLimitSchema = z
+  .strictObject(
+    {
+      requests: z
+        .number({ error: 'rate_limit.requests must be an integer between 1 and 1000000000' })
+        .int('rate_limit.requests must be an integer between 1 and 1000000000')
+        .min(1, 'rate_limit.requests must be an integer between 1 and 1000000000')
+        .max(1_000_000_000, 'rate_limit.requests must be an integer between 1 and 1000000000'),
+      per: duration('rate_limit.per must be an ISO 8601 duration of whole seconds up to P31D (e.g. PT1S, PT1M, PT1H, P1D)'),
+    },
+    { error: 'rate_limit must be an object {"requests", "per"}' },
+  )
+  .nullish()
+  .transform((v): RateLimit | null => (v ? { requests: v.requests, perSeconds: v.per } : null))
+  .meta({ example: { requests: 100, per: 'PT1S' } });
 
-export interface CreateTeamInput {
-  name: string;
-  plan?: Plan;
-  rateLimit: RateLimit | null;
-}
+export const createTeamSchema = z
+  .strictObject(
+    {
+      name: z
+        .string({ error: 'name is required: a string of 1 to 200 characters' })
+        .trim()
+        .min(1, 'name is required: a string of 1 to 200 characters')
+        .max(200, 'name is required: a string of 1 to 200 characters'),
+      plan: z.enum(PLANS, { error: `plan must be one of ${PLANS.join(', ')}` }).optional(),
+      rate_limit: rateLimitSchema,
+    },
+    { error: 'Body must be a JSON object {"name"}' },
+  )
+  .meta({ example: { name: 'Acme', plan: 'pro' } });
 
-/** `{"name", "plan"?: "starter"|"pro"|"enterprise", "rate_limit"?: {"requests", "per"}}` */
-export function parseCreateTeam(body: unknown): Parsed<CreateTeamInput> {
-  if (!isObject(body)) return { ok: false, errors: ['Body must be a JSON object {"name"}'] };
-  const errors = unknownFields(body, ['name', 'plan', 'rate_limit']);
-  const name = typeof body.name === 'string' ? body.name.trim() : '';
-  if (!name || name.length > 200) errors.push('name is required: a string of 1 to 200 characters');
-  const plans = Object.keys(PLAN_LIMITS);
-  if (body.plan !== undefined && !(typeof body.plan === 'string' && plans.includes(body.plan))) {
-    errors.push(`plan must be one of ${plans.join(', ')}`);
-  }
-  const limit = parseRateLimit(body.rate_limit);
-  if (!limit.ok) errors.push(...limit.errors);
-  if (errors.length || !limit.ok) return { ok: false, errors };
-  return { ok: true, value: { name, ...(body.plan !== undefined ? { plan: body.plan as Plan } : {}), rateLimit: limit.value } };
-}
-
-export interface CreateKeyInput {
-  environment: Environment;
-  name: string | null;
-  rateLimit: RateLimit | null;
-  expiresAt: Date | null;
-}
-
-/** `{"environment": "production"|"staging", "name"?, "rate_limit"?, "expires_at"?}` */
-export function parseCreateKey(body: unknown, now = Date.now()): Parsed<CreateKeyInput> {
-  if (body === undefined || body === null) body = {};
-  if (!isObject(body)) return { ok: false, errors: ['Body must be a JSON object {"environment"}'] };
-  const errors = unknownFields(body, ['environment', 'name', 'rate_limit', 'expires_at']);
-  if (body.environment !== 'production' && body.environment !== 'staging') errors.push('environment must be "production" or "staging"');
-  if (body.name !== undefined && body.name !== null && !(typeof body.name === 'string' && body.name.length <= 200)) {
-    errors.push('name must be a string of at most 200 characters');
-  }
-  const limit = parseRateLimit(body.rate_limit);
-  if (!limit.ok) errors.push(...limit.errors);
-  let expiresAt: Date | null = null;
-  if (body.expires_at !== undefined && body.expires_at !== null) {
-    const t = typeof body.expires_at === 'string' ? Date.parse(body.expires_at) : NaN;
-    if (Number.isNaN(t)) errors.push('expires_at must be an ISO 8601 date-time');
-    else if (t <= now) errors.push('expires_at must be in the future');
-    else expiresAt = new Date(t);
-  }
-  if (errors.length || !limit.ok) return { ok: false, errors };
-  return {
-    ok: true,
-    value: { environment: body.environment as Environment, name: typeof body.name === 'string' ? body.name : null, rateLimit: limit.value, expiresAt },
-  };
-}
+export const createKeySchema = z
+  .strictObject(
+    {
+      environment: z.enum(['production', 'staging'], { error: 'environment must be "production" or "staging"' }),
+      name: z.string({ error: 'name must be a string of at most 200 characters' }).max(200, 'name must be a string of at most 200 characters').nullish(),
+      rate_limit: rateLimitSchema,
+      expires_at: z.iso
+        .datetime({ offset: true, error: 'expires_at must be an ISO 8601 date-time', abort: true })
+        .refine((text) => Date.parse(text) > Date.now(), 'expires_at must be in the future')
+        .nullish(),
+    },
+    { error: 'Body must be a JSON object {"environment"}' },
+  )
+  .meta({ example: { environment: 'production', name: 'shop backend', rate_limit: { requests: 50, per: 'PT1S' } } });
 
 /** `{"overlap"?: "PT1H"}`: how long the old key keeps working after a rotation (default: not at all). */
-export function parseRotate(body: unknown): Parsed<{ overlapSeconds: number }> {
-  if (body === undefined || body === null) return { ok: true, value: { overlapSeconds: 0 } };
-  if (!isObject(body)) return { ok: false, errors: ['Body must be a JSON object {"overlap"?}'] };
-  const errors = unknownFields(body, ['overlap']);
-  let overlapSeconds = 0;
-  if (body.overlap !== undefined && body.overlap !== null) {
-    const s = typeof body.overlap === 'string' ? parseIsoDuration(body.overlap) : null;
-    if (s === null || s > 31 * 86400) errors.push('overlap must be an ISO 8601 duration up to P31D (e.g. PT10M, PT1H)');
-    else overlapSeconds = s;
-  }
-  if (errors.length) return { ok: false, errors };
-  return { ok: true, value: { overlapSeconds } };
-}
+export const rotateKeySchema = z
+  .strictObject(
+    { overlap: duration('overlap must be an ISO 8601 duration up to P31D (e.g. PT10M, PT1H)').nullish() },
+    { error: 'Body must be a JSON object {"overlap"?}' },
+  )
+  .meta({ example: { overlap: 'PT1H' } });
+
+export const auditQuerySchema = z.object({
+  limit: limitParam(500, 100),
+  cursor: cursorParam,
+  target_type: z.string().min(1).optional().describe('e.g. api_key, team, event_type'),
+});
+
+export type CreateTeamInput = z.output<typeof createTeamSchema>;
+export type CreateKeyInput = z.output<typeof createKeySchema>;
+export type RotateKeyInput = z.output<typeof rotateKeySchema>;
+export type AuditQuery = z.output<typeof auditQuerySchema>;

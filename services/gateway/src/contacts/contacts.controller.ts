@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { PassThrough } from 'node:stream';
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, Req, Res, UseGuards } from '@nestjs/common';
-import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiKeyPrincipal } from '@relay/control-plane';
 import {
@@ -26,7 +26,6 @@ const notFound = (what: string) => ApiError.notFound('CONTACT_NOT_FOUND', `Conta
  * happens when email and phone name different contacts): docs/scenarios.md.
  */
 @ApiTags('contacts')
-@ApiHeader({ name: 'X-API-Key', required: true, description: 'Also accepted: Authorization: Bearer <key>, spm-api-key' })
 @UseGuards(ApiKeyGuard)
 @Controller('v1/contacts')
 export class ContactsController {
@@ -62,6 +61,8 @@ export class ContactsController {
 
   @Put(':id')
   @ApiOperation({ summary: 'Create or update the contact with this id (201 when created)' })
+  @ApiResponse({ status: 200, description: 'Updated' })
+  @ApiResponse({ status: 201, description: 'Created' })
   async put(
     @Principal() principal: ApiKeyPrincipal,
     @Param('id') id: string,
@@ -77,6 +78,8 @@ export class ContactsController {
 
   @Post()
   @ApiOperation({ summary: 'Upsert by id, external_id, email or phone (201 when created; 409 IDENTITY_CONFLICT)' })
+  @ApiResponse({ status: 200, description: 'Updated' })
+  @ApiResponse({ status: 201, description: 'Created' })
   async upsert(
     @Principal() principal: ApiKeyPrincipal,
     @Body() body: unknown,
@@ -97,15 +100,15 @@ export class ContactsController {
     @Query('external_id') externalId?: string,
   ): Promise<{ success: true; data: Contact }> {
     const given = [email, phone, externalId].filter((v) => typeof v === 'string');
-    if (given.length !== 1) throw ApiError.badRequest(['Give exactly one of email, phone or external_id']);
+    if (given.length !== 1) throw ApiError.badRequest(['Give exactly one of email, phone or external_id'], 'INVALID_QUERY');
     let found: Contact | null;
     if (typeof email === 'string') {
       const normalized = normalizeEmail(email);
-      if (normalized === null) throw ApiError.badRequest([`email: invalid email address "${email}"`]);
+      if (normalized === null) throw ApiError.badRequest([`email: invalid email address "${email}"`], 'INVALID_QUERY');
       found = await this.contacts.findBy(principal.teamId, 'email', normalized);
     } else if (typeof phone === 'string') {
       const normalized = normalizePhone(phone);
-      if (normalized === null) throw ApiError.badRequest([`phone: invalid phone number "${phone}"`]);
+      if (normalized === null) throw ApiError.badRequest([`phone: invalid phone number "${phone}"`], 'INVALID_QUERY');
       found = await this.contacts.findBy(principal.teamId, 'phone', normalized);
     } else {
       found = await this.contacts.findBy(principal.teamId, 'external_id', externalId as string);
@@ -115,6 +118,7 @@ export class ContactsController {
   }
 
   @Get(':id')
+  @ApiOperation({ summary: 'One contact by its id' })
   async get(@Principal() principal: ApiKeyPrincipal, @Param('id') id: string): Promise<{ success: true; data: Contact }> {
     const found = await this.contacts.get(principal.teamId, id);
     if (!found) throw notFound(id);
@@ -122,6 +126,7 @@ export class ContactsController {
   }
 
   @Delete(':id')
+  @ApiOperation({ summary: 'Delete a contact' })
   @HttpCode(200)
   async delete(@Principal() principal: ApiKeyPrincipal, @Param('id') id: string): Promise<{ success: true }> {
     if (!(await this.contacts.delete(principal.teamId, id))) throw notFound(id);

@@ -13,7 +13,6 @@ import { RateLimited } from '../rate-limit/rate-limit.guard';
  * no cooldown claimed, no contact created or changed. See docs/scenarios.md.
  */
 @ApiTags('scenarios')
-@ApiHeader({ name: 'X-API-Key', required: true })
 @ApiHeader({ name: 'X-Team-ID', required: true })
 @UseGuards(ApiKeyGuard)
 @Controller('api/v1/events')

@@ -1,10 +1,12 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
-import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, UseGuards } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { EventTypesRepository, type ApiKeyPrincipal, type StoredEventType } from '@relay/control-plane';
 import { mergeEventTypePatch, parseEventTypeDefinition, parseEventTypePatch } from '@relay/event-schema';
 import { AuditService, actorOf } from '../audit/audit.service';
 import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
+import { ZodQuery } from '@relay/http-api';
 import { ApiError } from '../http/api-error';
+import { pageQuery, type PageQuery } from '../http/schemas';
 
 export interface EventTypeView extends StoredEventType {
   trigger_path: string;
@@ -14,7 +16,6 @@ const view = (t: StoredEventType): EventTypeView => ({ ...t, trigger_path: `/v1/
 
 /** Seed 000's createEvent · listEvents · getEvent · updateEvent · deleteEvent. */
 @ApiTags('event types')
-@ApiHeader({ name: 'X-API-Key', required: true, description: 'Also accepted: Authorization: Bearer <key>, spm-api-key' })
 @UseGuards(ApiKeyGuard)
 @Controller('v1/events')
 export class EventTypesController {
@@ -44,13 +45,8 @@ export class EventTypesController {
   @ApiOperation({ summary: 'listEvents: event types of the team, newest first' })
   async list(
     @Principal() principal: ApiKeyPrincipal,
-    @Query('limit') limitText?: string,
-    @Query('cursor') cursor?: string,
+    @ZodQuery(pageQuery(200, 50)) { limit, cursor }: PageQuery,
   ): Promise<{ success: true; data: EventTypeView[]; next_cursor: string | null }> {
-    const limit = limitText === undefined ? 50 : Number(limitText);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 200) {
-      throw ApiError.badRequest(['limit must be an integer between 1 and 200'], 'INVALID_QUERY');
-    }
     const page = await this.repo.list(principal.teamId, limit, cursor);
     return { success: true, data: page.data.map(view), next_cursor: page.next_cursor };
   }

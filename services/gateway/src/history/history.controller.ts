@@ -1,5 +1,5 @@
 import { Controller, Get, Inject, Param, Query, UseGuards } from '@nestjs/common';
-import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { ApiKeyPrincipal } from '@relay/control-plane';
 import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
 import { CONFIG, type Config } from '../tokens';
@@ -13,7 +13,6 @@ const FORWARDED = ['code_name', 'status', 'contact_id', 'contact_email', 'contac
  * forwards the query with the caller's team.
  */
 @ApiTags('history')
-@ApiHeader({ name: 'X-API-Key', required: true })
 @UseGuards(ApiKeyGuard)
 @Controller('v1/event-histories')
 export class HistoryController {

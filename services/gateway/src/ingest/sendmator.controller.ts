@@ -39,7 +39,6 @@ export interface SendResponse {
  * they are.
  */
 @ApiTags('ingestion')
-@ApiHeader({ name: 'X-API-Key', required: true })
 @ApiHeader({ name: 'X-Team-ID', required: true })
 @UseGuards(ApiKeyGuard)
 @Controller('api/v1/events')

@@ -1,5 +1,5 @@
 import { Body, Controller, Headers, HttpCode, Inject, Param, Post } from '@nestjs/common';
-import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { EventTypeCache, type ApiKeyPrincipal } from '@relay/control-plane';
 import { validateTriggerPayload } from '@relay/event-schema';
 import { RelayMetrics } from '@relay/observability';
@@ -10,7 +10,6 @@ import { IngestService, toEnvelope } from './ingest.service';
 
 /** Seed 000's triggerEvent: validate synchronously, queue durably, answer 202. */
 @ApiTags('ingestion')
-@ApiHeader({ name: 'spm-api-key', required: false, description: 'Or X-API-Key / Authorization: Bearer' })
 @RateLimited()
 @Controller('v1/events/trigger')
 export class TriggerController {

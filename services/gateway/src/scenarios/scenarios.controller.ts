@@ -1,18 +1,21 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
-import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, UseGuards } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { ApiKeyPrincipal } from '@relay/control-plane';
 import { ScenariosRepository, parseScenarioDefinition, parseScenarioPatch, type Scenario } from '@relay/scenarios';
 import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
+import { z } from 'zod';
+import { ZodQuery } from '@relay/http-api';
 import { ApiError } from '../http/api-error';
+import { pageQuery } from '../http/schemas';
 import { asApi } from './scenarios-errors';
 
 type View = Omit<Scenario, 'team_id' | 'cooldown_ms'>;
 const view = ({ team_id: _t, cooldown_ms: _c, ...rest }: Scenario): View => rest;
+const listQuery = pageQuery(200, 50).extend({ code_name: z.string().min(1).optional().describe('only the scenarios subscribed to this code_name') });
 const notFound = (id: string) => ApiError.notFound('SCENARIO_NOT_FOUND', `Scenario not found: ${id}`);
 
 /** `/v1/scenarios`, team-scoped (another team's id is a 404). Model and rules: docs/scenarios.md. */
 @ApiTags('scenarios')
-@ApiHeader({ name: 'X-API-Key', required: true, description: 'Also accepted: Authorization: Bearer <key>, spm-api-key' })
 @UseGuards(ApiKeyGuard)
 @Controller('v1/scenarios')
 export class ScenariosController {
@@ -28,19 +31,17 @@ export class ScenariosController {
   }
 
   @Get()
+  @ApiOperation({ summary: 'List the team’s scenarios, newest first (optionally those subscribed to a code_name)' })
   async list(
     @Principal() principal: ApiKeyPrincipal,
-    @Query('limit') limit?: string,
-    @Query('cursor') cursor?: string,
-    @Query('code_name') codeName?: string,
+    @ZodQuery(listQuery) { limit, cursor, code_name: codeName }: z.output<typeof listQuery>,
   ): Promise<{ success: true; data: View[]; next_cursor: string | null }> {
-    const n = limit === undefined ? 50 : Number(limit);
-    if (!Number.isInteger(n) || n < 1 || n > 200) throw ApiError.badRequest(['limit: an integer from 1 to 200']);
-    const page = await this.scenarios.list(principal.teamId, { limit: n, ...(cursor ? { cursor } : {}), ...(codeName ? { codeName } : {}) });
+    const page = await this.scenarios.list(principal.teamId, { limit, ...(cursor ? { cursor } : {}), ...(codeName ? { codeName } : {}) });
     return { success: true, data: page.data.map(view), next_cursor: page.next_cursor };
   }
 
   @Get(':id')
+  @ApiOperation({ summary: 'One scenario' })
   async get(@Principal() principal: ApiKeyPrincipal, @Param('id') id: string): Promise<{ success: true; data: View }> {
     const found = await this.scenarios.get(principal.teamId, id);
     if (!found) throw notFound(id);

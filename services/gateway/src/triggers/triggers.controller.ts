@@ -1,5 +1,5 @@
 import { Controller, Get, Inject, Param, Req, UseGuards } from '@nestjs/common';
-import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import type { ApiKeyPrincipal } from '@relay/control-plane';
 import type { TriggerStatusView, TriggerWorkflowView } from '@relay/history-store';
@@ -17,7 +17,6 @@ import { CONFIG, type Config } from '../tokens';
  * contact (its PostgreSQL row).
  */
 @ApiTags('triggers')
-@ApiHeader({ name: 'X-API-Key', required: true, description: 'Also accepted: Authorization: Bearer <key>, spm-api-key' })
 @UseGuards(ApiKeyGuard)
 @Controller(['v1/triggers', 'api/v1/triggers'])
 export class TriggersController {

@@ -1,5 +1,5 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
-import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, UseGuards } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { ApiKeyPrincipal } from '@relay/control-plane';
 import {
   UrlPolicyError,
@@ -12,14 +12,49 @@ import {
   type WebhookEndpoint,
 } from '@relay/webhooks';
 import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
+import { z } from 'zod';
+import { ZodBody, ZodQuery } from '@relay/http-api';
 import { ApiError } from '../http/api-error';
+import { limitParam, pageQuery, type PageQuery } from '../http/schemas';
 import { WEBHOOKS_OPTIONS, type WebhooksOptions } from './webhooks.tokens';
+
+const isoDate = (field: string) => z.iso.datetime({ offset: true, error: `${field} must be an ISO 8601 date-time` });
+
+const rotateSecretSchema = z
+  .strictObject({
+    overlap_seconds: z
+      .number({ error: 'overlap_seconds must be an integer between 0 and 604800' })
+      .int('overlap_seconds must be an integer between 0 and 604800')
+      .min(0, 'overlap_seconds must be an integer between 0 and 604800')
+      .max(7 * 24 * 3600, 'overlap_seconds must be an integer between 0 and 604800')
+      .default(24 * 3600)
+      .describe('how long the previous secret keeps signing (default one day)'),
+  })
+  .meta({ example: { overlap_seconds: 3600 } });
+
+/** One dead delivery by id, or every delivery that died in [from, to). */
+const replaySchema = z
+  .union(
+    [
+      z.strictObject({ delivery_id: z.string().min(1) }),
+      z
+        .strictObject({ from: isoDate('from'), to: isoDate('to').optional() })
+        .refine((b) => Date.parse(b.from) < (b.to === undefined ? Date.now() : Date.parse(b.to)), 'from must be before to'),
+    ],
+    { error: 'give "delivery_id", or "from" (and optionally "to") as ISO dates with from < to' },
+  )
+  .meta({ example: { from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z' } });
+
+const attemptsQuery = z.object({
+  limit: limitParam(500, 50),
+  before: isoDate('before').optional().describe('only attempts before this instant'),
+  delivery_id: z.string().min(1).optional(),
+});
 
 const notFound = (id: string) => ApiError.notFound('WEBHOOK_NOT_FOUND', `Webhook endpoint not found: ${id}`);
 
 /** Seed 004's subscriptions as `/v1/webhooks`, team-scoped (another team's id is a 404). */
 @ApiTags('webhooks')
-@ApiHeader({ name: 'X-API-Key', required: true, description: 'Also accepted: Authorization: Bearer <key>, spm-api-key' })
 @UseGuards(ApiKeyGuard)
 @Controller('v1/webhooks')
 export class WebhooksController {
@@ -55,16 +90,14 @@ export class WebhooksController {
   @ApiOperation({ summary: 'List the team’s endpoints, newest first' })
   async list(
     @Principal() principal: ApiKeyPrincipal,
-    @Query('limit') limitText?: string,
-    @Query('cursor') cursor?: string,
+    @ZodQuery(pageQuery(200, 50)) { limit, cursor }: PageQuery,
   ): Promise<{ success: true; data: WebhookEndpoint[]; next_cursor: string | null }> {
-    const limit = limitText === undefined ? 50 : Number(limitText);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw ApiError.badRequest(['limit must be an integer between 1 and 200'], 'INVALID_QUERY');
     const page = await this.repo.list(principal.teamId, limit, cursor);
     return { success: true, ...page };
   }
 
   @Get(':id')
+  @ApiOperation({ summary: 'One endpoint (never its secret)' })
   async get(@Principal() principal: ApiKeyPrincipal, @Param('id') id: string): Promise<{ success: true; data: WebhookEndpoint }> {
     const found = await this.repo.get(principal.teamId, id);
     if (!found) throw notFound(id);
@@ -83,6 +116,7 @@ export class WebhooksController {
   }
 
   @Delete(':id')
+  @ApiOperation({ summary: 'Delete an endpoint; its pending deliveries fail with ENDPOINT_NOT_FOUND' })
   async remove(@Principal() principal: ApiKeyPrincipal, @Param('id') id: string): Promise<{ success: true }> {
     if (!(await this.repo.delete(principal.teamId, id))) throw notFound(id);
     return { success: true };
@@ -94,14 +128,9 @@ export class WebhooksController {
   async rotate(
     @Principal() principal: ApiKeyPrincipal,
     @Param('id') id: string,
-    @Body() body: unknown,
+    @ZodBody(rotateSecretSchema) { overlap_seconds: overlapSeconds }: z.output<typeof rotateSecretSchema>,
   ): Promise<{ success: true; data: WebhookEndpoint; secret: string }> {
-    const raw = (body as { overlap_seconds?: unknown } | null)?.overlap_seconds;
-    const overlapSeconds = raw === undefined ? 24 * 3600 : raw;
-    if (!Number.isInteger(overlapSeconds) || (overlapSeconds as number) < 0 || (overlapSeconds as number) > 7 * 24 * 3600) {
-      throw ApiError.badRequest(['overlap_seconds must be an integer between 0 and 604800']);
-    }
-    const rotated = await this.repo.rotateSecret(principal.teamId, id, (overlapSeconds as number) * 1000);
+    const rotated = await this.repo.rotateSecret(principal.teamId, id, overlapSeconds * 1000);
     if (!rotated) throw notFound(id);
     return { success: true, data: rotated.endpoint, secret: rotated.secret };
   }
@@ -111,33 +140,27 @@ export class WebhooksController {
   async attempts(
     @Principal() principal: ApiKeyPrincipal,
     @Param('id') id: string,
-    @Query('limit') limitText?: string,
-    @Query('before') before?: string,
-    @Query('delivery_id') deliveryId?: string,
+    @ZodQuery(attemptsQuery) { limit, before, delivery_id: deliveryId }: z.output<typeof attemptsQuery>,
   ): Promise<{ success: true; data: AttemptView[] }> {
     if (!(await this.repo.get(principal.teamId, id))) throw notFound(id);
-    const limit = limitText === undefined ? 50 : Number(limitText);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw ApiError.badRequest(['limit must be an integer between 1 and 500'], 'INVALID_QUERY');
-    if (before !== undefined && Number.isNaN(Date.parse(before))) throw ApiError.badRequest(['before must be an ISO date'], 'INVALID_QUERY');
     return { success: true, data: await this.activity.attempts(id, limit, before, deliveryId) };
   }
 
   @Post(':id/replay')
   @HttpCode(202)
   @ApiOperation({ summary: 'Replay one dead delivery ({"delivery_id"}) or all that died in a range ({"from", "to"})' })
-  async replay(@Principal() principal: ApiKeyPrincipal, @Param('id') id: string, @Body() body: unknown): Promise<{ success: true; replayed: string[] }> {
+  async replay(
+    @Principal() principal: ApiKeyPrincipal,
+    @Param('id') id: string,
+    @ZodBody(replaySchema) body: z.output<typeof replaySchema>,
+  ): Promise<{ success: true; replayed: string[] }> {
     if (!(await this.repo.get(principal.teamId, id))) throw notFound(id);
-    const b = (typeof body === 'object' && body !== null ? body : {}) as { delivery_id?: unknown; from?: unknown; to?: unknown };
-    if (typeof b.delivery_id === 'string') {
-      const replayed = await this.activity.replay(id, { deliveryId: b.delivery_id });
-      if (replayed.length === 0) throw ApiError.notFound('DELIVERY_NOT_FOUND', `No failed delivery ${b.delivery_id} for this endpoint`);
+    if ('delivery_id' in body) {
+      const replayed = await this.activity.replay(id, { deliveryId: body.delivery_id });
+      if (replayed.length === 0) throw ApiError.notFound('DELIVERY_NOT_FOUND', `No failed delivery ${body.delivery_id} for this endpoint`);
       return { success: true, replayed };
     }
-    const from = typeof b.from === 'string' ? Date.parse(b.from) : NaN;
-    const to = typeof b.to === 'string' ? Date.parse(b.to) : Date.now();
-    if (Number.isNaN(from) || Number.isNaN(to) || from >= to) {
-      throw ApiError.badRequest(['give "delivery_id", or "from" (and optionally "to") as ISO dates with from < to']);
-    }
-    return { success: true, replayed: await this.activity.replay(id, { from: new Date(from), to: new Date(to) }) };
+    const to = body.to === undefined ? new Date() : new Date(body.to);
+    return { success: true, replayed: await this.activity.replay(id, { from: new Date(body.from), to }) };
   }
 }
