@@ -115,6 +115,8 @@ export interface RunStageOptions {
   /** RELAY_HANDLER_ATTEMPTS: see StageConsumerOptions.handlerAttempts. */
   handlerAttempts?: number;
   logLevel: string;
+  /** What a stage adds to its HTTP side before it listens (the history service: its OpenAPI document). */
+  beforeListen?: (app: NestFastifyApplication) => void;
 }
 
 /** How long a stage whose consumer died may take to shut down before it exits anyway. */
@@ -162,6 +164,7 @@ export async function runStage(options: RunStageOptions): Promise<NestFastifyApp
   app.get(Readiness).register('consumer', () => server.assertConsuming());
   app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
   await app.startAllMicroservices();
+  options.beforeListen?.(app);
   await app.listen(options.port, options.host ?? '0.0.0.0');
   return app;
 }

@@ -6,6 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import Ajv from 'ajv';
 import { Kafka, logLevel, type Message } from 'kafkajs';
 import { v7 as uuidv7 } from 'uuid';
 import { ContractRegistry, TOPICS, type EventEnvelope } from '@relay/contracts';
@@ -131,6 +132,30 @@ describe('history: 10k events, redelivery, pagination, filters', () => {
   afterAll(async () => {
     await relay?.stop();
   }, 60_000);
+
+  it('publishes its own OpenAPI document, and answers errors in the shared shape it documents', async () => {
+    const base = `http://127.0.0.1:${relay.ports.history}`;
+    type Op = { summary?: string; responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }> };
+    const doc = (await (await fetch(`${base}/docs-json`)).json()) as { paths: Record<string, Record<string, Op>>; components: { schemas: Record<string, object> } };
+    const ops = Object.entries(doc.paths).filter(([p]) => p.startsWith('/internal/')).flatMap(([p, item]) => Object.entries(item).map(([m, op]) => ({ at: `${m} ${p}`, op })));
+    expect(ops.map((o) => o.at).sort()).toEqual([
+      'get /internal/v1/event-histories',
+      'get /internal/v1/event-histories/{event_id}',
+      'get /internal/v1/triggers/{event_id}',
+      'get /internal/v1/triggers/{event_id}/workflow',
+      'post /internal/v1/sql',
+    ]);
+    for (const { at, op } of ops) {
+      expect({ at, summary: Boolean(op.summary) }).toEqual({ at, summary: true });
+      expect({ at, error: op.responses['400']?.content?.['application/json']?.schema.$ref }).toEqual({ at, error: '#/components/schemas/Error' });
+    }
+    const res = await fetch(`${base}/internal/v1/event-histories?limit=9999&team_id=${relay.teamId}`);
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(res.status).toBe(400);
+    const validate = new Ajv({ strict: false }).compile(doc.components.schemas.Error as object);
+    expect({ valid: validate(body), errors: validate.errors ?? null }).toEqual({ valid: true, errors: null });
+    expect(body).toMatchObject({ success: false, code: 'INVALID_QUERY' });
+  });
 
   it('has exactly 10k event rows after a batch is redelivered to the validated topic', async () => {
     // The validator's output for 1000 events it accepted, produced a second time: what a

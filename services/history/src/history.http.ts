@@ -1,3 +1,4 @@
+import { ApiOperation } from '@nestjs/swagger';
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { HistoryQueries, HistoryValidationError, type EventHistoryWithRelations } from '@relay/history-store';
 import { fail } from './http-error';
@@ -11,6 +12,7 @@ export class HistoryHttpController {
   constructor(@Inject(HistoryQueries) private readonly queries: HistoryQueries) {}
 
   @Get()
+  @ApiOperation({ summary: "List the team's event history, newest first, cursor-paginated (team_id required)" })
   async list(
     @Query() q: Record<string, string | undefined>,
   ): Promise<{ success: true; data: EventHistoryWithRelations[]; next_cursor: string | null }> {
@@ -46,6 +48,7 @@ export class HistoryHttpController {
   }
 
   @Get(':event_id')
+  @ApiOperation({ summary: "One event of the team with the scenario runs and deliveries it caused" })
   async get(@Param('event_id') eventId: string, @Query('team_id') teamId?: string): Promise<{ success: true; data: EventHistoryWithRelations }> {
     if (!teamId) throw fail('INVALID_QUERY', 'team_id is required');
     const row = await this.queries.getEvent(teamId, eventId);

@@ -1,3 +1,4 @@
+import { ApiOperation } from '@nestjs/swagger';
 import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
 import { ReadOnlySqlError, runReadOnlySql, type HistoryClient, type SqlResult } from '@relay/history-store';
 import { HISTORY_CLIENT } from './tokens';
@@ -17,6 +18,7 @@ export class HistorySqlController {
   constructor(@Inject(HISTORY_CLIENT) private readonly client: HistoryClient) {}
 
   @Post()
+  @ApiOperation({ summary: "Run one read-only SQL query over every team (operators only; not forwarded by the gateway)" })
   @HttpCode(200)
   async run(@Body() body: unknown): Promise<SqlResult & { success: true }> {
     const query = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).query : undefined;

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { describeConfig, historyConfigSchema, loadConfig } from '@relay/config';
 import { runMain, runStage } from '@relay/kafka';
 import { HistoryModule } from './app.module';
+import { setupHistoryDocument } from './openapi';
 
 runMain('history', async (log) => {
   const config = loadConfig('history', historyConfigSchema);
@@ -18,5 +19,6 @@ runMain('history', async (log) => {
     heartbeatIntervalMs: config.RELAY_KAFKA_HEARTBEAT_MS,
     handlerAttempts: config.RELAY_HANDLER_ATTEMPTS,
     logLevel: config.RELAY_LOG_LEVEL,
+    beforeListen: setupHistoryDocument,
   });
 });

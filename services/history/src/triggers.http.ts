@@ -1,3 +1,4 @@
+import { ApiOperation } from '@nestjs/swagger';
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import {
   HistoryQueries,
@@ -23,6 +24,7 @@ export class TriggersHttpController {
   constructor(@Inject(HistoryQueries) private readonly queries: HistoryQueries) {}
 
   @Get(':event_id')
+  @ApiOperation({ summary: "Seed 003's trigger status, computed from the event's history" })
   async status(@Param('event_id') eventId: string, @Query() q: Record<string, string | undefined>): Promise<TriggerStatusView> {
     const base = q.details_base ?? '/triggers';
     if (!DETAILS_BASES.has(base)) throw fail('INVALID_QUERY', 'details_base must be /triggers or /v1/triggers');
@@ -31,6 +33,7 @@ export class TriggersHttpController {
   }
 
   @Get(':event_id/workflow')
+  @ApiOperation({ summary: "The trigger's workflow: each scenario's outcome and each delivery" })
   async workflow(@Param('event_id') eventId: string, @Query() q: Record<string, string | undefined>): Promise<TriggerWorkflowView> {
     const now = Date.now();
     return triggerWorkflow(await this.load(eventId, q, now), { now });
