@@ -1,10 +1,9 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { API_DOC, withErrorTable } from '../../../tools/gen-api-docs';
-import { ApiError } from './api-error';
-import { ERROR_CODES, isErrorCode } from './error-codes';
+import { ApiError, ERROR_CODES, isErrorCode } from '@relay/http-api';
+import { API_DOC, withErrorTable } from './gen-api-docs';
 
-const ROOT = path.join(__dirname, '..', '..', '..');
+const ROOT = path.join(__dirname, '..');
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
