@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { v5 as uuidv5 } from 'uuid';
 import type { EventEnvelope, RejectedEvent, WebhookDelivery } from '@relay/contracts';
+import type { Contact } from '@relay/scenarios';
 
 // Fixed namespace for deterministic delivery ids (uuid v5): the same event fanned out
 // twice to the same endpoint (a Kafka redelivery) gets the same delivery_id, which the
@@ -17,16 +18,7 @@ export function deliveryIdFor(...parts: string[]): string {
  * (anonymous id only) or an unknown target (no contact matched the event's identifiers).
  */
 export type ContactSnapshot =
-  | {
-      target: 'contact';
-      id: string;
-      external_id: string | null;
-      email: string | null;
-      phone: string | null;
-      name: string | null;
-      tags: string[];
-      custom_data: Record<string, unknown>;
-    }
+  | ({ target: 'contact' } & Omit<Contact, 'created_at' | 'updated_at'>)
   | { target: 'visitor'; visitor_id: string | null }
   | { target: 'unknown' };
 
