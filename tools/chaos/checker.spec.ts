@@ -55,6 +55,25 @@ describe('chaos checker', () => {
     expect(verdict.undelivered).toBe(2);
   });
 
+  it('lets an event acknowledged after its endpoint was disabled owe it nothing, unless a delivery was created', () => {
+    const history = new Map([
+      ['before', { event_id: 'before', status: 'matched', deliveries: [] }],
+      ['skipped', { event_id: 'skipped', status: 'matched', deliveries: [] }],
+      ['created', { event_id: 'created', status: 'matched', deliveries: [{ endpoint_id: 'ep-a', kind: 'subscription', status: 'pending', last_error: null }] }],
+      ['attempted', { event_id: 'attempted', status: 'matched', deliveries: [] }],
+    ]);
+    const verdict = judge({
+      entries: [entry('before', { ackedAt: 999 }), entry('skipped', { ackedAt: 1000 }), entry('created', { ackedAt: 1001 }), entry('attempted', { ackedAt: 1002 })],
+      history,
+      deadLettered: new Set(),
+      requests: [request('/a', 'w1', 'attempted', 410)],
+      owed: [{ ...owed[0]!, skippableFrom: 1000 }],
+    });
+    // `before` was owed (acknowledged before the cut-off); a created or attempted delivery must end.
+    expect(verdict.undelivered).toBe(3);
+    expect(verdict.examples.undelivered).toEqual(['before@/a/subscription', 'created@/a/subscription', 'attempted@/a/subscription']);
+  });
+
   it('tells redeliveries under the same webhook-id (allowed) from ones under another id (foreign duplicates)', () => {
     const verdict = judge({
       entries: [entry('e1'), entry('e2')],

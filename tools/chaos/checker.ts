@@ -7,6 +7,13 @@ export interface OwedDelivery {
   path: string;
   endpointId: string;
   kind: 'subscription' | 'scenario_action';
+  /**
+   * Events acknowledged at or after this time (epoch ms) may owe nothing here: the endpoint
+   * was disabled (410 Gone), and a stage applies the endpoint's state as of when it handles
+   * the event, so a delivery may never have been created. A delivery that *was* created
+   * must still end delivered or `failed` with a reason.
+   */
+  skippableFrom?: number;
 }
 
 /** What the history API returns of one event (the fields the checker reads). */
@@ -81,6 +88,9 @@ export function judge(input: {
         (d) => d.endpoint_id === owed.endpointId && d.kind === owed.kind && d.status === 'failed' && !!d.last_error,
       );
       if (failedWithReason) continue;
+      const created = row?.deliveries?.some((d) => d.endpoint_id === owed.endpointId && d.kind === owed.kind);
+      const attempted = seen.has(`${owed.path}|${entry.eventId}|${owed.kind}`);
+      if (owed.skippableFrom !== undefined && entry.ackedAt >= owed.skippableFrom && !created && !attempted) continue;
       verdict.undelivered++;
       note(verdict.examples.undelivered, `${entry.eventId}@${owed.path}/${owed.kind}`);
     }

@@ -124,7 +124,7 @@ export const MORE_FAULTS: Fault[] = [
             const theirId = (theirs.body.data as { id: string }).id;
             const mine = await stack.relay.api('GET', `/v1/webhooks/${theirId}`);
             const missing = await stack.relay.api('GET', '/v1/webhooks/00000000-0000-4000-8000-000000000000');
-            return mine.status === 404 && missing.status === 404 && JSON.stringify(mine.body) === JSON.stringify(missing.body).replace('00000000-0000-4000-8000-000000000000', theirId)
+            return mine.status === 404 && missing.status === 404 && JSON.stringify(mine.body) === JSON.stringify(missing.body).replaceAll('00000000-0000-4000-8000-000000000000', theirId)
               ? undefined
               : `answered ${mine.status} ${JSON.stringify(mine.body)} vs ${missing.status} for a missing one`;
           },

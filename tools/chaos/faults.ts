@@ -167,6 +167,13 @@ export async function underLoad(stack: ChaosStack, name: string, options: LoadFa
   }
   if (verdict.sameIdDupes) notes.push(`${verdict.sameIdDupes} redeliveries under the same webhook-id (allowed)`);
   for (const [kind, ids] of Object.entries(verdict.examples)) if (ids.length) notes.push(`${kind} e.g. ${ids.join(', ')}`);
+  if (verdict.undelivered > 0) {
+    // What history says of the first undelivered event: the stage it stopped at.
+    const eventId = verdict.examples.undelivered[0]?.split('@')[0] ?? '';
+    const row = (await historyOf(stack, fx.codeName).catch(() => undefined))?.rows.get(eventId);
+    const entry = stack.ledger.of(name).find((e) => e.eventId === eventId);
+    notes.push(`history of ${eventId} (${entry?.via ?? '?'}, acked ${entry ? new Date(entry.ackedAt).toISOString() : '?'}): ${row ? JSON.stringify({ status: row.status, deliveries: row.deliveries }) : 'none'}`);
+  }
   await options.check?.(stack, fx, result);
   return result;
 }
@@ -405,6 +412,9 @@ export const FAULTS: Fault[] = [
         // The primary answers 410 for good: its deliveries must end `failed` with a reason and the endpoint be disabled; the steady one is unaffected.
         probeOwed: (fx) => fx.owed.filter((o) => o.path !== fx.primary.path),
         async inject(s, fx) {
+          // Events matched once the endpoint is disabled owe it nothing; 5 s of slack covers
+          // events acknowledged before the switch that the matcher handles after the disable.
+          for (const owed of fx.owed) if (owed.path === fx.primary.path) owed.skippableFrom = Date.now() - 5000;
           s.receiver.set(fx.primary.path, { kind: 'status', status: 410 });
           await sleep(6000);
         },
