@@ -1,6 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
+import { canonicalHost, parseWebhookTarget, type WebhookTarget } from '@relay/config';
 
 export class UrlPolicyError extends Error {
   constructor(
@@ -13,19 +14,46 @@ export class UrlPolicyError extends Error {
 }
 
 /**
- * Why an address may not receive webhooks, or null when it may. Only global unicast is
- * allowed: private (RFC 1918, ULA), loopback, link-local (which holds the 169.254.169.254
- * cloud metadata service), CGNAT (100.64/10, Alibaba's metadata), multicast, reserved…
- * are refused. IPv4-mapped IPv6 is judged as the IPv4 it maps.
+ * Where webhooks may connect. Only global unicast is allowed by default: private (RFC 1918,
+ * ULA), loopback, link-local (which holds the 169.254.169.254 cloud metadata service),
+ * CGNAT (100.64/10, Alibaba's metadata), multicast, reserved… are refused, unless the exact
+ * `host:port` is listed in RELAY_WEBHOOK_ALLOWED_TARGETS (test receivers, an in-cluster
+ * consumer). IPv4-mapped IPv6 is judged as the IPv4 it maps. One implementation for the
+ * gateway (endpoint creation) and the dispatcher (every connection).
+ *
+ * An entry naming an IP address allows that address and port, whatever name led to it.
+ * An entry naming a host allows URLs with that exact name and port, whatever private
+ * address it resolves to: listing a name trusts its DNS.
  */
-export function forbiddenAddressReason(address: string, allowLoopback: boolean): string | null {
-  if (!ipaddr.isValid(address)) return `${address} is not an IP address`;
-  let parsed = ipaddr.parse(address);
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
-  const range = parsed.range();
-  if (range === 'unicast') return null;
-  if (range === 'loopback' && allowLoopback) return null;
-  return `${address} is a ${range} address`;
+export class WebhookTargetPolicy {
+  private readonly allowed: ReadonlySet<string>;
+
+  constructor(allowed: readonly WebhookTarget[] = []) {
+    this.allowed = new Set(allowed.map((t) => `${t.host} ${t.port}`));
+  }
+
+  /** Parses `host:port` entries (see parseWebhookTarget): for tests and tools. */
+  static of(...entries: string[]): WebhookTargetPolicy {
+    return new WebhookTargetPolicy(entries.map(parseWebhookTarget));
+  }
+
+  /**
+   * Why connecting to `address` (an IP, as resolved) on `port` for a URL naming `hostname`
+   * is refused, or null when it is allowed.
+   */
+  refusal(address: string, port: number, hostname: string = address): string | null {
+    if (!ipaddr.isValid(address)) return `${address} is not an IP address`;
+    const range = ipaddr.process(address).range();
+    if (range === 'unicast') return null;
+    if (this.allowed.has(`${canonicalHost(address)} ${port}`) || this.allowed.has(`${canonicalHost(hostname)} ${port}`)) return null;
+    const where = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+    return `${where} is a ${range} address not in the allowed targets`;
+  }
+}
+
+/** The port a URL connects to: its own, or its scheme's default (which URL leaves out). */
+export function portOf(url: URL): number {
+  return url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
 }
 
 /** Syntax rules checked before any DNS: http/https only (seed 004), no credentials. */
@@ -60,16 +88,22 @@ const systemResolver: Resolver = (host) =>
  * endpoint is created or changed; the dispatcher checks again at connect time (see
  * guardedLookup) because DNS can change after creation (rebinding).
  */
-export async function assertDeliverableUrl(raw: unknown, allowLoopback: boolean, resolve: Resolver = systemResolver): Promise<URL> {
+export async function assertDeliverableUrl(raw: unknown, policy: WebhookTargetPolicy, resolve: Resolver = systemResolver): Promise<URL> {
   const url = parseWebhookUrl(raw);
   const host = hostOf(url);
+  const port = portOf(url);
   const addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await resolve(host).catch((error: unknown) => {
     throw new UrlPolicyError('URL_UNRESOLVABLE', `url host ${host} does not resolve (${(error as { code?: string }).code ?? 'error'})`);
   });
   if (addresses.length === 0) throw new UrlPolicyError('URL_UNRESOLVABLE', `url host ${host} does not resolve`);
   for (const a of addresses) {
-    const reason = forbiddenAddressReason(a.address, allowLoopback);
-    if (reason) throw new UrlPolicyError('URL_FORBIDDEN_ADDRESS', `url host ${host} is not allowed: ${reason} (private, loopback, link-local and metadata addresses are refused)`);
+    const reason = policy.refusal(a.address, port, host);
+    if (reason) {
+      throw new UrlPolicyError(
+        'URL_FORBIDDEN_ADDRESS',
+        `url host ${host} is not allowed: ${reason} (private, loopback, link-local and metadata addresses are refused unless the operator allows that exact host:port)`,
+      );
+    }
   }
   return url;
 }
@@ -78,15 +112,16 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | Look
 
 /**
  * A `lookup` for net/tls.connect (undici's `connect.lookup`) that refuses forbidden
- * addresses. The address checked is the address connected to, so a DNS answer that
- * changes between check and connect (rebinding) cannot slip through.
+ * addresses for connections to `port` (a lookup is not told the port: one per port). The
+ * address checked is the address connected to, so a DNS answer that changes between
+ * check and connect (rebinding) cannot slip through.
  */
-export function guardedLookup(allowLoopback: boolean) {
+export function guardedLookup(policy: WebhookTargetPolicy, port: number) {
   return (hostname: string, options: { all?: boolean; family?: number | string }, callback: LookupCallback): void => {
     dnsLookup(hostname, { all: true, verbatim: true, ...(options.family ? { family: Number(options.family) || 0 } : {}) }, (err, addresses) => {
       if (err) return callback(err, []);
       for (const a of addresses) {
-        const reason = forbiddenAddressReason(a.address, allowLoopback);
+        const reason = policy.refusal(a.address, port, hostname);
         if (reason) {
           const error = Object.assign(new Error(`refused to connect to ${hostname}: ${reason}`), { code: 'URL_FORBIDDEN_ADDRESS' });
           return callback(error, []);

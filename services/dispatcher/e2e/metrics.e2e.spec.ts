@@ -28,7 +28,7 @@ describe('metrics after traffic (every service)', () => {
     hook = await receiver((n) => (n === 1 ? { status: 500, body: 'boom' } : { status: 200 }));
     relay = await startRelay({
       env: {
-        RELAY_ALLOW_LOOPBACK_WEBHOOKS: 'true',
+        RELAY_WEBHOOK_ALLOWED_TARGETS: hook.target,
         RELAY_WEBHOOK_RETRY_SCHEDULE: '200ms,400ms',
         RELAY_WEBHOOK_POLL_MS: '50',
         RELAY_WEBHOOK_ENDPOINT_CACHE_MS: '200',
