@@ -1,5 +1,5 @@
 export { ConfigError, loadConfig, describeConfig, type ConfigSchema } from './load';
-export { canonicalHost, formatWebhookTarget, parseWebhookTarget, type WebhookTarget } from './webhook-targets';
+export { formatWebhookTarget, parseWebhookTarget, type WebhookTarget } from './webhook-targets';
 export {
   kafkaVars,
   registryVars,

@@ -5,21 +5,9 @@ import ipaddr from 'ipaddr.js';
  * link-local address that webhooks may reach anyway, by exact host and port.
  */
 export interface WebhookTarget {
-  /** canonicalHost() of the entry's host: an IP address or a DNS name. */
+  /** An IP address (canonical, no brackets) or a DNS name, in lower case. */
   host: string;
   port: number;
-}
-
-/**
- * The form hosts are compared in: an IP address in its canonical text (IPv4-mapped IPv6
- * as the IPv4 it maps, IPv6 compressed, brackets dropped), a name in lower case without
- * a trailing dot. Used on both sides of a comparison: the allowed entries and the
- * addresses a URL resolves to.
- */
-export function canonicalHost(host: string): string {
-  const bare = host.replace(/^\[(.*)\]$/, '$1');
-  if (ipaddr.isValid(bare)) return ipaddr.process(bare).toString();
-  return bare.toLowerCase().replace(/\.$/, '');
 }
 
 const ENTRY = /^(\[[0-9A-Fa-f:.]+\]|[^\s:/?#@[\]*]+):(\d{1,5})$/;
@@ -27,8 +15,10 @@ const DNS_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?
 
 /**
  * Parses one `host:port` entry (IPv6 in brackets: `[::1]:8080`). Exact only: no wildcard,
- * range, CIDR block, path or default port. The host goes through the WHATWG URL parser,
- * as webhook URLs do, so `127.1` and `0x7f.0.0.1` mean the 127.0.0.1 a URL would reach.
+ * range, CIDR block, path or default port. An entry matches URLs whose host is written as
+ * the entry writes it, so an address must be in the canonical form URLs use (`127.0.0.1`,
+ * not `127.1` or `2130706433`; `[::1]`, not `[0:0::1]`): other spellings of it stay refused.
+ * The host is kept without brackets, in lower case.
  */
 export function parseWebhookTarget(entry: string): WebhookTarget {
   const m = ENTRY.exec(entry.trim());
@@ -43,8 +33,13 @@ export function parseWebhookTarget(entry: string): WebhookTarget {
   } catch {
     throw new Error(`"${entry}": ${m[1]} is not a valid host`);
   }
-  const host = canonicalHost(hostname);
-  if (!ipaddr.isValid(host) && !DNS_NAME.test(host)) throw new Error(`"${entry}": ${m[1]} is neither an IP address nor a DNS name`);
+  const written = m[1].toLowerCase();
+  const host = hostname.replace(/^\[(.*)\]$/, '$1');
+  if (ipaddr.isValid(host) || hostname.startsWith('[')) {
+    if (hostname !== written) throw new Error(`"${entry}": write the address as ${hostname} (entries match URLs that write the host exactly so)`);
+  } else if (!DNS_NAME.test(host) || hostname !== written.replace(/\.$/, '')) {
+    throw new Error(`"${entry}": ${m[1]} is neither an IP address nor a DNS name`);
+  }
   return { host, port };
 }
 

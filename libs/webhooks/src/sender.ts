@@ -1,5 +1,4 @@
 import { Agent, buildConnector, request } from 'undici';
-import { isIP } from 'node:net';
 import { guardedLookup, type WebhookTargetPolicy } from './url-policy';
 import { parseRetryAfter } from './schedule';
 
@@ -20,7 +19,7 @@ const READ_CAP_BYTES = 16 * 1024;
  * POSTs with undici on a keep-alive pool per origin. Redirects are not followed (undici's
  * `request` never follows them; a 3xx is a failure), the response body is read up to a
  * cap and then discarded, and every connection goes through the target policy: an IP
- * literal is judged before connecting, a name through `guardedLookup`, so the address
+ * literal is judged (as written) before the request, a name through `guardedLookup`, so the address
  * connected to is the address checked (DNS rebinding cannot sneak a private address in
  * after the endpoint was created).
  */
@@ -35,9 +34,7 @@ export class WebhookSender {
       keepAliveTimeout: 30000,
       connect: (options, callback) => {
         const port = Number(options.port) || (options.protocol === 'https:' ? 443 : 80);
-        // IP literals never reach a lookup: judged here.
-        const reason = isIP(options.hostname) ? this.policy.refusal(options.hostname, port) : null;
-        if (reason) return callback(Object.assign(new Error(`refused to connect: ${reason}`), { code: 'URL_FORBIDDEN_ADDRESS' }), null);
+        // IP literals never reach a lookup: post() judged them as written; a pool is per origin.
         let connector = this.connectors.get(port);
         if (!connector) {
           connector = buildConnector({ lookup: guardedLookup(this.policy, port), timeout: 5000 });
@@ -51,6 +48,8 @@ export class WebhookSender {
   async post(url: string, body: string, headers: Record<string, string>, timeoutMs: number, contract: '2xx' | 'strict'): Promise<SendResult> {
     const started = performance.now();
     const latency = () => Math.round(performance.now() - started);
+    const refused = this.policy.literalRefusal(url);
+    if (refused) return { ok: false, status: null, error: `URL_FORBIDDEN_ADDRESS: ${refused}`, latencyMs: 0, snippet: null, retryAfterMs: null };
     try {
       const res = await request(url, {
         method: 'POST',

@@ -42,17 +42,21 @@ describe('WebhookTargetPolicy', () => {
     expect(policy.refusal('::1', 41234)).toMatch(/loopback/);
   });
 
-  it('compares IPv6 in canonical form, and IPv4-mapped IPv6 as its IPv4', () => {
-    const v6 = WebhookTargetPolicy.of('[0:0:0:0:0:0:0:1]:8080', '[fd00::0:1]:9000');
+  it('matches IPv6 entries, and never lets another spelling of an address borrow its entry', () => {
+    const v6 = WebhookTargetPolicy.of('[::1]:8080', '[fd00::1]:9000');
     expect(v6.refusal('::1', 8080)).toBeNull();
-    expect(v6.refusal('0:0:0:0:0:0:0:1', 8080)).toBeNull();
     expect(v6.refusal('fd00::1', 9000)).toBeNull();
     expect(v6.refusal('::1', 8081)).toMatch(/loopback/);
     expect(v6.refusal('fd00::2', 9000)).toMatch(/uniqueLocal/);
     const v4 = WebhookTargetPolicy.of('127.0.0.1:8080');
-    expect(v4.refusal('::ffff:127.0.0.1', 8080)).toBeNull();
-    expect(v4.refusal('::ffff:127.0.0.1', 8081)).toMatch(/loopback/);
-    expect(WebhookTargetPolicy.of('[::ffff:7f00:1]:8080').refusal('127.0.0.1', 8080)).toBeNull();
+    // IPv4-mapped IPv6 reaches 127.0.0.1 but is not the entry as written.
+    expect(v4.refusal('::ffff:127.0.0.1', 8080)).toMatch(/::ffff:127\.0\.0\.1\]:8080 is a loopback/);
+    expect(v4.literalRefusal('http://[::ffff:127.0.0.1]:8080/')).toMatch(/loopback/);
+    expect(v4.literalRefusal('http://2130706433:8080/')).toMatch(/loopback/);
+    expect(v4.literalRefusal('http://0x7f.1:8080/')).toMatch(/loopback/);
+    expect(v4.literalRefusal('http://127.0.0.1:8080/hook')).toBeNull();
+    expect(v4.literalRefusal('http://127.0.0.1/hook')).toMatch(/127\.0\.0\.1:80 is a loopback/);
+    expect(v4.literalRefusal('http://localhost:8080/')).toBeNull(); // a name: judged at lookup
   });
 
   it('allows a listed name on its port whatever it resolves to, and only that name', () => {
@@ -72,6 +76,12 @@ describe('assertDeliverableUrl (endpoint creation)', () => {
     expect(await refusal('https://example.com/hook', policy)).toBeNull();
   });
 
+  it('refuses other spellings of an allowed address', async () => {
+    expect(await refusal('http://[::ffff:127.0.0.1]:41234/hook', policy)).toMatch(/^URL_FORBIDDEN_ADDRESS: .*loopback/);
+    expect(await refusal('http://2130706433:41234/hook', policy)).toMatch(/^URL_FORBIDDEN_ADDRESS: .*loopback/);
+    expect(await refusal('http://127.1:41234/hook', policy)).toMatch(/^URL_FORBIDDEN_ADDRESS: .*loopback/);
+  });
+
   it('refuses the same host on another port, including the scheme default', async () => {
     expect(await refusal('http://127.0.0.1:41235/hook', policy)).toMatch(/^URL_FORBIDDEN_ADDRESS: .*127\.0\.0\.1:41235 is a loopback address/);
     expect(await refusal('http://127.0.0.1/hook', policy)).toMatch(/127\.0\.0\.1:80 is a loopback/);
@@ -83,9 +93,10 @@ describe('assertDeliverableUrl (endpoint creation)', () => {
     expect(await refusal('http://rebind.example:8080/', policy, resolvesTo('169.254.169.254'))).toMatch(/linkLocal/);
     // One public and one private answer: refused (which one is used would be a coin toss).
     expect(await refusal('http://mixed.example:41234/', policy, resolvesTo('93.184.216.34', '10.0.0.5'))).toMatch(/private/);
-    // The address and port connected to are allowed, whatever the name.
-    expect(await refusal('http://receiver.test:41234/', policy, resolvesTo('127.0.0.1'))).toBeNull();
-    expect(await refusal('http://receiver.test:41234/', policy, resolvesTo('127.0.0.1', '::1'))).toBeNull();
+    // Even to the allowed address and port: the entry lists 127.0.0.1, not this name.
+    expect(await refusal('http://receiver.test:41234/', policy, resolvesTo('127.0.0.1'))).toMatch(/127\.0\.0\.1:41234 is a loopback/);
+    // A listed name is trusted whatever it resolves to.
+    expect(await refusal('http://hooks.internal:8443/', WebhookTargetPolicy.of('hooks.internal:8443'), resolvesTo('10.0.0.5'))).toBeNull();
   });
 
   it('keeps the syntax rules', async () => {

@@ -1,7 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
-import { canonicalHost, parseWebhookTarget, type WebhookTarget } from '@relay/config';
+import { parseWebhookTarget, type WebhookTarget } from '@relay/config';
 
 export class UrlPolicyError extends Error {
   constructor(
@@ -16,14 +16,15 @@ export class UrlPolicyError extends Error {
 /**
  * Where webhooks may connect. Only global unicast is allowed by default: private (RFC 1918,
  * ULA), loopback, link-local (which holds the 169.254.169.254 cloud metadata service),
- * CGNAT (100.64/10, Alibaba's metadata), multicast, reserved… are refused, unless the exact
- * `host:port` is listed in RELAY_WEBHOOK_ALLOWED_TARGETS (test receivers, an in-cluster
- * consumer). IPv4-mapped IPv6 is judged as the IPv4 it maps. One implementation for the
- * gateway (endpoint creation) and the dispatcher (every connection).
+ * CGNAT (100.64/10, Alibaba's metadata), multicast, reserved… are refused (IPv4-mapped IPv6
+ * is judged as the IPv4 it maps), unless the URL's host and port are written exactly as an
+ * entry of RELAY_WEBHOOK_ALLOWED_TARGETS (test receivers, an in-cluster consumer). One
+ * implementation for the gateway (endpoint creation) and the dispatcher (every connection).
  *
- * An entry naming an IP address allows that address and port, whatever name led to it.
- * An entry naming a host allows URLs with that exact name and port, whatever private
- * address it resolves to: listing a name trusts its DNS.
+ * Entries match the host as the URL writes it, never the address a name resolves to: a
+ * name that resolves (or is re-pointed, DNS rebinding) to an allowed address is still
+ * refused, as are other spellings of an allowed address (`[::ffff:127.0.0.1]`,
+ * `2130706433`). A listed name is trusted whatever private address it resolves to.
  */
 export class WebhookTargetPolicy {
   private readonly allowed: ReadonlySet<string>;
@@ -37,18 +38,45 @@ export class WebhookTargetPolicy {
     return new WebhookTargetPolicy(entries.map(parseWebhookTarget));
   }
 
+  /** Whether `host` (as the URL writes it, brackets optional) on `port` is an allowed target. */
+  lists(host: string, port: number): boolean {
+    return this.allowed.has(`${host.replace(/^\[(.*)\]$/, '$1').toLowerCase()} ${port}`);
+  }
+
   /**
-   * Why connecting to `address` (an IP, as resolved) on `port` for a URL naming `hostname`
-   * is refused, or null when it is allowed.
+   * Why connecting to `address` (an IP, as resolved) on `port` for a URL whose host is
+   * `host` is refused, or null when it is allowed.
    */
-  refusal(address: string, port: number, hostname: string = address): string | null {
+  refusal(address: string, port: number, host: string = address): string | null {
+    if (this.lists(host, port)) return null;
     if (!ipaddr.isValid(address)) return `${address} is not an IP address`;
     const range = ipaddr.process(address).range();
     if (range === 'unicast') return null;
-    if (this.allowed.has(`${canonicalHost(address)} ${port}`) || this.allowed.has(`${canonicalHost(hostname)} ${port}`)) return null;
     const where = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
     return `${where} is a ${range} address not in the allowed targets`;
   }
+
+  /**
+   * For a URL whose host is an IP literal (those never reach a DNS lookup): why it is
+   * refused, judged on the host as written — the URL parser rewrites `2130706433` or
+   * `0x7f.1` to 127.0.0.1, which must not borrow an entry written `127.0.0.1`. Null for names.
+   */
+  literalRefusal(raw: string): string | null {
+    const url = new URL(raw);
+    const address = hostOf(url);
+    if (!isIP(address)) return null;
+    return this.refusal(address, portOf(url), writtenHost(raw));
+  }
+}
+
+/** The host as the URL text writes it (lower case, brackets dropped), before the URL parser rewrites it. */
+function writtenHost(raw: string): string {
+  const authority = /^\s*[a-z][a-z0-9+.-]*:\/\/([^/?#\\]*)/i.exec(raw)?.[1] ?? '';
+  return authority
+    .replace(/^.*@/, '')
+    .replace(/:\d*$/, '')
+    .replace(/^\[(.*)\]$/, '$1')
+    .toLowerCase();
 }
 
 /** The port a URL connects to: its own, or its scheme's default (which URL leaves out). */
@@ -78,6 +106,12 @@ export function hostOf(url: URL): string {
   return url.hostname.replace(/^\[(.*)\]$/, '$1');
 }
 
+const forbidden = (host: string, reason: string) =>
+  new UrlPolicyError(
+    'URL_FORBIDDEN_ADDRESS',
+    `url host ${host} is not allowed: ${reason} (private, loopback, link-local and metadata addresses are refused unless the operator allows that exact host:port)`,
+  );
+
 type Resolver = (host: string) => Promise<LookupAddress[]>;
 const systemResolver: Resolver = (host) =>
   new Promise((resolve, reject) => dnsLookup(host, { all: true, verbatim: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))));
@@ -92,18 +126,16 @@ export async function assertDeliverableUrl(raw: unknown, policy: WebhookTargetPo
   const url = parseWebhookUrl(raw);
   const host = hostOf(url);
   const port = portOf(url);
-  const addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await resolve(host).catch((error: unknown) => {
+  const literal = policy.literalRefusal(raw as string); // a string: parseWebhookUrl checked it
+  if (literal) throw forbidden(host, literal);
+  if (isIP(host)) return url;
+  const addresses = await resolve(host).catch((error: unknown) => {
     throw new UrlPolicyError('URL_UNRESOLVABLE', `url host ${host} does not resolve (${(error as { code?: string }).code ?? 'error'})`);
   });
   if (addresses.length === 0) throw new UrlPolicyError('URL_UNRESOLVABLE', `url host ${host} does not resolve`);
   for (const a of addresses) {
     const reason = policy.refusal(a.address, port, host);
-    if (reason) {
-      throw new UrlPolicyError(
-        'URL_FORBIDDEN_ADDRESS',
-        `url host ${host} is not allowed: ${reason} (private, loopback, link-local and metadata addresses are refused unless the operator allows that exact host:port)`,
-      );
-    }
+    if (reason) throw forbidden(host, reason);
   }
   return url;
 }
