@@ -135,6 +135,7 @@ async function main(): Promise<void> {
           RELAY_PG_URL: config.RELAY_PG_URL,
           RELAY_CHDB_PATH: path.join(stateDir, 'chdb'),
           RELAY_GATEWAY_PORT: String(config.RELAY_GATEWAY_PORT),
+          RELAY_GATEWAY_METRICS_PORT: String(config.RELAY_GATEWAY_METRICS_PORT),
           RELAY_VALIDATOR_PORT: String(config.RELAY_VALIDATOR_PORT),
           RELAY_MATCHER_PORT: String(config.RELAY_MATCHER_PORT),
           RELAY_DISPATCHER_PORT: String(config.RELAY_DISPATCHER_PORT),
@@ -159,7 +160,8 @@ async function main(): Promise<void> {
       logDir,
       port: config.RELAY_PROMETHEUS_PORT,
       services: [
-        { name: 'gateway', port: config.RELAY_GATEWAY_PORT },
+        // The gateway's metrics port: its public port answers 404 for /metrics.
+        { name: 'gateway', port: config.RELAY_GATEWAY_METRICS_PORT },
         { name: 'validator', port: config.RELAY_VALIDATOR_PORT },
         { name: 'matcher', port: config.RELAY_MATCHER_PORT },
         { name: 'dispatcher', port: config.RELAY_DISPATCHER_PORT },
@@ -180,6 +182,7 @@ async function main(): Promise<void> {
         `  Admin token  ${adminToken}   (npm run relay -- teams list)`,
         `  Kafka        ${kafka.brokers.join(',')}   (topics ${config.RELAY_TOPIC_PREFIX}.*)`,
         `  Registry     ${registryServer.ccompatUrl}`,
+        `  Metrics      http://127.0.0.1:${config.RELAY_GATEWAY_METRICS_PORT}/metrics (gateway), :${config.RELAY_VALIDATOR_PORT}–:${config.RELAY_HISTORY_PORT}/metrics (stages)`,
         `  Supervisor   ${supervisor.url}/metrics   (relay_supervisor_restarts_total)`,
         `  Prometheus   ${prometheus ? `${prometheus.url}   (alerts: ${prometheus.url}/alerts)` : 'not installed (sh infra/prometheus/install.sh)'}`,
         `  Webhooks     ${allowedTargets ? `local receivers allowed: ${allowedTargets}` : 'public addresses only; allow a local receiver with RELAY_WEBHOOK_ALLOWED_TARGETS=127.0.0.1:<port>'}`,

@@ -279,13 +279,16 @@ async function main(): Promise<number> {
     const ports = {} as Record<RelayServiceName, number>;
     const taken = new Set<number>();
     for (const name of SERVICE_NAMES) ports[name] = await stablePort(taken);
+    const gatewayMetricsPort = await stablePort(taken);
     const secretKey = randomBytes(32).toString('hex');
     const plans = planServices(ports, (name) => ({
       // Host network: the infrastructure and the other services are on 127.0.0.1.
       RELAY_KAFKA_BROKERS: infra.brokers.join(','),
       RELAY_REGISTRY_URL: infra.registryUrl,
       ...(name === 'history' ? {} : { RELAY_PG_URL: servicePgUrl }),
-      ...(name === 'gateway' ? { RELAY_HISTORY_URL: `http://127.0.0.1:${ports.history}`, RELAY_GATEWAY_HOST: '127.0.0.1' } : {}),
+      ...(name === 'gateway'
+        ? { RELAY_HISTORY_URL: `http://127.0.0.1:${ports.history}`, RELAY_GATEWAY_HOST: '127.0.0.1', RELAY_GATEWAY_METRICS_PORT: String(gatewayMetricsPort), RELAY_GATEWAY_METRICS_HOST: '127.0.0.1' }
+        : {}),
       ...(name === 'history' ? { RELAY_HISTORY_HOST: '127.0.0.1' } : {}),
       RELAY_TOPIC_PREFIX: topicPrefix,
       // No ClickHouse server here: history uses the embedded engine in /app/.relay (the

@@ -374,7 +374,7 @@ const formatStatuses = (statuses: Record<string, number>) =>
 
 async function httpPhase(p: Pipeline, title: string, durationS: number, overallRate?: number): Promise<{ load: LoadResult; phase: PipelinePhase }> {
   const { relay } = p;
-  const gwBefore = await scrape(relay.gatewayUrl);
+  const gwBefore = await scrape(relay.gatewayMetricsUrl);
   const [histBefore, valBefore, matchBefore] = await Promise.all([scrape(p.historyUrl), scrape(p.validatorUrl), scrape(p.matcherUrl)]);
   const cpu0 = snap(p);
   const fromMs = Date.now();
@@ -394,7 +394,7 @@ async function httpPhase(p: Pipeline, title: string, durationS: number, overallR
   // Requests in flight when autocannon stopped are still accepted by the gateway (it
   // counts an event once the broker acknowledged it): read the counter once it is still.
   const accepted =
-    (await settledCounter(relay.gatewayUrl, 'relay_events_ingested_total', { outcome: 'accepted' })) -
+    (await settledCounter(relay.gatewayMetricsUrl, 'relay_events_ingested_total', { outcome: 'accepted' })) -
     sumOf(gwBefore, 'relay_events_ingested_total', { outcome: 'accepted' });
   say(`  ${title}: ${fmt(load.requestsPerSec)} req/s, ${accepted} accepted, non-2xx ${load.non2xx}, errors ${load.errors}; waiting for history`);
   const tDone = await waitForQuiet(p, title);

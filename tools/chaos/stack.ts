@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import { ContractRegistry } from '@relay/contracts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { REPO_ROOT, freePort } from '@relay/testing';
+import { REPO_ROOT, instanceSpec } from '@relay/testing';
 import { startRelayServices, type KafkaHandle, type RelayServiceName, type RelayServices } from '@relay/local-stack';
 import { startRelay, startTestStack, type RelayUnderTest, type TestStack } from '@relay/testing';
 import { Ledger } from './ledger';
@@ -191,10 +191,7 @@ async function startOn(infra: TestStack | undefined, pgBase: string, options: { 
     },
     async addInstances(names) {
       const specs = [];
-      for (const name of names) {
-        const port = await freePort();
-        specs.push({ name, port, env: { [`RELAY_${name.toUpperCase()}_PORT`]: String(port) } });
-      }
+      for (const name of names) specs.push(await instanceSpec(name));
       return startRelayServices(specs, {
         root: REPO_ROOT,
         logDir: mkdtempSync(path.join(tmpdir(), 'relay-chaos-extra-')),

@@ -135,6 +135,10 @@ export const gatewayConfigSchema = z.object({
   ...postgresVars,
   RELAY_GATEWAY_PORT: port(3000),
   RELAY_GATEWAY_HOST: z.string().default('0.0.0.0'),
+  /** /metrics is served here, not on the public port (which answers 404 for it). */
+  RELAY_GATEWAY_METRICS_PORT: port(3006),
+  /** Loopback by default; an internal interface (or 0.0.0.0 inside a container network) for a remote Prometheus. */
+  RELAY_GATEWAY_METRICS_HOST: z.string().default('127.0.0.1'),
   /** Where the history service's query API listens (the gateway forwards to it). */
   RELAY_HISTORY_URL: url.default('http://127.0.0.1:3004'),
   RELAY_MAX_BODY_BYTES: positiveInt(256 * 1024),
@@ -273,6 +277,8 @@ export const devStackConfigSchema = z.object({
   ...localKafkaVars,
   ...postgresVars,
   RELAY_GATEWAY_PORT: port(3000),
+  /** The gateway's /metrics (loopback), scraped by the local Prometheus. */
+  RELAY_GATEWAY_METRICS_PORT: port(3006),
   RELAY_VALIDATOR_PORT: port(3001),
   RELAY_MATCHER_PORT: port(3002),
   RELAY_DISPATCHER_PORT: port(3003),
