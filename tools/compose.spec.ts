@@ -262,6 +262,16 @@ describe(COMPOSE_FILE, () => {
     });
   });
 
+  it("scrapes the gateway's /metrics on its metrics port, published on the host's loopback only, not on the public API port", () => {
+    const { config } = configOf('gateway');
+    const metricsPort = Number(config.RELAY_GATEWAY_METRICS_PORT);
+    expect(metricsPort).not.toBe(Number(config.RELAY_GATEWAY_PORT));
+    expect(prometheusTargets().filter((t) => t.split(':')[0] === 'gateway')).toEqual([`gateway:${metricsPort}`]);
+    const ports = compose.services.gateway?.ports;
+    const published = (Array.isArray(ports) ? ports : []).map(String).filter((p) => p.endsWith(`:${metricsPort}`));
+    expect(published).toEqual([`127.0.0.1:${metricsPort}:${metricsPort}`]);
+  });
+
   it('builds the five Relay services into one image', () => {
     const images = new Set(SERVICES.map((name) => compose.services[name]?.image));
     expect([...images]).toHaveLength(1);

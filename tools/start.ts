@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ContractRegistry } from '@relay/contracts';
-import { ConfigError, devStackConfigSchema, loadConfig } from '@relay/config';
+import { ConfigError, devStackConfigSchema, formatWebhookTarget, loadConfig } from '@relay/config';
 import { ApiKeysRepository, TeamsRepository, createPool, generateApiKey, prepareDatabase } from '@relay/control-plane';
 import { createKafka, prepareWire } from '@relay/kafka';
 import {
@@ -106,6 +106,7 @@ async function main(): Promise<void> {
     const apiKey = await provisionDevKey(config.RELAY_PG_URL, config.RELAY_DEV_TEAM_ID, config.RELAY_DEV_API_KEY, stateDir);
     const adminToken = config.RELAY_ADMIN_TOKEN ?? devSecret(path.join(stateDir, 'admin-token'), () => `rly_admin_${randomBytes(24).toString('base64url')}`);
 
+    const allowedTargets = config.RELAY_WEBHOOK_ALLOWED_TARGETS.map(formatWebhookTarget).join(',');
     say('Starting gateway, validator, matcher, dispatcher, history (supervised: restarted if they exit)');
     services = await startRelayServices(
       [
@@ -134,14 +135,16 @@ async function main(): Promise<void> {
           RELAY_PG_URL: config.RELAY_PG_URL,
           RELAY_CHDB_PATH: path.join(stateDir, 'chdb'),
           RELAY_GATEWAY_PORT: String(config.RELAY_GATEWAY_PORT),
+          RELAY_GATEWAY_METRICS_PORT: String(config.RELAY_GATEWAY_METRICS_PORT),
           RELAY_VALIDATOR_PORT: String(config.RELAY_VALIDATOR_PORT),
           RELAY_MATCHER_PORT: String(config.RELAY_MATCHER_PORT),
           RELAY_DISPATCHER_PORT: String(config.RELAY_DISPATCHER_PORT),
           RELAY_HISTORY_PORT: String(config.RELAY_HISTORY_PORT),
           RELAY_HISTORY_URL: `http://127.0.0.1:${config.RELAY_HISTORY_PORT}`,
           RELAY_ADMIN_TOKEN: adminToken,
-          // Local demos point webhooks at receivers on this machine; deployments keep the SSRF guard.
-          RELAY_ALLOW_LOOPBACK_WEBHOOKS: 'true',
+          // Receivers on this machine the demo's webhooks may reach, by exact host:port; any
+          // other loopback or private address stays refused, as in a deployment.
+          RELAY_WEBHOOK_ALLOWED_TARGETS: allowedTargets,
           ...(config.CLICKHOUSE_URL ? { CLICKHOUSE_URL: config.CLICKHOUSE_URL } : {}),
         },
       },
@@ -157,7 +160,8 @@ async function main(): Promise<void> {
       logDir,
       port: config.RELAY_PROMETHEUS_PORT,
       services: [
-        { name: 'gateway', port: config.RELAY_GATEWAY_PORT },
+        // The gateway's metrics port: its public port answers 404 for /metrics.
+        { name: 'gateway', port: config.RELAY_GATEWAY_METRICS_PORT },
         { name: 'validator', port: config.RELAY_VALIDATOR_PORT },
         { name: 'matcher', port: config.RELAY_MATCHER_PORT },
         { name: 'dispatcher', port: config.RELAY_DISPATCHER_PORT },
@@ -178,8 +182,10 @@ async function main(): Promise<void> {
         `  Admin token  ${adminToken}   (npm run relay -- teams list)`,
         `  Kafka        ${kafka.brokers.join(',')}   (topics ${config.RELAY_TOPIC_PREFIX}.*)`,
         `  Registry     ${registryServer.ccompatUrl}`,
+        `  Metrics      http://127.0.0.1:${config.RELAY_GATEWAY_METRICS_PORT}/metrics (gateway), :${config.RELAY_VALIDATOR_PORT}–:${config.RELAY_HISTORY_PORT}/metrics (stages)`,
         `  Supervisor   ${supervisor.url}/metrics   (relay_supervisor_restarts_total)`,
         `  Prometheus   ${prometheus ? `${prometheus.url}   (alerts: ${prometheus.url}/alerts)` : 'not installed (sh infra/prometheus/install.sh)'}`,
+        `  Webhooks     ${allowedTargets ? `local receivers allowed: ${allowedTargets}` : 'public addresses only; allow a local receiver with RELAY_WEBHOOK_ALLOWED_TARGETS=127.0.0.1:<port>'}`,
         `  Logs         ${path.relative(process.cwd(), logDir) || logDir}/`,
         '',
         `  Started in ${((Date.now() - startedAt) / 1000).toFixed(1)} s. Ctrl-C stops everything.`,

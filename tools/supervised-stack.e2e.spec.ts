@@ -25,12 +25,19 @@ describe('supervised stack: a SIGKILLed stage is restarted and loses nothing (e2
   const receivers: Receiver[] = [];
   const progress: string[] = [];
 
+  let subscribed: Receiver;
+  let scenarioTarget: Receiver;
+
   beforeAll(async () => {
+    // Started first: the services allow exactly these receivers.
+    subscribed = await receiver();
+    scenarioTarget = await receiver();
+    receivers.push(subscribed, scenarioTarget);
     relay = await startRelay({
       supervise: true,
       onProgress: (line) => progress.push(`${new Date().toISOString()} ${line}`),
       env: {
-        RELAY_ALLOW_LOOPBACK_WEBHOOKS: 'true',
+        RELAY_WEBHOOK_ALLOWED_TARGETS: `${subscribed.target},${scenarioTarget.target}`,
         RELAY_WEBHOOK_POLL_MS: '100',
         RELAY_WEBHOOK_ENDPOINT_CACHE_MS: '200',
         // A SIGKILLed dispatcher's leased deliveries come back after 3 s instead of 60 s.
@@ -47,9 +54,6 @@ describe('supervised stack: a SIGKILLed stage is restarted and loses nothing (e2
   it('restarts each killed stage within 15 s and every 202 reaches history and both webhooks', async () => {
     const { api } = relay;
     expect((await api('POST', '/v1/events', { name: 'tick', code_name: 'tick', properties: { metaData: [{ name: 'n', type: 'number', required: true }] } })).status).toBe(201);
-    const subscribed = await receiver();
-    const scenarioTarget = await receiver();
-    receivers.push(subscribed, scenarioTarget);
     expect((await api('POST', '/v1/webhooks', { url: subscribed.url, events: ['tick'] })).status).toBe(201);
     const target = await api('POST', '/v1/webhooks', { url: scenarioTarget.url, events: ['endpoint.disabled'] });
     expect(target.status).toBe(201);

@@ -262,16 +262,33 @@ async function main(): Promise<number> {
     const team = await new TeamsRepository(pool).create('containers');
     const apiKey = (await new ApiKeysRepository(pool, 0).create(team.id, 'production', { name: 'containers' })).key;
 
+    const requests: { body: string; headers: IncomingHttpHeaders }[] = [];
+    receiver.on('request', (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        requests.push({ body: Buffer.concat(chunks).toString('utf8'), headers: req.headers });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"success":true}');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    // Listening before the services start: they allow exactly its host:port.
+    const receiverTarget = `127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    const receiverUrl = `http://${receiverTarget}/hook`;
+
     const ports = {} as Record<RelayServiceName, number>;
     const taken = new Set<number>();
     for (const name of SERVICE_NAMES) ports[name] = await stablePort(taken);
+    const gatewayMetricsPort = await stablePort(taken);
     const secretKey = randomBytes(32).toString('hex');
     const plans = planServices(ports, (name) => ({
       // Host network: the infrastructure and the other services are on 127.0.0.1.
       RELAY_KAFKA_BROKERS: infra.brokers.join(','),
       RELAY_REGISTRY_URL: infra.registryUrl,
       ...(name === 'history' ? {} : { RELAY_PG_URL: servicePgUrl }),
-      ...(name === 'gateway' ? { RELAY_HISTORY_URL: `http://127.0.0.1:${ports.history}`, RELAY_GATEWAY_HOST: '127.0.0.1' } : {}),
+      ...(name === 'gateway'
+        ? { RELAY_HISTORY_URL: `http://127.0.0.1:${ports.history}`, RELAY_GATEWAY_HOST: '127.0.0.1', RELAY_GATEWAY_METRICS_PORT: String(gatewayMetricsPort), RELAY_GATEWAY_METRICS_HOST: '127.0.0.1' }
+        : {}),
       ...(name === 'history' ? { RELAY_HISTORY_HOST: '127.0.0.1' } : {}),
       RELAY_TOPIC_PREFIX: topicPrefix,
       // No ClickHouse server here: history uses the embedded engine in /app/.relay (the
@@ -281,8 +298,8 @@ async function main(): Promise<number> {
       CLICKHOUSE_PASSWORD: null,
       CLICKHOUSE_DATABASE: null,
       // The receiver listens on the host's loopback: the gateway accepts such an endpoint
-      // URL and the dispatcher delivers to it only with loopback webhooks allowed.
-      ...(name === 'gateway' || name === 'dispatcher' ? { RELAY_WEBHOOK_SECRET_KEY: secretKey, RELAY_ALLOW_LOOPBACK_WEBHOOKS: 'true' } : {}),
+      // URL and the dispatcher delivers to it only with its exact host:port allowed.
+      ...(name === 'gateway' || name === 'dispatcher' ? { RELAY_WEBHOOK_SECRET_KEY: secretKey, RELAY_WEBHOOK_ALLOWED_TARGETS: receiverTarget } : {}),
       // Shorter poll and flush for a quick run.
       ...(name === 'dispatcher' ? { RELAY_WEBHOOK_POLL_MS: '50' } : {}),
       ...(name === 'history' ? { RELAY_HISTORY_FLUSH_MS: '50' } : {}),
@@ -348,17 +365,6 @@ async function main(): Promise<number> {
       return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
     };
 
-    const requests: { body: string; headers: IncomingHttpHeaders }[] = [];
-    receiver.on('request', (req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        requests.push({ body: Buffer.concat(chunks).toString('utf8'), headers: req.headers });
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{"success":true}');
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
 
     // Everything but the dispatcher first: the webhook endpoint is created before the
     // dispatcher starts, so its first look at the endpoints already has it (no cache race).

@@ -339,6 +339,7 @@ interface Pipeline {
   pids: Map<string, number>;
   /** The control-plane test database and the registry's: their PostgreSQL backends are accounted too. */
   databases: Set<string>;
+  subscriptionReceiver: { port: number; arrived: Map<string, number> };
 }
 
 async function createEventType(gatewayUrl: string, apiKey: string): Promise<void> {
@@ -373,7 +374,7 @@ const formatStatuses = (statuses: Record<string, number>) =>
 
 async function httpPhase(p: Pipeline, title: string, durationS: number, overallRate?: number): Promise<{ load: LoadResult; phase: PipelinePhase }> {
   const { relay } = p;
-  const gwBefore = await scrape(relay.gatewayUrl);
+  const gwBefore = await scrape(relay.gatewayMetricsUrl);
   const [histBefore, valBefore, matchBefore] = await Promise.all([scrape(p.historyUrl), scrape(p.validatorUrl), scrape(p.matcherUrl)]);
   const cpu0 = snap(p);
   const fromMs = Date.now();
@@ -393,7 +394,7 @@ async function httpPhase(p: Pipeline, title: string, durationS: number, overallR
   // Requests in flight when autocannon stopped are still accepted by the gateway (it
   // counts an event once the broker acknowledged it): read the counter once it is still.
   const accepted =
-    (await settledCounter(relay.gatewayUrl, 'relay_events_ingested_total', { outcome: 'accepted' })) -
+    (await settledCounter(relay.gatewayMetricsUrl, 'relay_events_ingested_total', { outcome: 'accepted' })) -
     sumOf(gwBefore, 'relay_events_ingested_total', { outcome: 'accepted' });
   say(`  ${title}: ${fmt(load.requestsPerSec)} req/s, ${accepted} accepted, non-2xx ${load.non2xx}, errors ${load.errors}; waiting for history`);
   const tDone = await waitForQuiet(p, title);
@@ -425,6 +426,34 @@ async function httpPhase(p: Pipeline, title: string, durationS: number, overallR
 async function subscriptionPhase(p: Pipeline, events: number, problems: string[]): Promise<Percentiles> {
   const { relay } = p;
   say(`subscription delivery: ${events} events one at a time, accept → webhook POST received`);
+  const { port, arrived } = p.subscriptionReceiver;
+  const headers = { 'x-api-key': p.teamA.apiKey, 'content-type': 'application/json' };
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(`${relay.gatewayUrl}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+    if (res.status >= 300) throw new Error(`POST ${path} answered ${res.status}: ${await res.text()}`);
+    return (await res.json()) as Record<string, unknown>;
+  };
+  await post('/v1/events', { ...storePurchase, code_name: 'bench_subscription', name: 'bench subscription' });
+  await post('/v1/webhooks', { url: `http://127.0.0.1:${port}/hook`, events: ['bench_subscription'] });
+  const accepted = new Map<string, number>();
+  for (let i = 0; i < events; i++) {
+    const body = await post('/v1/events/trigger/bench_subscription', { contact: { email: `sub-${i}@example.com` }, metaData: { order_id: i, total_amount: 1 } });
+    accepted.set(body.event_id as string, performance.now());
+  }
+  const deadline = Date.now() + 60_000;
+  while (arrived.size < accepted.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (arrived.size < accepted.size) problems.push(`subscription delivery: ${accepted.size - arrived.size} of ${accepted.size} never arrived`);
+  const latencies = [...accepted].flatMap(([id, at]) => (arrived.has(id) ? [(arrived.get(id) as number) - at] : []));
+  const pc = percentiles(latencies);
+  say(`  subscription delivery: p50 ${fmt(pc.p50)} / p90 ${fmt(pc.p90)} / p99 ${fmt(pc.p99)} ms over ${pc.count} events`);
+  return pc;
+}
+
+/**
+ * The subscription phase's receiver: the arrival time of each event_id. Started before the
+ * services, which allow exactly its host:port (RELAY_WEBHOOK_ALLOWED_TARGETS).
+ */
+async function startSubscriptionReceiver(): Promise<Pipeline['subscriptionReceiver'] & { close(): Promise<void> }> {
   const arrived = new Map<string, number>();
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -437,32 +466,14 @@ async function subscriptionPhase(p: Pipeline, events: number, problems: string[]
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  try {
-    const port = (server.address() as AddressInfo).port;
-    const headers = { 'x-api-key': p.teamA.apiKey, 'content-type': 'application/json' };
-    const post = async (path: string, body: unknown) => {
-      const res = await fetch(`${relay.gatewayUrl}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
-      if (res.status >= 300) throw new Error(`POST ${path} answered ${res.status}: ${await res.text()}`);
-      return (await res.json()) as Record<string, unknown>;
-    };
-    await post('/v1/events', { ...storePurchase, code_name: 'bench_subscription', name: 'bench subscription' });
-    await post('/v1/webhooks', { url: `http://127.0.0.1:${port}/hook`, events: ['bench_subscription'] });
-    const accepted = new Map<string, number>();
-    for (let i = 0; i < events; i++) {
-      const body = await post('/v1/events/trigger/bench_subscription', { contact: { email: `sub-${i}@example.com` }, metaData: { order_id: i, total_amount: 1 } });
-      accepted.set(body.event_id as string, performance.now());
-    }
-    const deadline = Date.now() + 60_000;
-    while (arrived.size < accepted.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    if (arrived.size < accepted.size) problems.push(`subscription delivery: ${accepted.size - arrived.size} of ${accepted.size} never arrived`);
-    const latencies = [...accepted].flatMap(([id, at]) => (arrived.has(id) ? [(arrived.get(id) as number) - at] : []));
-    const pc = percentiles(latencies);
-    say(`  subscription delivery: p50 ${fmt(pc.p50)} / p90 ${fmt(pc.p90)} / p99 ${fmt(pc.p99)} ms over ${pc.count} events`);
-    return pc;
-  } finally {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
+  return {
+    port: (server.address() as AddressInfo).port,
+    arrived,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }
 
 const LOAD_GENERATOR = 'bench (load, producer)';
@@ -841,8 +852,10 @@ async function main(): Promise<boolean> {
 
   say('starting the pipeline (startRelay: gateway, validator, matcher, dispatcher, history)');
   const guard = new RelayStartGuard();
-  // Loopback webhooks: the subscription phase's receiver runs on this machine.
-  const relayStarting = startRelay({ env: { RELAY_ALLOW_LOOPBACK_WEBHOOKS: 'true' } });
+  // The subscription phase's receiver runs on this machine: allowed by its exact host:port.
+  const subscriptionReceiver = await startSubscriptionReceiver();
+  onCleanup('subscription receiver', () => subscriptionReceiver.close());
+  const relayStarting = startRelay({ env: { RELAY_WEBHOOK_ALLOWED_TARGETS: `127.0.0.1:${subscriptionReceiver.port}` } });
   let relayStarted = false;
   onCleanup('pipeline services, test database, chDB dir', async () => {
     if (!relayStarted) guard.terminateChildren(); // interrupted while starting: fail the start now
@@ -866,6 +879,7 @@ async function main(): Promise<boolean> {
     matcherUrl: `http://127.0.0.1:${relay.ports.matcher}`,
     teamA: { teamId: relay.teamId, apiKey: relay.apiKey },
     teamB,
+    subscriptionReceiver,
     databases: new Set([new URL(relay.pgUrl).pathname.slice(1), stack.registry.database]),
     pids: new Map<string, number>([
       ...relay.services.services.map((s): [string, number] => [s.name, s.pid]),

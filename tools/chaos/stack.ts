@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import { ContractRegistry } from '@relay/contracts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { REPO_ROOT, freePort } from '@relay/testing';
+import { REPO_ROOT, instanceSpec } from '@relay/testing';
 import { startRelayServices, type KafkaHandle, type RelayServiceName, type RelayServices } from '@relay/local-stack';
 import { startRelay, startTestStack, type RelayUnderTest, type TestStack } from '@relay/testing';
 import { Ledger } from './ledger';
@@ -26,7 +26,6 @@ export const CHAOS_ENV: Record<string, string> = {
   RELAY_SCENARIO_CACHE_MS: '200',
   RELAY_CONTACT_CACHE_MS: '200',
   RELAY_API_KEY_CACHE_MS: '1000',
-  RELAY_ALLOW_LOOPBACK_WEBHOOKS: 'true',
 };
 export const RESTART_POLICY = { initialDelayMs: 250, maxDelayMs: 5000, resetAfterMs: 10000 };
 
@@ -105,15 +104,21 @@ async function startOn(infra: TestStack | undefined, pgBase: string, options: { 
   process.env.RELAY_KAFKA_BROKERS = brokers.join(',');
   process.env.RELAY_REGISTRY_URL = withPort(registryUrl, registryProxy.port);
   process.env.RELAY_PG_URL = withPort(pgBase, pgProxy.port);
+  // The receiver of every endpoint, started first: the services allow exactly its host:port.
+  const receiver = await startReceiver();
+  const env = { ...CHAOS_ENV, RELAY_WEBHOOK_ALLOWED_TARGETS: new URL(receiver.baseUrl).host };
   let relay: RelayUnderTest;
   try {
     relay = await startRelay({
       supervise: RESTART_POLICY,
-      env: CHAOS_ENV,
+      env,
       // A shared 2-core machine under other work boots five Node services slowly.
       readyTimeoutMs: 300000,
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
+  } catch (error) {
+    await receiver.close();
+    throw error;
   } finally {
     restoreEnv('RELAY_KAFKA_BROKERS', saved.b);
     restoreEnv('RELAY_REGISTRY_URL', saved.r);
@@ -148,7 +153,6 @@ async function startOn(infra: TestStack | undefined, pgBase: string, options: { 
     const res = await relay.api('PUT', `/v1/contacts/c${c}`, { email: `c${c}@example.com` });
     if (res.status >= 300) throw new Error(`contact c${c}: ${res.status} ${JSON.stringify(res.body)}`);
   }
-  const receiver = await startReceiver();
 
   const stack: ChaosStack = {
     infra: infra as TestStack,
@@ -187,10 +191,7 @@ async function startOn(infra: TestStack | undefined, pgBase: string, options: { 
     },
     async addInstances(names) {
       const specs = [];
-      for (const name of names) {
-        const port = await freePort();
-        specs.push({ name, port, env: { [`RELAY_${name.toUpperCase()}_PORT`]: String(port) } });
-      }
+      for (const name of names) specs.push(await instanceSpec(name));
       return startRelayServices(specs, {
         root: REPO_ROOT,
         logDir: mkdtempSync(path.join(tmpdir(), 'relay-chaos-extra-')),
@@ -202,7 +203,7 @@ async function startOn(infra: TestStack | undefined, pgBase: string, options: { 
           RELAY_PG_URL: relay.pgUrl,
           RELAY_TOPIC_PREFIX: relay.topicPrefix,
           RELAY_HISTORY_URL: `http://127.0.0.1:${relay.ports.history}`,
-          ...CHAOS_ENV,
+          ...env,
         },
       });
     },

@@ -1,4 +1,5 @@
 export { ConfigError, loadConfig, describeConfig, type ConfigSchema } from './load';
+export { formatWebhookTarget, parseWebhookTarget, type WebhookTarget } from './webhook-targets';
 export {
   kafkaVars,
   registryVars,

@@ -1,5 +1,5 @@
 import { ConfigError, describeConfig, loadConfig } from './load';
-import { devStackConfigSchema, gatewayConfigSchema, historyConfigSchema, testStackConfigSchema, validatorConfigSchema } from './schemas';
+import { devStackConfigSchema, dispatcherConfigSchema, gatewayConfigSchema, historyConfigSchema, testStackConfigSchema, validatorConfigSchema } from './schemas';
 
 describe('loadConfig', () => {
   it('applies defaults and parses lists', () => {
@@ -54,5 +54,52 @@ describe('loadConfig', () => {
       /RELAY_KAFKA_HEARTBEAT_MS: must be at most a third of RELAY_KAFKA_SESSION_TIMEOUT_MS/,
     );
     expect(() => loadConfig('validator', validatorConfigSchema, { RELAY_KAFKA_SESSION_TIMEOUT_MS: '3000' })).toThrow(/RELAY_KAFKA_SESSION_TIMEOUT_MS/);
+  });
+});
+
+describe('RELAY_WEBHOOK_ALLOWED_TARGETS', () => {
+  const targets = (value: string) => loadConfig('dispatcher', dispatcherConfigSchema, { RELAY_WEBHOOK_ALLOWED_TARGETS: value }).RELAY_WEBHOOK_ALLOWED_TARGETS;
+  const problem = (env: Record<string, string>) => {
+    try {
+      loadConfig('gateway', gatewayConfigSchema, env);
+      return null;
+    } catch (error) {
+      return (error as ConfigError).message;
+    }
+  };
+
+  it('is empty by default and parses exact host:port entries into canonical hosts', () => {
+    expect(loadConfig('gateway', gatewayConfigSchema, {}).RELAY_WEBHOOK_ALLOWED_TARGETS).toEqual([]);
+    expect(targets(' 127.0.0.1:41234, [::1]:8080,[FD00::1]:80 ,LocalHost:9000,hooks.internal:443')).toEqual([
+      { host: '127.0.0.1', port: 41234 },
+      { host: '::1', port: 8080 },
+      { host: 'fd00::1', port: 80 },
+      { host: 'localhost', port: 9000 },
+      { host: 'hooks.internal', port: 443 },
+    ]);
+  });
+
+  it('refuses wildcards, ranges, missing ports and URLs, naming each bad entry', () => {
+    for (const bad of ['127.0.0.1', '127.0.0.1:*', '*:8080', '10.0.0.0/8:80', '127.0.0.1:0', '127.0.0.1:70000', 'http://127.0.0.1:80', '::1:80', '[zz]:80', 'a_b:80', 'localhost.:80']) {
+      expect([bad, problem({ RELAY_WEBHOOK_ALLOWED_TARGETS: bad })]).toEqual([bad, expect.stringContaining('RELAY_WEBHOOK_ALLOWED_TARGETS')]);
+    }
+    expect(problem({ RELAY_WEBHOOK_ALLOWED_TARGETS: '127.0.0.1:80,*:1,127.0.0.1' })).toMatch(/\*:1[\s\S]*"127\.0\.0\.1" is not host:port/);
+  });
+
+  it('takes addresses only in the canonical form URLs write them (other spellings are not the entry)', () => {
+    for (const [bad, hint] of <[string, string][]>[
+      ['127.1:80', '127.0.0.1'],
+      ['2130706433:80', '127.0.0.1'],
+      ['[0:0:0:0:0:0:0:1]:80', '[::1]'],
+      ['[::ffff:127.0.0.1]:80', '[::ffff:7f00:1]'],
+    ]) {
+      expect([bad, problem({ RELAY_WEBHOOK_ALLOWED_TARGETS: bad })]).toEqual([bad, expect.stringContaining(`write the address as ${hint}`)]);
+    }
+  });
+
+  it('fails on the removed RELAY_ALLOW_LOOPBACK_WEBHOOKS, pointing to the new setting', () => {
+    expect(problem({ RELAY_ALLOW_LOOPBACK_WEBHOOKS: 'true' })).toMatch(/RELAY_ALLOW_LOOPBACK_WEBHOOKS: removed .*RELAY_WEBHOOK_ALLOWED_TARGETS/);
+    expect(problem({ RELAY_ALLOW_LOOPBACK_WEBHOOKS: 'false' })).toMatch(/RELAY_ALLOW_LOOPBACK_WEBHOOKS: removed/);
+    expect(problem({ RELAY_ALLOW_LOOPBACK_WEBHOOKS: '' })).toBeNull();
   });
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseWebhookTarget, type WebhookTarget } from './webhook-targets';
 
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -56,6 +57,33 @@ export const clickhouseVars = {
   RELAY_HISTORY_RETENTION_DAYS: positiveInt(365),
 };
 
+/** Where webhooks may go besides public addresses: the gateway (endpoint creation), the dispatcher (sending) and npm start. */
+const webhookTargetVars = {
+  /**
+   * Receivers on private, loopback or link-local addresses that webhooks may reach anyway,
+   * as exact `host:port` entries, comma-separated (e.g. `127.0.0.1:8080,[::1]:8080,hooks.internal:443`).
+   * Every other such address stays refused, at endpoint creation and at send time.
+   */
+  RELAY_WEBHOOK_ALLOWED_TARGETS: z
+    .string()
+    .transform((value, ctx): WebhookTarget[] => {
+      const targets: WebhookTarget[] = [];
+      for (const entry of value.split(',').map((e) => e.trim()).filter(Boolean)) {
+        try {
+          targets.push(parseWebhookTarget(entry));
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        }
+      }
+      return targets;
+    })
+    .default([]),
+  /** Removed: it let every loopback address through. Set, it fails validation with the way out. */
+  RELAY_ALLOW_LOOPBACK_WEBHOOKS: z.undefined({
+    error: 'removed (it allowed every loopback address): list the exact receivers as host:port in RELAY_WEBHOOK_ALLOWED_TARGETS instead, e.g. RELAY_WEBHOOK_ALLOWED_TARGETS=127.0.0.1:8080',
+  }),
+};
+
 /** Outbound webhooks: shared by the gateway (endpoints API) and the dispatcher (sending). */
 export const webhookVars = {
   /**
@@ -66,8 +94,7 @@ export const webhookVars = {
     .string()
     .refine((v) => /^[0-9a-fA-F]{64}$/.test(v) || Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, hex (64 chars) or base64')
     .optional(),
-  /** Lets endpoints resolve to loopback addresses (local demos and tests only). */
-  RELAY_ALLOW_LOOPBACK_WEBHOOKS: bool.default(false),
+  ...webhookTargetVars,
 };
 
 const consumerVars = {
@@ -108,6 +135,10 @@ export const gatewayConfigSchema = z.object({
   ...postgresVars,
   RELAY_GATEWAY_PORT: port(3000),
   RELAY_GATEWAY_HOST: z.string().default('0.0.0.0'),
+  /** /metrics is served here, not on the public port (which answers 404 for it). */
+  RELAY_GATEWAY_METRICS_PORT: port(3006),
+  /** Loopback by default; an internal interface (or 0.0.0.0 inside a container network) for a remote Prometheus. */
+  RELAY_GATEWAY_METRICS_HOST: z.string().default('127.0.0.1'),
   /** Where the history service's query API listens (the gateway forwards to it). */
   RELAY_HISTORY_URL: url.default('http://127.0.0.1:3004'),
   RELAY_MAX_BODY_BYTES: positiveInt(256 * 1024),
@@ -246,6 +277,8 @@ export const devStackConfigSchema = z.object({
   ...localKafkaVars,
   ...postgresVars,
   RELAY_GATEWAY_PORT: port(3000),
+  /** The gateway's /metrics (loopback), scraped by the local Prometheus. */
+  RELAY_GATEWAY_METRICS_PORT: port(3006),
   RELAY_VALIDATOR_PORT: port(3001),
   RELAY_MATCHER_PORT: port(3002),
   RELAY_DISPATCHER_PORT: port(3003),
@@ -266,6 +299,8 @@ export const devStackConfigSchema = z.object({
   /** Admin token for /admin/v1 and `npm run relay`; generated once and kept in the state directory when unset. */
   RELAY_ADMIN_TOKEN: z.string().min(16, 'at least 16 characters').max(256).optional(),
   CLICKHOUSE_URL: url.optional(),
+  /** Passed to the services: local receivers the demo's webhooks may reach (none by default). */
+  ...webhookTargetVars,
 });
 export type DevStackConfig = z.infer<typeof devStackConfigSchema>;
 

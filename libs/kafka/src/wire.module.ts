@@ -24,6 +24,8 @@ export interface WireOptions {
   topicPrefix: string;
   /** RELAY_SCHEMA_NOT_FOUND_RETRY_MS: see ContractRegistryOptions.schemaNotFoundRetryMs. */
   schemaNotFoundRetryMs?: number;
+  /** /metrics on a port of its own: see ObservabilityOptions.metrics. */
+  metrics?: { port: number; host: string };
 }
 
 class WireLifecycle implements OnApplicationShutdown {
@@ -48,7 +50,7 @@ export class WireModule {
     return {
       module: WireModule,
       global: true,
-      imports: [ObservabilityModule.forRoot({ service: w.service, logLevel: w.logLevel })],
+      imports: [ObservabilityModule.forRoot({ service: w.service, logLevel: w.logLevel, ...(w.metrics ? { metrics: w.metrics } : {}) })],
       providers: [
         {
           provide: KAFKA,

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import path from 'node:path';
 import { Counter, Gauge, Registry } from 'prom-client';
+import { serveMetrics } from '@relay/observability';
 
 export const SERVICE_NAMES = ['gateway', 'validator', 'matcher', 'dispatcher', 'history'] as const;
 export type RelayServiceName = (typeof SERVICE_NAMES)[number];
@@ -376,27 +376,6 @@ export async function startRelayServices(specs: RelayServiceSpec[], options: Sta
  * Serves the supervisor's metrics (`GET /metrics`, Prometheus text) on host:port, so the
  * restarts of `npm start`'s services can be scraped and alerted on like the services themselves.
  */
-export async function serveSupervisorMetrics(
-  registry: Registry,
-  port: number,
-  host = '127.0.0.1',
-): Promise<{ url: string; stop(): Promise<void> }> {
-  const server = createServer((req, res) => {
-    if (req.method === 'GET' && req.url === '/metrics') {
-      registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-        (error: Error) => res.writeHead(500).end(error.message),
-      );
-    } else {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  return {
-    url: `http://${host}:${port}`,
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
+export function serveSupervisorMetrics(registry: Registry, port: number, host = '127.0.0.1'): Promise<{ url: string; stop(): Promise<void> }> {
+  return serveMetrics(registry, port, host);
 }

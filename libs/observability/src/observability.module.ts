@@ -3,11 +3,17 @@ import { HealthCheck, HealthCheckService, HealthIndicatorService, TerminusModule
 import { LoggerModule } from 'nestjs-pino';
 import { createLogger } from './logger';
 import { RelayMetrics } from './metrics';
+import { METRICS_LISTEN, MetricsServer } from './metrics-server';
 import { Readiness } from './readiness';
 
 export interface ObservabilityOptions {
   service: string;
   logLevel: string;
+  /**
+   * Serve /metrics on this port of its own instead of the app's HTTP port (the gateway,
+   * whose HTTP port is public). Unset: /metrics is a route of the app, next to /health.
+   */
+  metrics?: { port: number; host: string };
 }
 
 export const SERVICE_NAME = Symbol('SERVICE_NAME');
@@ -61,7 +67,8 @@ class HealthController {
 
 /**
  * Logging (pino, JSON), metrics (/metrics) and health (/health/live, /health/ready) for
- * every service, configured the same way everywhere.
+ * every service, configured the same way everywhere. /metrics is served on the app's port,
+ * or on a port of its own with `metrics` (then the app's port answers 404 for it).
  */
 @Module({})
 export class ObservabilityModule {
@@ -83,8 +90,9 @@ export class ObservabilityModule {
           },
         }),
       ],
-      controllers: [MetricsController, HealthController],
+      controllers: options.metrics ? [HealthController] : [MetricsController, HealthController],
       providers: [
+        ...(options.metrics ? [{ provide: METRICS_LISTEN, useValue: options.metrics }, MetricsServer] : []),
         { provide: SERVICE_NAME, useValue: options.service },
         { provide: RelayMetrics, useValue: new RelayMetrics(options.service) },
         Readiness,

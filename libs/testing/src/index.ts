@@ -9,4 +9,4 @@ export * from './test-database';
 export { makeContactRef, makeEnvelope } from './factories';
 export { parsePrometheus, sumOf, type Sample } from './prometheus';
 // A local HTTP endpoint that records webhook requests and answers as a spec scripts it.
-export { receiver, type Answer, type Received, type Receiver } from './webhook-receiver';
+export { receiver, receiverPool, type Answer, type Received, type Receiver, type ReceiverPool } from './webhook-receiver';

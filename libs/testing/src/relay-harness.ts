@@ -44,6 +44,8 @@ export interface RelayUnderTest {
   topicPrefix: string;
   pgUrl: string;
   gatewayUrl: string;
+  /** The gateway's /metrics (RELAY_GATEWAY_METRICS_PORT): not on its public port. */
+  gatewayMetricsUrl: string;
   ports: Record<RelayServiceName, number>;
   teamId: string;
   apiKey: string;
@@ -95,6 +97,7 @@ export async function startRelay(
 
   const ports = {} as Record<RelayServiceName, number>;
   for (const name of SERVICE_NAMES) ports[name] = await freePort();
+  const gatewayMetricsPort = await freePort();
   const wanted = options.services ?? SERVICE_NAMES;
   const env: Record<string, string> = {
     RELAY_LOG_LEVEL: process.env.RELAY_TEST_LOG_LEVEL ?? 'warn',
@@ -104,6 +107,7 @@ export async function startRelay(
     RELAY_TOPIC_PREFIX: topicPrefix,
     RELAY_CHDB_PATH: chdbDir,
     RELAY_GATEWAY_PORT: String(ports.gateway),
+    RELAY_GATEWAY_METRICS_PORT: String(gatewayMetricsPort),
     RELAY_VALIDATOR_PORT: String(ports.validator),
     RELAY_MATCHER_PORT: String(ports.matcher),
     RELAY_DISPATCHER_PORT: String(ports.dispatcher),
@@ -132,6 +136,7 @@ export async function startRelay(
     topicPrefix,
     pgUrl,
     gatewayUrl: `http://127.0.0.1:${ports.gateway}`,
+    gatewayMetricsUrl: `http://127.0.0.1:${gatewayMetricsPort}`,
     ports,
     teamId: first.teamId,
     apiKey: first.apiKey,
@@ -139,10 +144,7 @@ export async function startRelay(
     addTeam,
     async addInstances(names) {
       const specs = [];
-      for (const name of names) {
-        const port = await freePort();
-        specs.push({ name, port, env: { [`RELAY_${name.toUpperCase()}_PORT`]: String(port) } });
-      }
+      for (const name of names) specs.push(await instanceSpec(name));
       const dir = mkdtempSync(path.join(logDir, 'replica-'));
       replicas.push(await startRelayServices(specs, { ...startOptions, logDir: dir }));
       return Object.fromEntries(specs.map((s) => [s.name, `http://127.0.0.1:${s.port}`])) as Record<RelayServiceName, string>;
@@ -163,6 +165,14 @@ export async function startRelay(
       if (!process.env.RELAY_KEEP_TEST_LOGS) rmSync(logDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Another instance of a service on free ports (a gateway has a metrics port besides its HTTP port). */
+export async function instanceSpec(name: RelayServiceName): Promise<{ name: RelayServiceName; port: number; env: Record<string, string> }> {
+  const port = await freePort();
+  const env: Record<string, string> = { [`RELAY_${name.toUpperCase()}_PORT`]: String(port) };
+  if (name === 'gateway') env.RELAY_GATEWAY_METRICS_PORT = String(await freePort());
+  return { name, port, env };
 }
 
 /** Polls `probe` until it returns a value (not undefined) or the timeout passes. */

@@ -1,6 +1,6 @@
 export { DEV_ONLY_SECRET_KEY, SecretBox, generateSigningSecret, parseSecretKey, secretKeyFor, standardKey } from './secrets';
 export { signatureHeaders, verifyShopimindSignature, type SignatureScheme } from './signing';
-export { UrlPolicyError, assertDeliverableUrl, forbiddenAddressReason, guardedLookup, parseWebhookUrl } from './url-policy';
+export { UrlPolicyError, WebhookTargetPolicy, assertDeliverableUrl, guardedLookup, parseWebhookUrl } from './url-policy';
 export { nextRetryDelay, parseRetryAfter, parseSchedule } from './schedule';
 export {
   RELAY_KINDS,

@@ -1,6 +1,5 @@
-import { Agent, request } from 'undici';
-import { isIP } from 'node:net';
-import { forbiddenAddressReason, guardedLookup, hostOf } from './url-policy';
+import { Agent, buildConnector, request } from 'undici';
+import { guardedLookup, type WebhookTargetPolicy } from './url-policy';
 import { parseRetryAfter } from './schedule';
 
 export interface SendResult {
@@ -19,30 +18,38 @@ const READ_CAP_BYTES = 16 * 1024;
 /**
  * POSTs with undici on a keep-alive pool per origin. Redirects are not followed (undici's
  * `request` never follows them; a 3xx is a failure), the response body is read up to a
- * cap and then discarded, and every connection goes through `guardedLookup`, so the
- * address connected to is the address checked (DNS rebinding cannot sneak a private
- * address in after the endpoint was created).
+ * cap and then discarded, and every connection goes through the target policy: an IP
+ * literal is judged (as written) before the request, a name through `guardedLookup`, so the address
+ * connected to is the address checked (DNS rebinding cannot sneak a private address in
+ * after the endpoint was created).
  */
 export class WebhookSender {
   private readonly agent: Agent;
+  /** One connector per port: a lookup is not told the port it resolves for. */
+  private readonly connectors = new Map<number, buildConnector.connector>();
 
-  constructor(private readonly allowLoopback: boolean) {
+  constructor(private readonly policy: WebhookTargetPolicy) {
     this.agent = new Agent({
       connections: 64,
       keepAliveTimeout: 30000,
-      connect: { lookup: guardedLookup(allowLoopback), timeout: 5000 },
+      connect: (options, callback) => {
+        const port = Number(options.port) || (options.protocol === 'https:' ? 443 : 80);
+        // IP literals never reach a lookup: post() judged them as written; a pool is per origin.
+        let connector = this.connectors.get(port);
+        if (!connector) {
+          connector = buildConnector({ lookup: guardedLookup(this.policy, port), timeout: 5000 });
+          this.connectors.set(port, connector);
+        }
+        connector(options, callback);
+      },
     });
   }
 
   async post(url: string, body: string, headers: Record<string, string>, timeoutMs: number, contract: '2xx' | 'strict'): Promise<SendResult> {
     const started = performance.now();
     const latency = () => Math.round(performance.now() - started);
-    // IP literals never reach the lookup hook: check them here.
-    const host = hostOf(new URL(url));
-    if (isIP(host)) {
-      const reason = forbiddenAddressReason(host, this.allowLoopback);
-      if (reason) return { ok: false, status: null, error: `URL_FORBIDDEN_ADDRESS: ${reason}`, latencyMs: 0, snippet: null, retryAfterMs: null };
-    }
+    const refused = this.policy.literalRefusal(url);
+    if (refused) return { ok: false, status: null, error: `URL_FORBIDDEN_ADDRESS: ${refused}`, latencyMs: 0, snippet: null, retryAfterMs: null };
     try {
       const res = await request(url, {
         method: 'POST',

@@ -1,6 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
+import { parseWebhookTarget, type WebhookTarget } from '@relay/config';
 
 export class UrlPolicyError extends Error {
   constructor(
@@ -13,19 +14,74 @@ export class UrlPolicyError extends Error {
 }
 
 /**
- * Why an address may not receive webhooks, or null when it may. Only global unicast is
- * allowed: private (RFC 1918, ULA), loopback, link-local (which holds the 169.254.169.254
- * cloud metadata service), CGNAT (100.64/10, Alibaba's metadata), multicast, reserved…
- * are refused. IPv4-mapped IPv6 is judged as the IPv4 it maps.
+ * Where webhooks may connect. Only global unicast is allowed by default: private (RFC 1918,
+ * ULA), loopback, link-local (which holds the 169.254.169.254 cloud metadata service),
+ * CGNAT (100.64/10, Alibaba's metadata), multicast, reserved… are refused (IPv4-mapped IPv6
+ * is judged as the IPv4 it maps), unless the URL's host and port are written exactly as an
+ * entry of RELAY_WEBHOOK_ALLOWED_TARGETS (test receivers, an in-cluster consumer). One
+ * implementation for the gateway (endpoint creation) and the dispatcher (every connection).
+ *
+ * Entries match the host as the URL writes it, never the address a name resolves to: a
+ * name that resolves (or is re-pointed, DNS rebinding) to an allowed address is still
+ * refused, as are other spellings of an allowed address (`[::ffff:127.0.0.1]`,
+ * `2130706433`). A listed name is trusted whatever private address it resolves to.
  */
-export function forbiddenAddressReason(address: string, allowLoopback: boolean): string | null {
-  if (!ipaddr.isValid(address)) return `${address} is not an IP address`;
-  let parsed = ipaddr.parse(address);
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
-  const range = parsed.range();
-  if (range === 'unicast') return null;
-  if (range === 'loopback' && allowLoopback) return null;
-  return `${address} is a ${range} address`;
+export class WebhookTargetPolicy {
+  private readonly allowed: ReadonlySet<string>;
+
+  constructor(allowed: readonly WebhookTarget[] = []) {
+    this.allowed = new Set(allowed.map((t) => `${t.host} ${t.port}`));
+  }
+
+  /** Parses `host:port` entries (see parseWebhookTarget): for tests and tools. */
+  static of(...entries: string[]): WebhookTargetPolicy {
+    return new WebhookTargetPolicy(entries.map(parseWebhookTarget));
+  }
+
+  /** Whether `host` (as the URL writes it, brackets optional) on `port` is an allowed target. */
+  lists(host: string, port: number): boolean {
+    return this.allowed.has(`${host.replace(/^\[(.*)\]$/, '$1').toLowerCase()} ${port}`);
+  }
+
+  /**
+   * Why connecting to `address` (an IP, as resolved) on `port` for a URL whose host is
+   * `host` is refused, or null when it is allowed.
+   */
+  refusal(address: string, port: number, host: string = address): string | null {
+    if (this.lists(host, port)) return null;
+    if (!ipaddr.isValid(address)) return `${address} is not an IP address`;
+    const range = ipaddr.process(address).range();
+    if (range === 'unicast') return null;
+    const where = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+    return `${where} is a ${range} address not in the allowed targets`;
+  }
+
+  /**
+   * For a URL whose host is an IP literal (those never reach a DNS lookup): why it is
+   * refused, judged on the host as written — the URL parser rewrites `2130706433` or
+   * `0x7f.1` to 127.0.0.1, which must not borrow an entry written `127.0.0.1`. Null for names.
+   */
+  literalRefusal(raw: string): string | null {
+    const url = new URL(raw);
+    const address = hostOf(url);
+    if (!isIP(address)) return null;
+    return this.refusal(address, portOf(url), writtenHost(raw));
+  }
+}
+
+/** The host as the URL text writes it (lower case, brackets dropped), before the URL parser rewrites it. */
+function writtenHost(raw: string): string {
+  const authority = /^\s*[a-z][a-z0-9+.-]*:\/\/([^/?#\\]*)/i.exec(raw)?.[1] ?? '';
+  return authority
+    .replace(/^.*@/, '')
+    .replace(/:\d*$/, '')
+    .replace(/^\[(.*)\]$/, '$1')
+    .toLowerCase();
+}
+
+/** The port a URL connects to: its own, or its scheme's default (which URL leaves out). */
+export function portOf(url: URL): number {
+  return url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
 }
 
 /** Syntax rules checked before any DNS: http/https only (seed 004), no credentials. */
@@ -50,6 +106,12 @@ export function hostOf(url: URL): string {
   return url.hostname.replace(/^\[(.*)\]$/, '$1');
 }
 
+const forbidden = (host: string, reason: string) =>
+  new UrlPolicyError(
+    'URL_FORBIDDEN_ADDRESS',
+    `url host ${host} is not allowed: ${reason} (private, loopback, link-local and metadata addresses are refused unless the operator allows that exact host:port)`,
+  );
+
 type Resolver = (host: string) => Promise<LookupAddress[]>;
 const systemResolver: Resolver = (host) =>
   new Promise((resolve, reject) => dnsLookup(host, { all: true, verbatim: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))));
@@ -60,16 +122,20 @@ const systemResolver: Resolver = (host) =>
  * endpoint is created or changed; the dispatcher checks again at connect time (see
  * guardedLookup) because DNS can change after creation (rebinding).
  */
-export async function assertDeliverableUrl(raw: unknown, allowLoopback: boolean, resolve: Resolver = systemResolver): Promise<URL> {
+export async function assertDeliverableUrl(raw: unknown, policy: WebhookTargetPolicy, resolve: Resolver = systemResolver): Promise<URL> {
   const url = parseWebhookUrl(raw);
   const host = hostOf(url);
-  const addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await resolve(host).catch((error: unknown) => {
+  const port = portOf(url);
+  const literal = policy.literalRefusal(raw as string); // a string: parseWebhookUrl checked it
+  if (literal) throw forbidden(host, literal);
+  if (isIP(host)) return url;
+  const addresses = await resolve(host).catch((error: unknown) => {
     throw new UrlPolicyError('URL_UNRESOLVABLE', `url host ${host} does not resolve (${(error as { code?: string }).code ?? 'error'})`);
   });
   if (addresses.length === 0) throw new UrlPolicyError('URL_UNRESOLVABLE', `url host ${host} does not resolve`);
   for (const a of addresses) {
-    const reason = forbiddenAddressReason(a.address, allowLoopback);
-    if (reason) throw new UrlPolicyError('URL_FORBIDDEN_ADDRESS', `url host ${host} is not allowed: ${reason} (private, loopback, link-local and metadata addresses are refused)`);
+    const reason = policy.refusal(a.address, port, host);
+    if (reason) throw forbidden(host, reason);
   }
   return url;
 }
@@ -78,15 +144,16 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | Look
 
 /**
  * A `lookup` for net/tls.connect (undici's `connect.lookup`) that refuses forbidden
- * addresses. The address checked is the address connected to, so a DNS answer that
- * changes between check and connect (rebinding) cannot slip through.
+ * addresses for connections to `port` (a lookup is not told the port: one per port). The
+ * address checked is the address connected to, so a DNS answer that changes between
+ * check and connect (rebinding) cannot slip through.
  */
-export function guardedLookup(allowLoopback: boolean) {
+export function guardedLookup(policy: WebhookTargetPolicy, port: number) {
   return (hostname: string, options: { all?: boolean; family?: number | string }, callback: LookupCallback): void => {
     dnsLookup(hostname, { all: true, verbatim: true, ...(options.family ? { family: Number(options.family) || 0 } : {}) }, (err, addresses) => {
       if (err) return callback(err, []);
       for (const a of addresses) {
-        const reason = forbiddenAddressReason(a.address, allowLoopback);
+        const reason = policy.refusal(a.address, port, hostname);
         if (reason) {
           const error = Object.assign(new Error(`refused to connect to ${hostname}: ${reason}`), { code: 'URL_FORBIDDEN_ADDRESS' });
           return callback(error, []);

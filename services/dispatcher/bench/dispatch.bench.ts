@@ -18,7 +18,7 @@ import type { WebhookDelivery } from '@relay/contracts';
 import { TeamChanges, createPool, prepareDatabase } from '@relay/control-plane';
 import { createLogger } from '@relay/observability';
 import { DEFAULT_PG_URL, createTestDatabase, dropTestDatabase, freePort } from '@relay/testing';
-import { DeliveryEngine, EndpointDirectory, PendingStore, SecretBox, WebhookEndpointsRepository, WebhookSender } from '@relay/webhooks';
+import { DeliveryEngine, EndpointDirectory, PendingStore, SecretBox, WebhookEndpointsRepository, WebhookSender, WebhookTargetPolicy } from '@relay/webhooks';
 
 const N = Number(process.argv[2] ?? 20000);
 const BACKLOG = 10000;
@@ -55,12 +55,13 @@ async function main(): Promise<void> {
     const repo = new WebhookEndpointsRepository(pool, new SecretBox(Buffer.alloc(32, 9)));
     const base = { description: null, events: ['bench'], contact_fields: [], batch: null, environment: 'production' as const, signature: 'standard' as const, success_contract: '2xx' as const, status: 'enabled' as const, timeout_ms: 10000, rate_limit: null };
     const healthy = await repo.create('bench', { ...base, url: `http://127.0.0.1:${port}/`, max_concurrency: 16 });
-    const dead = await repo.create('bench', { ...base, url: `http://127.0.0.1:${await freePort()}/`, max_concurrency: 4 });
+    const deadPort = await freePort();
+    const dead = await repo.create('bench', { ...base, url: `http://127.0.0.1:${deadPort}/`, max_concurrency: 4 });
     const directory = new EndpointDirectory(repo.forDispatch(), new TeamChanges(pool), 2000);
     await directory.start();
     let produced = 0;
     const engine = new DeliveryEngine({
-      store: new PendingStore(pool, 60000), directory, endpoints: repo, sender: new WebhookSender(true),
+      store: new PendingStore(pool, 60000), directory, endpoints: repo, sender: new WebhookSender(WebhookTargetPolicy.of(`127.0.0.1:${port}`, `127.0.0.1:${deadPort}`)),
       produce: async (records) => void (produced += records.length),
       schedule: [5000, 300000, 1800000], queueMax: Number(process.env.QUEUE_MAX ?? 1000), pollMs: 250, leaseMs: 60000, autoDisableMs: 10 * 24 * 3600 * 1000,
       logger: createLogger('bench', 'error'),

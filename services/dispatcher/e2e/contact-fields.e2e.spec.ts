@@ -31,7 +31,7 @@ describe('subscription deliveries carry the resolved contact (seed 004 contact.f
 
   beforeAll(async () => {
     hook = await receiver();
-    relay = await startRelay({ services: ['gateway', 'validator', 'matcher', 'dispatcher'], env: { RELAY_ALLOW_LOOPBACK_WEBHOOKS: 'true' } });
+    relay = await startRelay({ services: ['gateway', 'validator', 'matcher', 'dispatcher'], env: { RELAY_WEBHOOK_ALLOWED_TARGETS: hook.target } });
     const declared = await api('POST', '/v1/events', {
       name: 'order',
       code_name: 'cf_order',

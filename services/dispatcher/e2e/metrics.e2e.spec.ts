@@ -21,14 +21,15 @@ describe('metrics after traffic (every service)', () => {
   const unbounded: string[] = [];
 
   const api = (method: string, path: string, body?: unknown, apiKey?: string) => relay.api(method, path, body, apiKey);
-  const scrape = async (service: RelayServiceName): Promise<Sample[]> =>
-    parsePrometheus(await (await fetch(`http://127.0.0.1:${relay.ports[service]}/metrics`)).text());
+  /** The gateway's metrics port, the stages' own ports. */
+  const metricsUrl = (service: RelayServiceName) => (service === 'gateway' ? relay.gatewayMetricsUrl : `http://127.0.0.1:${relay.ports[service]}`);
+  const scrape = async (service: RelayServiceName): Promise<Sample[]> => parsePrometheus(await (await fetch(`${metricsUrl(service)}/metrics`)).text());
 
   beforeAll(async () => {
     hook = await receiver((n) => (n === 1 ? { status: 500, body: 'boom' } : { status: 200 }));
     relay = await startRelay({
       env: {
-        RELAY_ALLOW_LOOPBACK_WEBHOOKS: 'true',
+        RELAY_WEBHOOK_ALLOWED_TARGETS: hook.target,
         RELAY_WEBHOOK_RETRY_SCHEDULE: '200ms,400ms',
         RELAY_WEBHOOK_POLL_MS: '50',
         RELAY_WEBHOOK_ENDPOINT_CACHE_MS: '200',
@@ -93,6 +94,18 @@ describe('metrics after traffic (every service)', () => {
     expect(sumOf(g, 'relay_events_ingested_total', { dialect: 'shopimind', outcome: 'accepted' })).toBe(2);
     expect(sumOf(g, 'relay_events_ingested_total', { dialect: 'shopimind', outcome: 'invalid' })).toBe(1);
     expect(sumOf(g, 'relay_http_request_duration_seconds_count')).toBeGreaterThan(0);
+  });
+
+  it("gateway: /metrics is not on the public port (404 there), only on the metrics port, which serves nothing else", async () => {
+    const publicPort = await fetch(`${relay.gatewayUrl}/metrics`);
+    expect(publicPort.status).toBe(404);
+    expect(await publicPort.text()).not.toContain('relay_http_requests_total');
+    const own = await fetch(`${relay.gatewayMetricsUrl}/metrics`);
+    expect(own.status).toBe(200);
+    expect(own.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(await own.text()).toContain('relay_http_requests_total');
+    expect((await fetch(`${relay.gatewayMetricsUrl}/v1/events`)).status).toBe(404);
+    expect((await fetch(`${relay.gatewayUrl}/health/ready`)).status).toBe(200);
   });
 
   it('validator: consumed, produced, dead-lettered with a reason, consumer lag per partition', () => {

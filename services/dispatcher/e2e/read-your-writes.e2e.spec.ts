@@ -77,7 +77,7 @@ describe('read-your-writes across instances', () => {
     hook = await receiver();
     relay = await startRelay({
       env: {
-        RELAY_ALLOW_LOOPBACK_WEBHOOKS: 'true',
+        RELAY_WEBHOOK_ALLOWED_TARGETS: hook.target,
         RELAY_WEBHOOK_ENDPOINT_CACHE_MS: '600000',
         RELAY_SCENARIO_CACHE_MS: '600000',
         RELAY_CONTACT_CACHE_MS: '600000',

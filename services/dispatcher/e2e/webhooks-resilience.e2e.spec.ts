@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { eventually, freePort, startRelay, type RelayUnderTest, receiver, type Receiver } from '@relay/testing';
+import { eventually, receiverPool, startRelay, type ReceiverPool, type RelayUnderTest, type Receiver } from '@relay/testing';
 
 /** Item fields the assertions read from a POSTed body (one event per POST). */
 interface Item {
@@ -16,6 +16,9 @@ const AUTO_DISABLE_MS = 5000;
 describe('outbound webhooks: crash recovery, rate limits, seed 001 contract, replay, health (dispatcher e2e)', () => {
   let relay: RelayUnderTest;
   const receivers: Receiver[] = [];
+  /** Started before the services: they allow exactly these receivers (RELAY_WEBHOOK_ALLOWED_TARGETS). */
+  let hooks: ReceiverPool;
+  const receiver = (respond?: Parameters<ReceiverPool['take']>[0]) => Promise.resolve(hooks.take(respond));
 
   const api = (method: string, path: string, body?: unknown, apiKey?: string) => relay.api(method, path, body, apiKey);
   const eventType = async (code: string) => {
@@ -62,10 +65,11 @@ describe('outbound webhooks: crash recovery, rate limits, seed 001 contract, rep
   let autoDisable: { failing: { id: string }; watcher: Receiver; createdAt: number };
 
   beforeAll(async () => {
+    hooks = await receiverPool(8);
     relay = await startRelay({
       services: ['gateway', 'validator', 'matcher', 'dispatcher'],
       env: {
-        RELAY_ALLOW_LOOPBACK_WEBHOOKS: 'true',
+        RELAY_WEBHOOK_ALLOWED_TARGETS: hooks.allowedTargets,
         // 3 attempts, 1 s apart: short enough for the replay test, long enough that the
         // crash test's Retry-After (1 s, capped at the longest step) is honoured.
         RELAY_WEBHOOK_RETRY_SCHEDULE: '1s,1s',
@@ -79,12 +83,16 @@ describe('outbound webhooks: crash recovery, rate limits, seed 001 contract, rep
     await eventType('health_test');
     const watcher = await track(receiver());
     await endpoint({ url: watcher.url, events: ['endpoint.disabled'] });
-    const failing = await endpoint({ url: `http://127.0.0.1:${await freePort()}/hook`, events: ['health_test'] });
+    // An allowed host:port nobody listens on.
+    const down = hooks.take();
+    await down.close();
+    const failing = await endpoint({ url: down.url, events: ['health_test'] });
     autoDisable = { failing, watcher, createdAt: Date.now() };
   });
 
   afterAll(async () => {
     await Promise.all(receivers.map((r) => r.close()));
+    await hooks?.close();
     await relay?.stop();
   });
 

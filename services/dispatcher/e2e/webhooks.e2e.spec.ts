@@ -2,11 +2,12 @@ import { Webhook } from 'standardwebhooks';
 import { ContractRegistry, type WebhookDeadLetter } from '@relay/contracts';
 import { createKafka } from '@relay/kafka';
 import { createLogger } from '@relay/observability';
-import { eventually, freePort, startRelay, type RelayUnderTest, receiver, type Receiver } from '@relay/testing';
+import { eventually, receiverPool, startRelay, type ReceiverPool, type RelayUnderTest } from '@relay/testing';
 
 describe('outbound webhooks (dispatcher e2e)', () => {
   let relay: RelayUnderTest;
-  const receivers: Receiver[] = [];
+  /** Started before the services: they allow exactly these receivers (RELAY_WEBHOOK_ALLOWED_TARGETS). */
+  let hooks: ReceiverPool;
 
   const api = (method: string, path: string, body?: unknown, apiKey?: string) => relay.api(method, path, body, apiKey);
   const eventType = async (code: string) => {
@@ -30,17 +31,13 @@ describe('outbound webhooks (dispatcher e2e)', () => {
     expect(res.status).toBe(201);
     return { id: (res.body.data as { id: string }).id, secret: res.body.secret as string };
   };
-  const track = async (r: Promise<Receiver>) => {
-    const got = await r;
-    receivers.push(got);
-    return got;
-  };
 
   beforeAll(async () => {
+    hooks = await receiverPool(10);
     relay = await startRelay({
       services: ['gateway', 'validator', 'matcher', 'dispatcher'],
       env: {
-        RELAY_ALLOW_LOOPBACK_WEBHOOKS: 'true',
+        RELAY_WEBHOOK_ALLOWED_TARGETS: hooks.allowedTargets,
         // Compressed schedule: 3 attempts in all.
         RELAY_WEBHOOK_RETRY_SCHEDULE: '300ms,600ms',
         RELAY_WEBHOOK_POLL_MS: '50',
@@ -50,7 +47,7 @@ describe('outbound webhooks (dispatcher e2e)', () => {
   });
 
   afterAll(async () => {
-    await Promise.all(receivers.map((r) => r.close()));
+    await hooks?.close();
     await relay?.stop();
   });
 
@@ -64,13 +61,23 @@ describe('outbound webhooks (dispatcher e2e)', () => {
       expect(res.body.code).toBe('INVALID_WEBHOOK_URL');
       expect(String((res.body.errors as string[])[0])).toMatch(/is not allowed: .* is a (private|linkLocal|uniqueLocal) address/);
     }
+    // Loopback: only the exact host:port entries allowed, not the address on another port
+    // nor another loopback address on an allowed port.
+    const listed = hooks.allowedTargets.split(',');
+    const port = Number(listed[0]?.split(':')[1]);
+    const notListed = Array.from({ length: listed.length + 1 }, (_, i) => port + 1 + i).find((p) => !listed.includes(`127.0.0.1:${p}`));
+    for (const url of [`http://127.0.0.1:${notListed}/hook`, `http://127.0.0.2:${port}/hook`, `http://[::1]:${port}/hook`]) {
+      const res = await api('POST', '/v1/webhooks', { url, events: ['x'] });
+      expect([url, res.status, res.body.code]).toEqual([url, 400, 'INVALID_WEBHOOK_URL']);
+      expect(String((res.body.errors as string[])[0])).toMatch(/is a loopback address not in the allowed targets/);
+    }
     const bad = await api('POST', '/v1/webhooks', { url: 'https://example.com', events: ['not a code name'], batch: { max_events: 0, max_wait_ms: 1 } });
     expect(bad.status).toBe(400);
     expect(bad.body.errors).toEqual(expect.arrayContaining([expect.stringMatching(/neither a code_name nor a Relay kind/), expect.stringMatching(/batch.max_events/)]));
   });
 
   it('CRUD is team-scoped and the secret is only shown at creation and rotation', async () => {
-    const r = await track(receiver());
+    const r = hooks.take();
     const created = await endpoint({ url: r.url, events: ['crud_test', 'delivery.failed'], contact_fields: ['email'] });
     expect(created.secret).toMatch(/^whsec_/);
     const got = await api('GET', `/v1/webhooks/${created.id}`);
@@ -88,7 +95,7 @@ describe('outbound webhooks (dispatcher e2e)', () => {
 
   it('signs with Standard Webhooks (verified by the standardwebhooks package), and with both secrets during a rotation', async () => {
     await eventType('sig_test');
-    const r = await track(receiver());
+    const r = hooks.take();
     const ep = await endpoint({ url: r.url, events: ['sig_test'], contact_fields: ['email'] });
     expect((await api('PUT', '/v1/contacts/c-sig', { email: 'c1@example.com' })).status).toBeLessThan(300);
     const eventId = await trigger('sig_test', 1);
@@ -117,7 +124,7 @@ describe('outbound webhooks (dispatcher e2e)', () => {
 
   it('retries a 500 and delivers twice with the same webhook-id; attempts are listed', async () => {
     await eventType('flaky_test');
-    const r = await track(receiver((n) => (n === 1 ? { status: 500, body: 'boom' } : { status: 200 })));
+    const r = hooks.take((n) => (n === 1 ? { status: 500, body: 'boom' } : { status: 200 }));
     const ep = await endpoint({ url: r.url, events: ['flaky_test'] });
     await trigger('flaky_test', 3);
     await eventually(async () => (r.requests.length >= 2 ? true : undefined), 15000);
@@ -138,8 +145,10 @@ describe('outbound webhooks (dispatcher e2e)', () => {
 
   it('a receiver down for the whole test ends in the dead-letter topic after the last attempt, and can be replayed', async () => {
     await eventType('down_test');
-    const port = await freePort();
-    const ep = await endpoint({ url: `http://127.0.0.1:${port}/hook`, events: ['down_test'] });
+    // An allowed host:port nobody listens on.
+    const down = hooks.take();
+    await down.close();
+    const ep = await endpoint({ url: down.url, events: ['down_test'] });
     const eventId = await trigger('down_test', 4);
 
     const kafka = createKafka({ brokers: relay.infra.brokers, clientId: 'e2e-dead', logger: createLogger('e2e', 'error') });
@@ -174,8 +183,8 @@ describe('outbound webhooks (dispatcher e2e)', () => {
 
   it('a hanging receiver does not delay deliveries to a healthy one', async () => {
     await eventType('hang_test');
-    const hang = await track(receiver(() => 'hang'));
-    const healthy = await track(receiver());
+    const hang = hooks.take(() => 'hang');
+    const healthy = hooks.take();
     await endpoint({ url: hang.url, events: ['hang_test'], timeout_ms: 8000, max_concurrency: 1 });
     await endpoint({ url: healthy.url, events: ['hang_test'] });
     const started = Date.now();
@@ -189,7 +198,7 @@ describe('outbound webhooks (dispatcher e2e)', () => {
 
   it('100 events for a batching endpoint arrive as one POST of {"events": [100 items]}', async () => {
     await eventType('batch_test');
-    const r = await track(receiver());
+    const r = hooks.take();
     const ep = await endpoint({ url: r.url, events: ['batch_test'], batch: { max_events: 100, max_wait_ms: 20000 }, contact_fields: ['email'] });
     await Promise.all(Array.from({ length: 100 }, (_, i) => trigger('batch_test', 1000 + i)));
     const post = await eventually(async () => r.requests[0], 20000);
@@ -203,8 +212,8 @@ describe('outbound webhooks (dispatcher e2e)', () => {
 
   it('staging events never reach production endpoints', async () => {
     await eventType('env_test');
-    const prod = await track(receiver());
-    const staging = await track(receiver());
+    const prod = hooks.take();
+    const staging = hooks.take();
     await endpoint({ url: prod.url, events: ['env_test'], environment: 'production' });
     await endpoint({ url: staging.url, events: ['env_test'], environment: 'staging' });
     await trigger('env_test', 7); // the default test key is a production key

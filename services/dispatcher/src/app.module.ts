@@ -12,6 +12,7 @@ import {
   SecretBox,
   WebhookEndpointsRepository,
   WebhookSender,
+  WebhookTargetPolicy,
   parseSchedule,
   parseSecretKey,
 } from '@relay/webhooks';
@@ -94,7 +95,7 @@ export class DispatcherModule {
           },
         },
         { provide: PendingStore, inject: [PG_POOL], useFactory: (pool: Pool) => new PendingStore(pool, config.RELAY_WEBHOOK_LEASE_MS, config.RELAY_WEBHOOK_DEDUPE_WINDOW_MS) },
-        { provide: WebhookSender, useFactory: () => new WebhookSender(config.RELAY_ALLOW_LOOPBACK_WEBHOOKS) },
+        { provide: WebhookSender, useFactory: () => new WebhookSender(new WebhookTargetPolicy(config.RELAY_WEBHOOK_ALLOWED_TARGETS)) },
         {
           provide: DeliveryEngine,
           inject: [PendingStore, EndpointDirectory, WebhookSender, ContractRegistry, DurableProducer, RelayMetrics, PG_POOL],

@@ -78,10 +78,10 @@ describe('isolation between teams', () => {
   beforeAll(async () => {
     // Every stage that decides what a team sees; the dispatcher only sends what the matcher
     // decided (its own e2e covers that). Loopback URLs are refused by default (SSRF guard):
-    // the endpoints below use them and are never called.
+    // the endpoints below use 127.0.0.1:9, allowed by exact host:port, and are never called.
     relay = await startRelay({
       services: ['gateway', 'validator', 'matcher', 'history'],
-      env: { RELAY_ALLOW_LOOPBACK_WEBHOOKS: 'true' },
+      env: { RELAY_WEBHOOK_ALLOWED_TARGETS: '127.0.0.1:9' },
     });
     a = { teamId: relay.teamId, apiKey: relay.apiKey };
     b = await relay.addTeam();

@@ -35,7 +35,7 @@ describe('OpenAPI contract of the gateway', () => {
   const validators = new Map<string, ValidateFunction>();
 
   beforeAll(async () => {
-    relay = await startRelay({ services: ['gateway'], env: { RELAY_ADMIN_TOKEN: ADMIN_TOKEN, RELAY_ALLOW_LOOPBACK_WEBHOOKS: 'true' } });
+    relay = await startRelay({ services: ['gateway'], env: { RELAY_ADMIN_TOKEN: ADMIN_TOKEN, RELAY_WEBHOOK_ALLOWED_TARGETS: '127.0.0.1:9' } });
     const res = await fetch(`${relay.gatewayUrl}/docs-json`);
     expect(res.status).toBe(200);
     doc = (await res.json()) as Document;

@@ -305,10 +305,11 @@ describe('trigger tracking end to end, through delivery', () => {
       });
     });
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    const receiverTarget = `127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    receiverUrl = `http://${receiverTarget}/hook`;
     relay = await startRelay({
       services: ['gateway', 'validator', 'matcher', 'dispatcher', 'history'],
-      env: { RELAY_ALLOW_LOOPBACK_WEBHOOKS: 'true', RELAY_WEBHOOK_POLL_MS: '50', RELAY_WEBHOOK_ENDPOINT_CACHE_MS: '200' },
+      env: { RELAY_WEBHOOK_ALLOWED_TARGETS: receiverTarget, RELAY_WEBHOOK_POLL_MS: '50', RELAY_WEBHOOK_ENDPOINT_CACHE_MS: '200' },
     });
   }, 180000);
 

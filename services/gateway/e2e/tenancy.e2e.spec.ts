@@ -231,7 +231,7 @@ describe('tenancy: admin API, key lifecycle, rate limits, audit', () => {
     expect(next.status).toBe(202);
     expect(next.headers.get('ratelimit-remaining')).toBe('2');
 
-    const metrics = await (await fetch(`${relay.gatewayUrl}/metrics`)).text();
+    const metrics = await (await fetch(`${relay.gatewayMetricsUrl}/metrics`)).text();
     expect(metrics).toMatch(/relay_rate_limited_total\{[^}]*scope="key"[^}]*route="\/v1\/events\/trigger\/:code_name"[^}]*\} [1-9]/);
     expect(metrics).toMatch(/relay_rate_limit_check_duration_seconds_count\{[^}]*\} [1-9]/);
   });
@@ -260,7 +260,7 @@ describe('tenancy: admin API, key lifecycle, rate limits, audit', () => {
     expect(limited.body).toMatchObject({ statusCode: 429, success: false, code: 'RATE_LIMITED', errors: [expect.stringContaining('API key')] });
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(1);
     expect(limited.headers.get('ratelimit-remaining')).toBe('0');
-    const metrics = await (await fetch(`${relay.gatewayUrl}/metrics`)).text();
+    const metrics = await (await fetch(`${relay.gatewayMetricsUrl}/metrics`)).text();
     expect(metrics).toMatch(/relay_rate_limited_total\{[^}]*scope="key"[^}]*route="\/http\/v1\/collect"[^}]*\} [1-9]/);
   });
 

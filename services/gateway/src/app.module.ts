@@ -60,6 +60,8 @@ export class GatewayModule {
           registryUrl: config.RELAY_REGISTRY_URL,
           topicPrefix: config.RELAY_TOPIC_PREFIX,
           schemaNotFoundRetryMs: config.RELAY_SCHEMA_NOT_FOUND_RETRY_MS,
+          // Not on the public port: a port of its own, on loopback unless configured otherwise.
+          metrics: { port: config.RELAY_GATEWAY_METRICS_PORT, host: config.RELAY_GATEWAY_METRICS_HOST },
         }),
       ],
       controllers: [EventTypesController, TriggerController, SendmatorController, SimonController, HistoryController],

@@ -64,10 +64,10 @@ export class WebhooksController {
     @Inject(WEBHOOKS_OPTIONS) private readonly options: WebhooksOptions,
   ) {}
 
-  /** Refuses non-http(s) URLs and hosts resolving to private/loopback/link-local/metadata addresses. */
+  /** Refuses non-http(s) URLs and hosts resolving to private/loopback/link-local/metadata addresses (unless allowed by exact host:port). */
   private async checkUrl(url: string): Promise<void> {
     try {
-      await assertDeliverableUrl(url, this.options.allowLoopback);
+      await assertDeliverableUrl(url, this.options.targets);
     } catch (error) {
       if (error instanceof UrlPolicyError) throw ApiError.badRequest([error.message], 'INVALID_WEBHOOK_URL');
       throw error;

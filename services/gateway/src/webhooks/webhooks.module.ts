@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { SecretBox, WebhookActivityRepository, WebhookEndpointsRepository, parseSecretKey } from '@relay/webhooks';
+import { SecretBox, WebhookActivityRepository, WebhookEndpointsRepository, WebhookTargetPolicy, parseSecretKey } from '@relay/webhooks';
 import { CONFIG, PG_POOL, type Config } from '../tokens';
 import { WebhooksController } from './webhooks.controller';
 import { WEBHOOKS_OPTIONS } from './webhooks.tokens';
@@ -15,7 +15,7 @@ import { WEBHOOKS_OPTIONS } from './webhooks.tokens';
     {
       provide: WEBHOOKS_OPTIONS,
       inject: [CONFIG],
-      useFactory: (config: Config) => ({ allowLoopback: config.RELAY_ALLOW_LOOPBACK_WEBHOOKS, defaultTimeoutMs: 10000 }),
+      useFactory: (config: Config) => ({ targets: new WebhookTargetPolicy(config.RELAY_WEBHOOK_ALLOWED_TARGETS), defaultTimeoutMs: 10000 }),
     },
     {
       provide: WebhookEndpointsRepository,

@@ -1,7 +1,9 @@
 export const WEBHOOKS_OPTIONS = Symbol('WEBHOOKS_OPTIONS');
 
 
+import type { WebhookTargetPolicy } from '@relay/webhooks';
+
 export interface WebhooksOptions {
-  allowLoopback: boolean;
+  targets: WebhookTargetPolicy;
   defaultTimeoutMs: number;
 }
