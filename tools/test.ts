@@ -96,7 +96,9 @@ for (const project of unitProjects) count(`unit ${project}`, report(project));
 const dir = mkdtempSync(path.join(tmpdir(), 'relay-jest-'));
 try {
   const out = path.join(dir, 'result.json');
-  step('jest integration', bin('jest'), ['--selectProjects', 'integration', '--runInBand', '--json', `--outputFile=${out}`, ...process.argv.slice(2)]);
+  // The chaos subset (tools/chaos/subset.chaos.spec.ts) runs in the same Jest run, on the
+  // same Kafka and registry (one global setup for both projects).
+  step('jest integration and chaos subset', bin('jest'), ['--selectProjects', 'integration', 'chaos', '--runInBand', '--json', `--outputFile=${out}`, ...process.argv.slice(2)]);
   count('integration', out);
 } finally {
   rmSync(dir, { recursive: true, force: true });
