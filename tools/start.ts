@@ -105,6 +105,8 @@ async function main(): Promise<void> {
 
     const apiKey = await provisionDevKey(config.RELAY_PG_URL, config.RELAY_DEV_TEAM_ID, config.RELAY_DEV_API_KEY, stateDir);
     const adminToken = config.RELAY_ADMIN_TOKEN ?? devSecret(path.join(stateDir, 'admin-token'), () => `rly_admin_${randomBytes(24).toString('base64url')}`);
+    // The gateway's credential for history's internal API; `npm run sql` reads it from here too.
+    const historyToken = config.RELAY_HISTORY_TOKEN ?? devSecret(path.join(stateDir, 'history-token'), () => `rly_hist_${randomBytes(24).toString('base64url')}`);
 
     say('Starting gateway, validator, matcher, dispatcher, history (supervised: restarted if they exit)');
     services = await startRelayServices(
@@ -140,6 +142,7 @@ async function main(): Promise<void> {
           RELAY_HISTORY_PORT: String(config.RELAY_HISTORY_PORT),
           RELAY_HISTORY_URL: `http://127.0.0.1:${config.RELAY_HISTORY_PORT}`,
           RELAY_ADMIN_TOKEN: adminToken,
+          RELAY_HISTORY_TOKEN: historyToken,
           // Local demos point webhooks at receivers on this machine; deployments keep the SSRF guard.
           RELAY_ALLOW_LOOPBACK_WEBHOOKS: 'true',
           ...(config.CLICKHOUSE_URL ? { CLICKHOUSE_URL: config.CLICKHOUSE_URL } : {}),

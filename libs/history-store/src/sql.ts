@@ -107,6 +107,8 @@ const IN_FUNCTIONS = new Set(['in', 'notIn', 'globalIn', 'globalNotIn', 'nullIn'
 /** Functions that read a dictionary, a Join table or a file by name. */
 const READING_FUNCTIONS = /^(dict[A-Za-z]*|joinGet[A-Za-z]*|file)$/;
 const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** What ClickHouse reads a statement without FROM from (one row, no data): allowed by name. */
+const DUMMY_TABLE = 'system.one';
 
 interface TreeNode {
   text: string;
@@ -157,6 +159,7 @@ export function teamSqlRefusal(treeLines: readonly string[], databases: readonly
     const name = identifierOf(text);
     if (name !== null) {
       const parts = name.split('.');
+      if (name === DUMMY_TABLE) return null;
       if (parts.length > 1 && dbs.has((parts[0] ?? '').toLowerCase())) return `${name}: name tables without a database; ${tables}`;
       const position = node.parent?.text ?? '';
       const inOperand = /^LIST id: \d+, nodes: 2$/.test(position) && node.parent?.children[1] === node && IN_FUNCTIONS.has(/function_name: (\w+)/.exec(node.parent?.parent?.parent?.text ?? '')?.[1] ?? '');
