@@ -104,6 +104,18 @@ export function containerPorts(service: Rec, where: string): number[] {
   });
 }
 
+/** Host addresses `ports:` publish on (`0.0.0.0` when the short syntax names none or the long one has no host_ip). */
+export function publishedHostIps(service: Rec, where: string): string[] {
+  const ports = service.ports;
+  if (ports === undefined) return [];
+  if (!Array.isArray(ports)) throw new Error(`${where} ports must be a list`);
+  return ports.map((p, i) => {
+    if (isRecord(p)) return p.host_ip === undefined ? '0.0.0.0' : scalar(p.host_ip, `${where} ports[${i}].host_ip`);
+    const parts = scalar(p, `${where} ports[${i}]`).replace(/\/(tcp|udp)$/, '').split(':');
+    return parts.length >= 3 ? parts.slice(0, -2).join(':').replace(/^\[|\]$/g, '') : '0.0.0.0';
+  });
+}
+
 export function healthcheckText(service: Rec): string {
   if (!isRecord(service.healthcheck)) return '';
   const test = service.healthcheck.test;

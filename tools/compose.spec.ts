@@ -20,6 +20,7 @@ import {
   environmentOf,
   healthcheckText,
   isRecord,
+  publishedHostIps,
   loadCompose,
   recordAt,
   scalar,
@@ -270,6 +271,32 @@ describe(COMPOSE_FILE, () => {
     const ports = compose.services.gateway?.ports;
     const published = (Array.isArray(ports) ? ports : []).map(String).filter((p) => p.endsWith(`:${metricsPort}`));
     expect(published).toEqual([`127.0.0.1:${metricsPort}:${metricsPort}`]);
+  });
+
+  it('publishes internal services on the loopback only: the gateway is the one public port', () => {
+    const problems: string[] = [];
+    for (const [name, s] of Object.entries(compose.services)) {
+      if (name === 'gateway' || !isRecord(s)) continue;
+      for (const ip of publishedHostIps(s, name)) {
+        if (ip !== '127.0.0.1') problems.push(`${name} publishes on ${ip}: bind it to 127.0.0.1 (or publish nothing)`);
+      }
+    }
+    expect(problems).toEqual([]);
+    // The check reads what it should: the short and long syntaxes, with and without an address.
+    expect(publishedHostIps({ ports: ['127.0.0.1:3004:3004', '3004:3004', '3004', { target: 1, host_ip: '127.0.0.1' }, { target: 1 }] }, 't')).toEqual([
+      '127.0.0.1',
+      '0.0.0.0',
+      '0.0.0.0',
+      '127.0.0.1',
+      '0.0.0.0',
+    ]);
+  });
+
+  it('gives the gateway and history the same service token', () => {
+    const gateway = environmentOf(compose.services.gateway ?? {}, 'gateway');
+    const history = environmentOf(compose.services.history ?? {}, 'history');
+    expect(gateway.RELAY_HISTORY_TOKEN).toBeDefined();
+    expect(gateway.RELAY_HISTORY_TOKEN).toBe(history.RELAY_HISTORY_TOKEN);
   });
 
   it('builds the five Relay services into one image', () => {

@@ -105,6 +105,8 @@ async function main(): Promise<void> {
 
     const apiKey = await provisionDevKey(config.RELAY_PG_URL, config.RELAY_DEV_TEAM_ID, config.RELAY_DEV_API_KEY, stateDir);
     const adminToken = config.RELAY_ADMIN_TOKEN ?? devSecret(path.join(stateDir, 'admin-token'), () => `rly_admin_${randomBytes(24).toString('base64url')}`);
+    // The gateway's credential for history's internal API; `npm run sql` reads it from here too.
+    const historyToken = config.RELAY_HISTORY_TOKEN ?? devSecret(path.join(stateDir, 'history-token'), () => `rly_hist_${randomBytes(24).toString('base64url')}`);
 
     const allowedTargets = config.RELAY_WEBHOOK_ALLOWED_TARGETS.map(formatWebhookTarget).join(',');
     say('Starting gateway, validator, matcher, dispatcher, history (supervised: restarted if they exit)');
@@ -145,6 +147,7 @@ async function main(): Promise<void> {
           // Receivers on this machine the demo's webhooks may reach, by exact host:port; any
           // other loopback or private address stays refused, as in a deployment.
           RELAY_WEBHOOK_ALLOWED_TARGETS: allowedTargets,
+          RELAY_HISTORY_TOKEN: historyToken,
           ...(config.CLICKHOUSE_URL ? { CLICKHOUSE_URL: config.CLICKHOUSE_URL } : {}),
         },
       },

@@ -281,6 +281,7 @@ async function main(): Promise<number> {
     for (const name of SERVICE_NAMES) ports[name] = await stablePort(taken);
     const gatewayMetricsPort = await stablePort(taken);
     const secretKey = randomBytes(32).toString('hex');
+    const historyToken = `rly_hist_${randomBytes(24).toString('base64url')}`;
     const plans = planServices(ports, (name) => ({
       // Host network: the infrastructure and the other services are on 127.0.0.1.
       RELAY_KAFKA_BROKERS: infra.brokers.join(','),
@@ -290,6 +291,8 @@ async function main(): Promise<number> {
         ? { RELAY_HISTORY_URL: `http://127.0.0.1:${ports.history}`, RELAY_GATEWAY_HOST: '127.0.0.1', RELAY_GATEWAY_METRICS_PORT: String(gatewayMetricsPort), RELAY_GATEWAY_METRICS_HOST: '127.0.0.1' }
         : {}),
       ...(name === 'history' ? { RELAY_HISTORY_HOST: '127.0.0.1' } : {}),
+      // The service credential between the gateway and history, generated as a deployment would.
+      ...(name === 'gateway' || name === 'history' ? { RELAY_HISTORY_TOKEN: historyToken } : {}),
       RELAY_TOPIC_PREFIX: topicPrefix,
       // No ClickHouse server here: history uses the embedded engine in /app/.relay (the
       // image's one writable directory), which drops CLICKHOUSE_* from compose.

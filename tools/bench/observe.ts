@@ -229,10 +229,10 @@ export interface HistoryRowLite {
 
 /**
  * Every history row of one team and event type received in [fromMs, toMs), read from the
- * history service's internal query API (500 rows a page, keyset cursor).
+ * history service's internal query API (500 rows a page, keyset cursor), with its service token.
  */
 export async function readHistoryRows(
-  historyUrl: string,
+  history: { url: string; token: string },
   q: { teamId: string; codeName: string; fromMs: number; toMs?: number },
 ): Promise<HistoryRowLite[]> {
   const rows: HistoryRowLite[] = [];
@@ -246,7 +246,10 @@ export async function readHistoryRows(
     });
     if (q.toMs !== undefined) params.set('to', new Date(q.toMs).toISOString());
     if (cursor) params.set('cursor', cursor);
-    const res = await fetch(`${historyUrl}/internal/v1/event-histories?${params.toString()}`, { signal: AbortSignal.timeout(30000) });
+    const res = await fetch(`${history.url}/internal/v1/event-histories?${params.toString()}`, {
+      headers: { authorization: `Bearer ${history.token}` },
+      signal: AbortSignal.timeout(30000),
+    });
     if (!res.ok) throw new Error(`history query answered ${res.status}: ${await res.text()}`);
     const page = (await res.json()) as { data: HistoryRowLite[]; next_cursor: string | null };
     rows.push(...page.data);

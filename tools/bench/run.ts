@@ -356,7 +356,7 @@ async function measureRows(
   team: { teamId: string },
   fromMs: number,
 ): Promise<Pick<PipelinePhase, 'inHistory' | 'passed' | 'statuses' | 'endToEndMs'>> {
-  const rows = await readHistoryRows(p.historyUrl, { teamId: team.teamId, codeName: 'store_purchase', fromMs });
+  const rows = await readHistoryRows({ url: p.historyUrl, token: p.relay.historyToken }, { teamId: team.teamId, codeName: 'store_purchase', fromMs });
   const statuses: Record<string, number> = {};
   for (const r of rows) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
   return {

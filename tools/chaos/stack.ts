@@ -203,6 +203,7 @@ async function startOn(infra: TestStack | undefined, pgBase: string, options: { 
           RELAY_PG_URL: relay.pgUrl,
           RELAY_TOPIC_PREFIX: relay.topicPrefix,
           RELAY_HISTORY_URL: `http://127.0.0.1:${relay.ports.history}`,
+          RELAY_HISTORY_TOKEN: relay.historyToken,
           ...env,
         },
       });

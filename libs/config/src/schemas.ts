@@ -97,6 +97,15 @@ export const webhookVars = {
   ...webhookTargetVars,
 };
 
+/**
+ * The service credential of the history service's internal API: the gateway (and the
+ * tools that query history) send it as `Authorization: Bearer <token>`, history compares it
+ * in constant time. Unset: a DEV-ONLY token with a warning; refused with NODE_ENV=production.
+ */
+export const historyTokenVars = {
+  RELAY_HISTORY_TOKEN: z.string().min(16, 'at least 16 characters').max(256).optional(),
+};
+
 const consumerVars = {
   /** Max messages handled per batch by a consumer stage. */
   RELAY_BATCH_MAX: positiveInt(500),
@@ -141,6 +150,7 @@ export const gatewayConfigSchema = z.object({
   RELAY_GATEWAY_METRICS_HOST: z.string().default('127.0.0.1'),
   /** Where the history service's query API listens (the gateway forwards to it). */
   RELAY_HISTORY_URL: url.default('http://127.0.0.1:3004'),
+  ...historyTokenVars,
   RELAY_MAX_BODY_BYTES: positiveInt(256 * 1024),
   /** Producer linger: how long the gateway waits to group concurrent requests into one produce call. */
   RELAY_PRODUCE_LINGER_MS: z.coerce.number().int().min(0).max(100).default(2),
@@ -234,6 +244,7 @@ export const historyConfigSchema = z.object({
   RELAY_HISTORY_PORT: port(3004),
   RELAY_HISTORY_HOST: z.string().default('127.0.0.1'),
   RELAY_HISTORY_FLUSH_MS: positiveInt(200),
+  ...historyTokenVars,
 }).superRefine(heartbeatWithinSession);
 
 export const serviceConfigSchemas = {
@@ -298,6 +309,8 @@ export const devStackConfigSchema = z.object({
   RELAY_DEV_API_KEY: z.string().min(16, 'at least 16 characters').max(256).optional(),
   /** Admin token for /admin/v1 and `npm run relay`; generated once and kept in the state directory when unset. */
   RELAY_ADMIN_TOKEN: z.string().min(16, 'at least 16 characters').max(256).optional(),
+  /** Service credential between the gateway and history; generated once and kept in the state directory when unset. */
+  ...historyTokenVars,
   CLICKHOUSE_URL: url.optional(),
   /** Passed to the services: local receivers the demo's webhooks may reach (none by default). */
   ...webhookTargetVars,

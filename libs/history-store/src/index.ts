@@ -48,7 +48,7 @@ export {
   type WorkflowScenario,
   type WorkflowSubscription,
 } from './trigger-status';
-export { formatTable, readOnlyStatement, ReadOnlySqlError, runReadOnlySql, type SqlResult } from './sql';
+export { formatTable, readOnlyStatement, ReadOnlySqlError, runReadOnlySql, runTeamSql, TEAM_TABLES, TeamSqlError, teamSqlRefusal, type SqlResult } from './sql';
 export {
   EVENT_STATUS_RANK,
   HistoryValidationError,

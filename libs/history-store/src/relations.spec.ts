@@ -1,7 +1,7 @@
 import { openTempStore, type TempStore } from '../test/embedded';
 import { sampleHistory } from '../test/fixtures';
 import { HistoryQueries } from './queries';
-import { ReadOnlySqlError, readOnlyStatement, runReadOnlySql } from './sql';
+import { ReadOnlySqlError, readOnlyStatement, runReadOnlySql, runTeamSql } from './sql';
 import { insertEvents, insertScenarioRuns, insertWebhookAttempts, ScenarioRunWriter, WebhookAttemptWriter } from './writer';
 
 let store: TempStore;
@@ -117,5 +117,75 @@ describe('runReadOnlySql', () => {
     // readonly must not stick to the shared embedded session.
     await insertEvents(store.client, [{ ...(sample.events[0] as (typeof sample.events)[number]), event_id: 'after-readonly' }]);
     expect(await count(`SELECT count() AS n FROM relay.events FINAL WHERE event_id = 'after-readonly'`)).toBe(1);
+  });
+});
+
+describe('runTeamSql', () => {
+  const OTHER = 'team-other';
+  beforeAll(async () => {
+    const other = sampleHistory({ teamId: OTHER, n: 50, seed: 11 });
+    await insertEvents(store.client, other.events);
+    await insertScenarioRuns(store.client, other.runs);
+    await insertWebhookAttempts(store.client, other.attempts);
+  });
+
+  const teamsOf = async (sql: string): Promise<string[]> => {
+    const res = await runTeamSql(store.client, sql, TEAM);
+    const i = res.columns.findIndex((c) => c.name === 'team_id');
+    return [...new Set(res.rows.map((r) => String(r[i])))];
+  };
+
+  it("reads only the team's rows of each table, already collapsed", async () => {
+    const res = await runTeamSql(store.client, 'SELECT count() AS n FROM events', TEAM);
+    expect(Number(res.rows[0]?.[0])).toBe(await count(`SELECT count() AS n FROM relay.events FINAL WHERE team_id = '${TEAM}'`));
+    expect(await teamsOf('SELECT team_id FROM events')).toEqual([TEAM]);
+    expect(await teamsOf('SELECT team_id FROM scenario_runs')).toEqual([TEAM]);
+    expect(await teamsOf('SELECT team_id FROM webhook_attempts')).toEqual([TEAM]);
+    // Own CTEs, subqueries, joins and UNION branches all see the scoped tables.
+    expect(
+      await teamsOf(
+        `WITH recent AS (SELECT event_id, team_id FROM events ORDER BY received_at DESC LIMIT 20)
+         SELECT team_id FROM recent UNION ALL SELECT e.team_id FROM events AS e JOIN scenario_runs AS r ON r.event_id = e.event_id
+         UNION ALL SELECT team_id FROM webhook_attempts WHERE event_id IN (SELECT event_id FROM events)`,
+      ),
+    ).toEqual([TEAM]);
+    // Scalar subqueries, and a SELECT without FROM (ClickHouse reads system.one then).
+    const scalar = await runTeamSql(store.client, `SELECT (SELECT count() FROM events WHERE team_id != '${TEAM}'), 1 + 1`, TEAM);
+    expect(scalar.rows.map((r) => r.map(Number))).toEqual([[0, 2]]);
+    // A CTE of the statement may reuse a table's name; it still reads only what it selects.
+    expect(await teamsOf(`WITH events AS (SELECT * FROM scenario_runs) SELECT team_id FROM events`)).toEqual([TEAM]);
+  });
+
+  it.each([
+    ['the raw table', 'SELECT team_id FROM relay.events'],
+    ['the raw table in a subquery', 'SELECT count() FROM events WHERE event_id IN (SELECT event_id FROM relay.events)'],
+    ['the raw table in a UNION', 'SELECT team_id FROM events UNION ALL SELECT team_id FROM relay.scenario_runs'],
+    ['the raw table in a CTE', 'WITH x AS (SELECT * FROM relay.webhook_attempts) SELECT team_id FROM x'],
+    ['a quoted raw table', 'SELECT team_id FROM `relay`.`events`'],
+    ['a dotted quoted name', 'SELECT team_id FROM `relay.events`'],
+    ['IN with a table name', 'SELECT count() FROM events WHERE event_id IN relay.events'],
+    ['IN with an unknown table', 'SELECT count() FROM events WHERE event_id IN relay_schema_migrations'],
+    ['merge()', "SELECT team_id FROM merge('relay', 'events')"],
+    ['merge() in a subquery', "SELECT count() FROM events WHERE event_id IN (SELECT event_id FROM merge('relay', '^events$'))"],
+    ['view()', 'SELECT team_id FROM view(SELECT * FROM relay.events)'],
+    ['remote()', "SELECT team_id FROM remote('127.0.0.1', 'relay', 'events')"],
+    ['file()', "SELECT * FROM file('/etc/hostname', 'LineAsString')"],
+    ['a system table', 'SELECT * FROM system.tables'],
+    ['a system table in a join', 'SELECT e.team_id FROM events AS e CROSS JOIN system.parts AS p'],
+    ['information_schema', 'SELECT * FROM INFORMATION_SCHEMA.tables'],
+    ['a table of the current database', 'SELECT * FROM relay_schema_migrations'],
+    ['a settings change', "SELECT team_id FROM events SETTINGS readonly = 0"],
+    ['a settings change in a subquery', 'SELECT * FROM (SELECT team_id FROM events SETTINGS readonly = 0)'],
+    ['FINAL on a scoped table', 'SELECT count() FROM events FINAL'],
+    ['SHOW', 'SHOW TABLES FROM relay'],
+    ['DESCRIBE', 'DESCRIBE TABLE relay.events'],
+    ['a dictionary read', "SELECT dictGet('relay.x', 'team_id', 1)"],
+  ])('refuses %s', async (_what, sql) => {
+    await expect(runTeamSql(store.client, sql, TEAM)).rejects.toThrow(ReadOnlySqlError);
+  });
+
+  it('binds the team as a parameter: a quote in it is a value, not SQL', async () => {
+    const res = await runTeamSql(store.client, 'SELECT count() AS n FROM events', "x' OR 1 = 1 OR team_id = '");
+    expect(Number(res.rows[0]?.[0])).toBe(0);
   });
 });

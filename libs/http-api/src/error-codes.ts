@@ -12,12 +12,14 @@ export const ERROR_CODES = {
   INVALID_WEBHOOK_URL: { status: 400, meaning: 'The webhook URL is not http(s), or its host resolves to a private, loopback, link-local or metadata address' },
   READ_ONLY_SQL: { status: 400, meaning: 'History SQL: the statement is not a single read-only SELECT' },
   QUERY_FAILED: { status: 400, meaning: 'History SQL: ClickHouse refused the query' },
+  SQL_NOT_TEAM_SCOPED: { status: 400, meaning: "History SQL: the statement reads outside the team's tables (another table or database, a table function, a settings change)" },
   BAD_REQUEST: { status: 400, meaning: 'The HTTP layer refused the request (e.g. a bad header); `errors` says why' },
   EVENT_NAME_REQUIRED: { status: 400, meaning: 'Sendmator dialect (seed 003): `event_name` is missing' },
   INVALID_TRIGGER_AT: { status: 400, meaning: 'Sendmator dialect (seed 003): `trigger_at` is not an ISO 8601 date-time' },
   TRIGGER_AT_IN_PAST: { status: 400, meaning: 'Sendmator dialect (seed 003): `trigger_at` is not in the future' },
   INVALID_TYPE: { status: 400, meaning: 'Simon dialect (seed 002): `type` is neither "track" nor "identify"' },
   UNAUTHORIZED: { status: 401, meaning: 'Missing, unknown, deactivated or revoked API key, or a wrong admin token' },
+  SERVICE_TOKEN_INVALID: { status: 401, meaning: 'History internal API: missing or wrong service token (`Authorization: Bearer <RELAY_HISTORY_TOKEN>`)' },
   INVALID_TEAM_CONTEXT: { status: 401, meaning: '`X-Team-ID` / `partnerId` is not the key\'s team' },
   ROUTE_NOT_FOUND: { status: 404, meaning: 'No such route (the admin routes when no admin token is configured)' },
   EVENT_TYPE_NOT_FOUND: { status: 404, meaning: 'No event type with that code_name for the key\'s team' },
@@ -41,7 +43,7 @@ export const ERROR_CODES = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'The Content-Type is not the one the route reads (application/json, or application/x-ndjson for imports)' },
   RATE_LIMITED: { status: 429, meaning: 'Over the key\'s or the team\'s limit; honour `Retry-After`' },
   INTERNAL: { status: 500, meaning: 'A bug; details are logged, never answered. The request can be retried' },
-  BAD_GATEWAY: { status: 502, meaning: 'The history service answered something the gateway could not read' },
+  BAD_GATEWAY: { status: 502, meaning: "The history service answered something the gateway could not read, or refused the gateway's service credential" },
   DEPENDENCY_UNAVAILABLE: {
     status: 503,
     meaning:

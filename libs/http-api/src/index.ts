@@ -3,3 +3,4 @@ export { ERROR_CODES, codesOfStatus, errorCodesTable, isErrorCode, type ErrorCod
 export { ApiErrorFilter, toApiError, type ErrorFilterOptions } from './error.filter';
 export { ZodPipe, issueMessages } from './zod-pipe';
 export { ZodBody, ZodQuery, completeDocument, errorBodySchema, requestSchema, responseSchema, type ErrorRule } from './openapi';
+export { DEV_ONLY_HISTORY_TOKEN, bearerToken, historyToken, historyTokenFor, secretMatches } from './service-token';

@@ -49,6 +49,8 @@ export interface RelayUnderTest {
   ports: Record<RelayServiceName, number>;
   teamId: string;
   apiKey: string;
+  /** The service credential of history's internal API (RELAY_HISTORY_TOKEN), generated per stack. */
+  historyToken: string;
   services: RelayServices;
   /** Adds a second team with its own key (production unless said otherwise). */
   addTeam(environment?: 'production' | 'staging'): Promise<{ teamId: string; apiKey: string }>;
@@ -99,6 +101,8 @@ export async function startRelay(
   for (const name of SERVICE_NAMES) ports[name] = await freePort();
   const gatewayMetricsPort = await freePort();
   const wanted = options.services ?? SERVICE_NAMES;
+  // Generated like a deployment's: the internal API is tested with a real credential.
+  const historyToken = options.env?.RELAY_HISTORY_TOKEN ?? `rly_hist_${randomBytes(24).toString('base64url')}`;
   const env: Record<string, string> = {
     RELAY_LOG_LEVEL: process.env.RELAY_TEST_LOG_LEVEL ?? 'warn',
     RELAY_KAFKA_BROKERS: infra.brokers.join(','),
@@ -114,6 +118,7 @@ export async function startRelay(
     RELAY_HISTORY_PORT: String(ports.history),
     RELAY_HISTORY_URL: `http://127.0.0.1:${ports.history}`,
     RELAY_HISTORY_FLUSH_MS: '50',
+    RELAY_HISTORY_TOKEN: historyToken,
     ...options.env,
   };
   // Generous: five Node services boot in parallel on a small machine that may be busy.
@@ -140,6 +145,7 @@ export async function startRelay(
     ports,
     teamId: first.teamId,
     apiKey: first.apiKey,
+    historyToken,
     services,
     addTeam,
     async addInstances(names) {

@@ -82,6 +82,7 @@ describe('tenancy: admin API, key lifecycle, rate limits, audit', () => {
       RELAY_PG_URL: relay.pgUrl,
       RELAY_TOPIC_PREFIX: relay.topicPrefix,
       RELAY_HISTORY_URL: `http://127.0.0.1:${relay.ports.history}`,
+      RELAY_HISTORY_TOKEN: relay.historyToken,
       RELAY_ADMIN_TOKEN: ADMIN_TOKEN,
       RELAY_API_KEY_CACHE_MS: String(CACHE_MS),
     };

@@ -5,6 +5,7 @@ import { SwaggerModule } from '@nestjs/swagger';
 import { Logger, PinoLogger } from 'nestjs-pino';
 import { ConfigError, describeConfig, gatewayConfigSchema, loadConfig } from '@relay/config';
 import { prepareDatabase } from '@relay/control-plane';
+import { historyTokenFor } from '@relay/http-api';
 import { RelayMetrics, createLogger } from '@relay/observability';
 import { secretKeyFor } from '@relay/webhooks';
 import { GatewayModule } from './app.module';
@@ -17,6 +18,8 @@ async function bootstrap(): Promise<void> {
   log.info({ config: describeConfig(config) }, 'starting');
   // The gateway seals signing secrets (endpoint creation, rotation): same key rule as the dispatcher.
   secretKeyFor(config.RELAY_WEBHOOK_SECRET_KEY, config.NODE_ENV, (message) => log.warn(message));
+  // The credential it sends to the history service's internal API: same rule.
+  historyTokenFor(config.RELAY_HISTORY_TOKEN, config.NODE_ENV, (message) => log.warn(message));
   await prepareDatabase(config.RELAY_PG_URL, (msg) => log.debug(msg));
 
   const adapter = new FastifyAdapter({

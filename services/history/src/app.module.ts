@@ -18,7 +18,8 @@ import { HistoryConsumer } from './history.consumer';
 import { HistoryHttpController } from './history.http';
 import { HistorySqlController } from './history.sql';
 import { TriggersHttpController } from './triggers.http';
-import { HISTORY_CLIENT } from './tokens';
+import { ServiceTokenGuard } from './service-token.guard';
+import { HISTORY_CLIENT, HISTORY_TOKEN } from './tokens';
 
 
 class StoreLifecycle implements OnApplicationShutdown {
@@ -37,7 +38,8 @@ class StoreLifecycle implements OnApplicationShutdown {
 
 @Module({})
 export class HistoryModule {
-  static forRoot(config: Readonly<HistoryConfig>): DynamicModule {
+  /** `token`: the service credential of the internal API, resolved at boot (historyTokenFor). */
+  static forRoot(config: Readonly<HistoryConfig>, token: string): DynamicModule {
     const writerOptions = (table: HistoryTable, metrics: RelayMetrics): HistoryWriterOptions => ({
       maxRows: 5000,
       maxWaitMs: config.RELAY_HISTORY_FLUSH_MS,
@@ -61,6 +63,8 @@ export class HistoryModule {
       ],
       controllers: [HistoryConsumer, HistoryHttpController, HistorySqlController, TriggersHttpController],
       providers: [
+        { provide: HISTORY_TOKEN, useValue: token },
+        ServiceTokenGuard,
         {
           provide: HISTORY_CLIENT,
           useFactory: async () => {

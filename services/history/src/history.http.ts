@@ -1,12 +1,14 @@
 import { ApiOperation } from '@nestjs/swagger';
-import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Query, UseGuards } from '@nestjs/common';
 import { HistoryQueries, HistoryValidationError, type EventHistoryWithRelations } from '@relay/history-store';
 import { fail } from './http-error';
+import { ServiceTokenGuard } from './service-token.guard';
 
 /**
  * The history query API, reached through the gateway (which authenticates the caller and
  * passes its team). Internal: it trusts `team_id` and must not be exposed publicly.
  */
+@UseGuards(ServiceTokenGuard)
 @Controller('internal/v1/event-histories')
 export class HistoryHttpController {
   constructor(@Inject(HistoryQueries) private readonly queries: HistoryQueries) {}

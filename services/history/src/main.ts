@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { describeConfig, historyConfigSchema, loadConfig } from '@relay/config';
+import { historyTokenFor } from '@relay/http-api';
 import { runMain, runStage } from '@relay/kafka';
 import { HistoryModule } from './app.module';
 import { setupHistoryDocument } from './openapi';
@@ -7,9 +8,11 @@ import { setupHistoryDocument } from './openapi';
 runMain('history', async (log) => {
   const config = loadConfig('history', historyConfigSchema);
   log.info({ config: describeConfig(config) }, 'starting');
+  // The internal API's credential: the dev-only token with a warning, refused in production.
+  const token = historyTokenFor(config.RELAY_HISTORY_TOKEN, config.NODE_ENV, (message) => log.warn(message));
   await runStage({
     service: 'history',
-    module: HistoryModule.forRoot(config),
+    module: HistoryModule.forRoot(config, token),
     port: config.RELAY_HISTORY_PORT,
     host: config.RELAY_HISTORY_HOST,
     groupId: `${config.RELAY_TOPIC_PREFIX}.history`,

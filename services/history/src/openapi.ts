@@ -5,13 +5,15 @@ import { completeDocument, errorBodySchema, responseSchema } from '@relay/http-a
 /**
  * The history service's internal API, its own document (served at /docs and /docs-json on
  * the history port): the gateway forwards /v1/event-histories and the trigger routes here
- * with the caller's team; no authentication, the port stays on the internal network.
+ * with the caller's team. Every /internal route needs the service token
+ * (`Authorization: Bearer <RELAY_HISTORY_TOKEN>`), and the port stays on the internal network.
  */
 export function setupHistoryDocument(app: INestApplication): void {
   const base = new DocumentBuilder()
     .setTitle('Relay history service (internal)')
     .setDescription('Reached through the gateway, which authenticates the caller and passes team_id. Errors: docs/api.md.')
     .setVersion('0.1.0')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'RELAY_HISTORY_TOKEN as `Authorization: Bearer <token>`' }, 'service-token')
     .build();
   const document = SwaggerModule.createDocument(app, base);
   document.components = { ...document.components, schemas: { ...document.components?.schemas, Error: responseSchema(errorBodySchema) } };
@@ -19,7 +21,7 @@ export function setupHistoryDocument(app: INestApplication): void {
     'docs',
     app,
     completeDocument(document, [
-      { prefix: '/internal/', security: [], errorSchema: 'Error', extra: (path, method) => (method === 'get' ? [400] : []) },
+      { prefix: '/internal/', security: [{ 'service-token': [] }], errorSchema: 'Error', extra: (path, method) => (method === 'get' ? [400] : []) },
     ]),
   );
 }

@@ -1,5 +1,5 @@
 import { ApiOperation } from '@nestjs/swagger';
-import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Query, UseGuards } from '@nestjs/common';
 import {
   HistoryQueries,
   triggerStatus,
@@ -9,6 +9,7 @@ import {
   type TriggerWorkflowView,
 } from '@relay/history-store';
 import { fail } from './http-error';
+import { ServiceTokenGuard } from './service-token.guard';
 
 /** The caller's prefix decides the workflow link: seed 003's `/triggers` for /api/v1, `/v1/triggers` for /v1. */
 const DETAILS_BASES = new Set(['/triggers', '/v1/triggers']);
@@ -19,6 +20,7 @@ const DETAILS_BASES = new Set(['/triggers', '/v1/triggers']);
  * trigger's numbers and the event history always agree. Reached through the gateway,
  * which authenticates the caller and passes its team: internal, it trusts `team_id`.
  */
+@UseGuards(ServiceTokenGuard)
 @Controller('internal/v1/triggers')
 export class TriggersHttpController {
   constructor(@Inject(HistoryQueries) private readonly queries: HistoryQueries) {}

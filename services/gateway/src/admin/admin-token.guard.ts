@@ -1,20 +1,11 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import { bearerToken, secretMatches } from '@relay/http-api';
 import { ApiError } from '../http/api-error';
 import { CONFIG, type Config } from '../tokens';
 
-const sha256 = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
-
-/**
- * Compares in constant time. Both sides are hashed first so the comparison runs on equal
- * lengths: timingSafeEqual needs that, and comparing lengths directly would leak the
- * token's length.
- */
-export function adminTokenMatches(expected: string, given: string | undefined): boolean {
-  if (given === undefined) return false;
-  return timingSafeEqual(sha256(expected), sha256(given));
-}
+/** Compares in constant time (hashes of both sides, see secretMatches). */
+export const adminTokenMatches = secretMatches;
 
 /**
  * `Authorization: Bearer <RELAY_ADMIN_TOKEN>`. With no token configured the admin surface
@@ -31,9 +22,7 @@ export class AdminTokenGuard implements CanActivate {
     if (!expected) {
       throw new ApiError('ROUTE_NOT_FOUND', [`Cannot ${request.method} ${request.url.split('?')[0]}`]);
     }
-    const auth = request.headers.authorization;
-    const match = typeof auth === 'string' ? /^Bearer\s+(.+)$/i.exec(auth) : null;
-    if (!adminTokenMatches(expected, match?.[1]?.trim())) throw ApiError.unauthorized('Invalid or missing admin token (Authorization: Bearer …)');
+    if (!adminTokenMatches(expected, bearerToken(request.headers.authorization))) throw ApiError.unauthorized('Invalid or missing admin token (Authorization: Bearer …)');
     return true;
   }
 }

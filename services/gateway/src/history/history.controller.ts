@@ -37,6 +37,6 @@ export class HistoryController {
   }
 
   private forward(path: string): Promise<unknown> {
-    return getFromHistory(this.config.RELAY_HISTORY_URL, path);
+    return getFromHistory({ url: this.config.RELAY_HISTORY_URL, token: this.config.RELAY_HISTORY_TOKEN }, path);
   }
 }

@@ -49,6 +49,6 @@ export class TriggersController {
   private forward<T>(id: string, suffix: string, teamId: string, extra: Record<string, string> = {}): Promise<T> {
     const params = new URLSearchParams({ team_id: teamId, ...extra });
     // The history service answers 404 TRIGGER_NOT_FOUND for an event it does not hold.
-    return getFromHistory<T>(this.config.RELAY_HISTORY_URL, `/internal/v1/triggers/${encodeURIComponent(id)}${suffix}?${params.toString()}`, 5000);
+    return getFromHistory<T>({ url: this.config.RELAY_HISTORY_URL, token: this.config.RELAY_HISTORY_TOKEN }, `/internal/v1/triggers/${encodeURIComponent(id)}${suffix}?${params.toString()}`, 5000);
   }
 }
