@@ -1,5 +1,6 @@
 export { ControlPlaneError, type ControlPlaneErrorCode } from './errors';
 export { ensureDatabase, migrate, prepareDatabase, createPool, withTransaction, MIGRATIONS_DIR } from './database';
+export { PostgresModule, PG_POOL } from './postgres.module';
 export {
   TeamsRepository,
   ApiKeysRepository,
