@@ -16,6 +16,7 @@ export {
   type KeyTransition,
   type Team,
 } from './keys';
+export { isoDurationMs, type IsoDurationRules } from './duration';
 export {
   PLAN_LIMITS,
   formatIsoDuration,
