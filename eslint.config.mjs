@@ -59,7 +59,7 @@ export default tseslint.config(
   {
     // NestJS needs runtime class references for dependency injection: a type-only import
     // of an injected class would erase the metadata it resolves providers by.
-    files: ['services/**/*.ts', 'libs/observability/**/*.ts', 'libs/kafka/**/*.ts'],
+    files: ['services/**/*.ts', 'libs/observability/**/*.ts', 'libs/kafka/**/*.ts', 'libs/control-plane/src/postgres.module.ts'],
     rules: { '@typescript-eslint/consistent-type-imports': 'off' },
   },
   {

@@ -34,6 +34,7 @@ import {
   makeEnvelope,
   startRelay,
   startTestStack,
+  storePurchaseType,
   sumOf,
   type RelayUnderTest,
 } from '@relay/testing';
@@ -142,17 +143,7 @@ const triggerBody = (prefix: string) => (n: number) => ({
   metaData: { order_id: n, total_amount: 89.5, store_code: 'PAR-13' },
 });
 
-const storePurchase = {
-  name: 'Physical store purchase',
-  code_name: 'store_purchase',
-  properties: {
-    metaData: [
-      { name: 'order_id', type: 'number', required: true },
-      { name: 'total_amount', type: 'decimal', required: true },
-      { name: 'store_code', type: 'text', required: false },
-    ],
-  },
-};
+const storePurchase = storePurchaseType();
 
 async function waitHttp(url: string, proc: ManagedProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

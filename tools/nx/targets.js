@@ -2,7 +2,8 @@
 // `typecheck`, `lint` and `test`, so no project.json repeats them and a new project gets
 // them by existing. Plain JavaScript: Nx loads it before any TypeScript loader is set up.
 //
-// - typecheck: the project's own files against the root tsconfig.json (tools/nx/typecheck.ts).
+// - typecheck: the project's own files: production code against tsconfig.prod.json (no Jest
+//   types), specs and test tooling against tsconfig.json (tools/nx/typecheck.ts).
 // - lint: ESLint on the project's folder, with the Nx module-boundary rule (the graph exists
 //   whenever Nx runs a target).
 // - test: the project's unit specs (Jest project `unit`, *.int.spec.ts and *.e2e.spec.ts
@@ -12,7 +13,7 @@
 //   counts tests from it, also when Nx replays the target from its cache.
 const path = require('node:path');
 
-const tsconfig = ['{workspaceRoot}/tsconfig.base.json', '{workspaceRoot}/tsconfig.json'];
+const tsconfig = ['{workspaceRoot}/tsconfig.base.json', '{workspaceRoot}/tsconfig.json', '{workspaceRoot}/tsconfig.prod.json'];
 
 function targetsFor(root, name) {
   // Unit specs of tools/ read the whole repository (docs, infra, compose, README paths).
@@ -23,7 +24,7 @@ function targetsFor(root, name) {
       cache: true,
       inputs: ['default', '^production', ...tsconfig, '{workspaceRoot}/tools/nx/typecheck.ts', { externalDependencies: ['typescript'] }],
       outputs: [],
-      metadata: { description: `Type-check ${root} (strict, root tsconfig.json)` },
+      metadata: { description: `Type-check ${root} (strict; production code without Jest types)` },
     },
     lint: {
       command: `eslint ${root}`,

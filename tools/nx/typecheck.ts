@@ -1,6 +1,7 @@
 /**
  * Nx `typecheck` target: type-checks one project's files (argument: its root, e.g.
- * `libs/kafka`) with the compiler options of the root tsconfig.json.
+ * `libs/kafka`): production code with tsconfig.prod.json (no Jest types), specs and test
+ * tooling with tsconfig.json.
  *
  * Why not one tsconfig.json per project: the @relay/* paths point at sources, so a
  * per-project `tsc -p` would re-check every library a service imports, once per project.
@@ -19,23 +20,42 @@ if (!projectRoot) {
 }
 const prefix = path.join(root, projectRoot) + path.sep;
 
-const config = ts.getParsedCommandLineOfConfigFile(path.join(root, 'tsconfig.json'), { noEmit: true }, {
-  ...ts.sys,
-  onUnRecoverableConfigFileDiagnostic: (d) => {
-    throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
-  },
-});
-if (!config) throw new Error('tsconfig.json could not be read');
+function parse(file: string): ts.ParsedCommandLine {
+  const parsed = ts.getParsedCommandLineOfConfigFile(path.join(root, file), { noEmit: true }, {
+    ...ts.sys,
+    onUnRecoverableConfigFileDiagnostic: (d) => {
+      throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+    },
+  });
+  if (!parsed) throw new Error(`${file} could not be read`);
+  return parsed;
+}
 
-const rootNames = config.fileNames.filter((f) => path.resolve(f).startsWith(prefix));
-const program = ts.createProgram({ rootNames, options: config.options, projectReferences: config.projectReferences ?? [] });
-const own = program.getSourceFiles().filter((sf) => path.resolve(sf.fileName).startsWith(prefix));
-const diagnostics = [
-  ...config.errors,
-  ...program.getOptionsDiagnostics(),
-  ...program.getGlobalDiagnostics(),
-  ...own.flatMap((sf) => [...program.getSyntacticDiagnostics(sf), ...program.getSemanticDiagnostics(sf)]),
-];
+/** The diagnostics of the project's files among `fileNames`, checked with `config`'s options. */
+function check(config: ts.ParsedCommandLine, fileNames: string[]): { diagnostics: ts.Diagnostic[]; files: number } {
+  const rootNames = fileNames.filter((f) => path.resolve(f).startsWith(prefix));
+  if (rootNames.length === 0) return { diagnostics: [], files: 0 };
+  const program = ts.createProgram({ rootNames, options: config.options, projectReferences: config.projectReferences ?? [] });
+  const own = program.getSourceFiles().filter((sf) => rootNames.includes(sf.fileName));
+  return {
+    diagnostics: [
+      ...config.errors,
+      ...program.getOptionsDiagnostics(),
+      ...program.getGlobalDiagnostics(),
+      ...own.flatMap((sf) => [...program.getSyntacticDiagnostics(sf), ...program.getSemanticDiagnostics(sf)]),
+    ],
+    files: own.length,
+  };
+}
+
+// Production code against tsconfig.prod.json (no Jest globals: a stray `expect` or `jest`
+// there is an error), specs and test tooling against tsconfig.json (with them).
+const prod = parse('tsconfig.prod.json');
+const all = parse('tsconfig.json');
+const prodFiles = new Set(prod.fileNames);
+const results = [check(prod, prod.fileNames), check(all, all.fileNames.filter((f) => !prodFiles.has(f)))];
+const diagnostics = results.flatMap((r) => r.diagnostics);
+const checked = results.reduce((n, r) => n + r.files, 0);
 
 const host: ts.FormatDiagnosticsHost = {
   getCanonicalFileName: (f) => f,
@@ -47,4 +67,4 @@ if (diagnostics.length > 0) {
   console.error(`${projectRoot}: ${diagnostics.length} type error(s)`);
   process.exit(1);
 }
-console.log(`${projectRoot}: ${own.length} files type-check`);
+console.log(`${projectRoot}: ${checked} files type-check`);

@@ -26,4 +26,7 @@ export {
   type DispatcherConfig,
   type HistoryConfig,
   type CommonConfig,
+  type WireConfig,
+  type StageConfig,
+  type PostgresConfig,
 } from './schemas';

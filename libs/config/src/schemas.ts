@@ -257,6 +257,11 @@ export const serviceConfigSchemas = {
 
 export type ServiceName = keyof typeof serviceConfigSchemas;
 export type CommonConfig = z.infer<z.ZodObject<typeof commonVars>>;
+/** What every service's Kafka and registry wiring reads. */
+export type WireConfig = z.infer<z.ZodObject<typeof commonVars & typeof kafkaVars & typeof registryVars>>;
+/** What a consumer stage (validator, matcher, dispatcher, history) reads besides its wiring. */
+export type StageConfig = WireConfig & z.infer<z.ZodObject<typeof consumerVars>>;
+export type PostgresConfig = z.infer<z.ZodObject<typeof postgresVars>>;
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 export type ValidatorConfig = z.infer<typeof validatorConfigSchema>;
 export type MatcherConfig = z.infer<typeof matcherConfigSchema>;

@@ -1,5 +1,6 @@
 export { ControlPlaneError, type ControlPlaneErrorCode } from './errors';
 export { ensureDatabase, migrate, prepareDatabase, createPool, withTransaction, MIGRATIONS_DIR } from './database';
+export { PostgresModule, PG_POOL } from './postgres.module';
 export {
   TeamsRepository,
   ApiKeysRepository,
@@ -15,6 +16,7 @@ export {
   type KeyTransition,
   type Team,
 } from './keys';
+export { isoDurationMs, type IsoDurationRules } from './duration';
 export {
   PLAN_LIMITS,
   formatIsoDuration,

@@ -1,3 +1,5 @@
+import { isoDurationMs } from './duration';
+
 /** A requests-per-window limit; the window is whole seconds (the limiter's resolution). */
 export interface RateLimit {
   requests: number;
@@ -12,18 +14,14 @@ export const PLAN_LIMITS = {
 } as const satisfies Record<string, RateLimit | null>;
 export type Plan = keyof typeof PLAN_LIMITS;
 
-// Only the day and time designators: a rate window of months or years has no fixed length
-// in seconds, and nothing here needs fractions. One regex is smaller than a dependency.
-const DURATION = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/;
-
-/** `PT1S` → 1, `PT1H30M` → 5400, `P1D` → 86400; null when not a whole-second duration we accept. */
+/**
+ * `PT1S` → 1, `PT1H30M` → 5400, `P1D` → 86400; null when not a positive whole-second
+ * duration: a rate window of months or years has no fixed length, and the limiter counts
+ * whole seconds.
+ */
 export function parseIsoDuration(text: string): number | null {
-  if (typeof text !== 'string' || text === 'P' || text.endsWith('T')) return null;
-  const m = DURATION.exec(text);
-  if (!m) return null;
-  const [d, h, min, s] = m.slice(1).map((x) => (x === undefined ? 0 : Number(x))) as [number, number, number, number];
-  const total = d * 86400 + h * 3600 + min * 60 + s;
-  return total > 0 && Number.isSafeInteger(total) ? total : null;
+  const ms = isoDurationMs(text, { fractions: false });
+  return ms === null || ms === 0 ? null : ms / 1000;
 }
 
 /** The canonical ISO 8601 form of a whole number of seconds: 3600 → `PT1H`, 86400 → `P1D`. */

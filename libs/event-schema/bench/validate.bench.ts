@@ -7,18 +7,9 @@ import {
   parseEventTypeDefinition,
   validateTriggerPayload,
 } from '../src';
+import { storePurchaseType } from '@relay/testing';
 
-const created = parseEventTypeDefinition({
-  name: 'Physical store purchase',
-  code_name: 'store_purchase',
-  properties: {
-    metaData: [
-      { name: 'order_id', type: 'number', required: true },
-      { name: 'total_amount', type: 'decimal', required: true },
-      { name: 'store_code', type: 'text', required: false },
-    ],
-  },
-});
+const created = parseEventTypeDefinition(storePurchaseType());
 if (!created.ok) throw new Error(created.errors.join('\n'));
 const def: EventTypeDefinition = created.value;
 

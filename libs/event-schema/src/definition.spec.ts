@@ -4,18 +4,9 @@ import {
   parseEventTypeDefinition,
   parseEventTypePatch,
 } from './index';
+import { storePurchaseType } from '@relay/testing';
 
-const seedCreate = () => ({
-  name: 'Physical store purchase',
-  code_name: 'store_purchase',
-  properties: {
-    metaData: [
-      { name: 'order_id', type: 'number', required: true },
-      { name: 'total_amount', type: 'decimal', required: true },
-      { name: 'store_code', type: 'text', required: false },
-    ],
-  },
-});
+const seedCreate = storePurchaseType;
 
 function parsed(body: unknown): EventTypeDefinition {
   const r = parseEventTypeDefinition(body);

@@ -1,4 +1,4 @@
-import type { ContactRef, EventEnvelope } from '@relay/contracts';
+import type { ContactRef, EventEnvelope, RejectedEvent } from '@relay/contracts';
 import type { NormalizedEvent } from './model';
 
 export type EnvelopeSlots = Pick<EventEnvelope, 'contact' | 'visitor' | 'meta_data_json' | 'custom_data_json'>;
@@ -70,4 +70,28 @@ export function triggerBodyFromEnvelope(envelope: EnvelopeSlots, errors: string[
   const custom = parseSlot(envelope.custom_data_json, 'custom_data_json', errors);
   if (custom !== undefined) body.customData = custom;
   return body;
+}
+
+/**
+ * The `rejected` record of an event a stage refuses (the gateway at intake, the validator
+ * against the event type): the envelope as received, with every reason.
+ */
+export function rejectedEvent(
+  envelope: EventEnvelope,
+  rejection: { stage: 'gateway' | 'validator'; reasonCode: string; errors: string[]; schemaVersion: number | null },
+): RejectedEvent {
+  return {
+    event_id: envelope.event_id,
+    team_id: envelope.team_id,
+    environment: envelope.environment,
+    code_name: envelope.code_name,
+    dialect: envelope.dialect,
+    received_at: envelope.received_at,
+    rejected_at: Date.now(),
+    stage: rejection.stage,
+    reason_code: rejection.reasonCode,
+    errors: rejection.errors,
+    schema_version: rejection.schemaVersion,
+    envelope_json: JSON.stringify(envelope),
+  };
 }

@@ -42,4 +42,4 @@ export {
 export { type PathNames, SENDMATOR_PATHS, SIMON_PATHS, TRIGGER_PATHS, type TriggerPath } from './path-names';
 export { LONGTEXT_MAX_LENGTH, TEXT_MAX_LENGTH } from './field-types';
 export { EMAIL_MAX_LENGTH, ID_MAX_LENGTH, PHONE_MAX_INPUT_LENGTH } from './identity';
-export { envelopeSlots, triggerBodyFromEnvelope, type EnvelopeSlots } from './envelope';
+export { envelopeSlots, rejectedEvent, triggerBodyFromEnvelope, type EnvelopeSlots } from './envelope';

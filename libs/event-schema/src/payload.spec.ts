@@ -8,20 +8,11 @@ import {
   type TriggerSchema,
   validateTriggerPayload,
 } from './index';
+import { storePurchaseType } from '@relay/testing';
 
 // The createEvent example of seed 000, parsed as a client would send it.
 function storePurchase(): EventTypeDefinition {
-  const r = parseEventTypeDefinition({
-    name: 'Physical store purchase',
-    code_name: 'store_purchase',
-    properties: {
-      metaData: [
-        { name: 'order_id', type: 'number', required: true },
-        { name: 'total_amount', type: 'decimal', required: true },
-        { name: 'store_code', type: 'text', required: false },
-      ],
-    },
-  });
+  const r = parseEventTypeDefinition(storePurchaseType());
   if (!r.ok) throw new Error(r.errors.join('\n'));
   return r.value;
 }

@@ -30,27 +30,11 @@ export function msToClickHouse(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
 }
 
-/** The row exactly as sent in a JSONEachRow insert. */
-export interface EventInsertRow {
-  event_id: string;
-  team_id: string;
-  environment: string;
-  code_name: string;
-  dialect: string;
-  status: string;
-  status_rank: number;
-  reason_code: string;
-  errors: string[];
-  schema_version: number | null;
-  contact_id: string | null;
-  contact_email: string | null;
-  contact_phone: string | null;
-  visitor_id: string | null;
-  resolved_contact_id: string | null;
-  payload: string;
-  received_at: string;
-  recorded_at: string;
-}
+/**
+ * The row exactly as sent in a JSONEachRow insert: the columns read back, with the
+ * timestamps in ClickHouse's DateTime64 text form (see msToClickHouse).
+ */
+export type EventInsertRow = EventHistoryRow;
 
 function requireText(row: EventHistoryInput, field: 'event_id' | 'team_id' | 'code_name' | 'status'): string {
   const v = row[field];

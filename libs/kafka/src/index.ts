@@ -2,6 +2,17 @@ export { createKafka, type KafkaClientOptions } from './client';
 export { ensureTopics, prepareWire, replicationFor, waitForTopicLeaders, type Replication, type TopicProvisionResult } from './topics';
 export { DurableProducer, LingeringProducer, ProduceError, type LingeringProducerOptions } from './producer';
 export { ok, dlq, drop, type OutputRecord, type MessageOutcome, type InboundMessage, type BatchHandler } from './outcome';
+export { TopicBatch, produceRecords } from './produce';
 export { StageConsumer, StageConsumerError, type StageConsumerOptions } from './stage-consumer';
 export { KafkaStageServer, type StageServerOptions } from './stage.server';
-export { WireModule, runStage, runMain, KAFKA, type WireOptions, type RunStageOptions } from './wire.module';
+export {
+  WireModule,
+  runStage,
+  runStageMain,
+  runMain,
+  stageOptionsFrom,
+  KAFKA,
+  type WireOptions,
+  type RunStageOptions,
+  type StageEntry,
+} from './wire.module';

@@ -1,5 +1,6 @@
 import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
 import { CompressionTypes, Partitioners } from 'kafkajs';
+import { TopicBatch } from './produce';
 
 /** Sends of the partitions kafkajs skipped (see sendBatch) before the call fails. */
 const MAX_SEND_ROUNDS = 4;
@@ -202,14 +203,10 @@ export class LingeringProducer {
     if (this.queue.length === 0) return;
     const group = this.queue;
     this.queue = [];
-    const byTopic = new Map<string, Message[]>();
-    for (const p of group) {
-      const list = byTopic.get(p.topic) ?? [];
-      list.push(p.message);
-      byTopic.set(p.topic, list);
-    }
-    const sending = this.producer
-      .sendBatch([...byTopic].map(([topic, messages]) => ({ topic, messages })))
+    const batch = new TopicBatch();
+    for (const p of group) batch.add(p.topic, p.message);
+    const sending = batch
+      .send(this.producer)
       .then(
         () => group.forEach((p) => p.resolve()),
         (error: unknown) => group.forEach((p) => p.reject(error)),

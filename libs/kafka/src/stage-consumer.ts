@@ -4,6 +4,7 @@ import type { Logger, RelayMetrics } from '@relay/observability';
 import type { DurableProducer } from './producer';
 import type { BatchHandler, InboundMessage, MessageOutcome } from './outcome';
 import { handleIsolatingPoison } from './poison';
+import { TopicBatch } from './produce';
 
 export interface StageConsumerOptions {
   kafka: Kafka;
@@ -323,12 +324,7 @@ export class StageConsumer {
 
   private async writeOutcomes(topic: string, partition: number, chunk: KafkaMessage[], outcomes: MessageOutcome[]): Promise<void> {
     const { registry, producer, metrics, stage } = this.options;
-    const byTopic = new Map<string, { key: string | Buffer | null; value: Buffer; headers?: IHeaders }[]>();
-    const push = (t: string, m: { key: string | Buffer | null; value: Buffer; headers?: IHeaders }) => {
-      const list = byTopic.get(t) ?? [];
-      list.push(m);
-      byTopic.set(t, list);
-    };
+    const batch = new TopicBatch();
     const deadLetters: { message: KafkaMessage; code: string; reason: string; attempts?: number; errorCode?: string }[] = [];
     for (let i = 0; i < chunk.length; i++) {
       const outcome = outcomes[i] as MessageOutcome;
@@ -338,7 +334,7 @@ export class StageConsumer {
           for (const out of outcome.outputs) {
             try {
               const value = await registry.encode(out.topic, out.value);
-              push(registry.topic(out.topic), { key: out.key, value, ...(out.headers ? { headers: out.headers } : {}) });
+              batch.add(registry.topic(out.topic), { key: out.key, value, ...(out.headers ? { headers: out.headers } : {}) });
             } catch (error) {
               // A handler produced a value its own contract refuses: a bug, but the message
               // must not block the partition. It is dead-lettered with the reason.
@@ -373,7 +369,7 @@ export class StageConsumer {
         value: d.message.value ?? null,
         headers: headersToStrings(d.message.headers),
       };
-      push(registry.topic('dlq'), {
+      batch.add(registry.topic('dlq'), {
         key: d.message.key ?? null,
         value: await registry.encode('dlq', record),
         headers: deadLetterHeaders(stage, topic, partition, d),
@@ -381,8 +377,7 @@ export class StageConsumer {
       metrics.deadLettered.inc({ stage, reason: d.code });
       this.log.warn({ topic, partition, offset: d.message.offset, reason_code: d.code, reason: d.reason }, 'dead-lettered');
     }
-    await producer.sendBatch([...byTopic].map(([t, messages]) => ({ topic: t, messages })));
-    for (const [t, messages] of byTopic) metrics.produced.inc({ stage, topic: t }, messages.length);
+    await batch.send(producer, (t, count) => metrics.produced.inc({ stage, topic: t }, count));
   }
 }
 

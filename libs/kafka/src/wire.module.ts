@@ -5,7 +5,8 @@ import type { Admin, Kafka } from 'kafkajs';
 import { Logger } from 'nestjs-pino';
 import { ContractRegistry } from '@relay/contracts';
 import { ApiErrorFilter } from '@relay/http-api';
-import { ConfigError } from '@relay/config';
+import { ConfigError, loadConfig, describeConfig, type ConfigSchema, type StageConfig, type WireConfig } from '@relay/config';
+import type { z } from 'zod';
 import { ObservabilityModule, Readiness, RelayMetrics, createLogger, type Logger as PinoLogger } from '@relay/observability';
 import { createKafka } from './client';
 import { DurableProducer } from './producer';
@@ -46,6 +47,20 @@ class WireLifecycle implements OnApplicationShutdown {
  */
 @Module({})
 export class WireModule {
+  /** The wiring of `service` as its configuration (RELAY_KAFKA_*, RELAY_REGISTRY_URL…) sets it. */
+  static forService(service: string, config: Readonly<WireConfig>, extra: Pick<WireOptions, 'metrics'> = {}): DynamicModule {
+    return WireModule.forRoot({
+      ...extra,
+      service,
+      logLevel: config.RELAY_LOG_LEVEL,
+      brokers: config.RELAY_KAFKA_BROKERS,
+      ...(config.RELAY_KAFKA_CLIENT_ID !== undefined ? { clientId: config.RELAY_KAFKA_CLIENT_ID } : {}),
+      registryUrl: config.RELAY_REGISTRY_URL,
+      topicPrefix: config.RELAY_TOPIC_PREFIX,
+      schemaNotFoundRetryMs: config.RELAY_SCHEMA_NOT_FOUND_RETRY_MS,
+    });
+  }
+
   static forRoot(w: WireOptions): DynamicModule {
     return {
       module: WireModule,
@@ -169,6 +184,46 @@ export async function runStage(options: RunStageOptions): Promise<NestFastifyApp
   options.beforeListen?.(app);
   await app.listen(options.port, options.host ?? '0.0.0.0');
   return app;
+}
+
+/** What a stage's `main` builds from its configuration: the rest comes from the shared settings. */
+export interface StageEntry {
+  module: DynamicModule | Type<unknown>;
+  port: number;
+  host?: string;
+  beforeListen?: (app: NestFastifyApplication) => void;
+}
+
+/** The consumer settings of runStage as the shared configuration (RELAY_BATCH_MAX…) sets them. */
+export function stageOptionsFrom(service: string, config: Readonly<StageConfig>): Omit<RunStageOptions, 'module' | 'port'> {
+  return {
+    service,
+    groupId: `${config.RELAY_TOPIC_PREFIX}.${service}`,
+    batchMax: config.RELAY_BATCH_MAX,
+    partitionsConcurrency: config.RELAY_PARTITIONS_CONCURRENCY,
+    sessionTimeoutMs: config.RELAY_KAFKA_SESSION_TIMEOUT_MS,
+    heartbeatIntervalMs: config.RELAY_KAFKA_HEARTBEAT_MS,
+    handlerAttempts: config.RELAY_HANDLER_ATTEMPTS,
+    logLevel: config.RELAY_LOG_LEVEL,
+  };
+}
+
+/**
+ * The whole `main` of a consumer stage: loads and logs its configuration, lets `prepare`
+ * do what must precede the app (migrations…) and name its module and port, then runs it.
+ */
+export function runStageMain<S extends ConfigSchema>(
+  service: string,
+  // Only a schema whose settings include the stage's shared ones.
+  schema: z.infer<S> extends StageConfig ? S : never,
+  prepare: (config: Readonly<z.infer<S>>, log: PinoLogger) => Promise<StageEntry>,
+): void {
+  runMain(service, async (log) => {
+    const config = loadConfig(service, schema);
+    log.info({ config: describeConfig(config) }, 'starting');
+    const entry = await prepare(config, log);
+    await runStage({ ...stageOptionsFrom(service, config as Readonly<StageConfig>), ...entry });
+  });
 }
 
 /** Standard `main` wrapper: configuration errors print the variables, others the cause. */

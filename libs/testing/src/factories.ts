@@ -32,3 +32,21 @@ export function makeEnvelope(overrides: Partial<EventEnvelope> & Pick<EventEnvel
     ...overrides,
   };
 }
+
+/**
+ * The event type of seed 000's createEvent example (`store_purchase`), as a client sends it
+ * to POST /v1/event-types. A fresh copy each call: specs may change theirs.
+ */
+export function storePurchaseType() {
+  return {
+    name: 'Physical store purchase',
+    code_name: 'store_purchase',
+    properties: {
+      metaData: [
+        { name: 'order_id', type: 'number', required: true },
+        { name: 'total_amount', type: 'decimal', required: true },
+        { name: 'store_code', type: 'text', required: false },
+      ],
+    },
+  };
+}

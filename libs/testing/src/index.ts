@@ -6,7 +6,7 @@ export type { TestStack, TestStackOptions } from './stack';
 // End-to-end harness: Relay's services on the shared infrastructure, per-spec databases.
 export * from './relay-harness';
 export * from './test-database';
-export { makeContactRef, makeEnvelope } from './factories';
+export { makeContactRef, makeEnvelope, storePurchaseType } from './factories';
 export { parsePrometheus, sumOf, type Sample } from './prometheus';
 // A local HTTP endpoint that records webhook requests and answers as a spec scripts it.
 export { receiver, receiverPool, type Answer, type Received, type Receiver, type ReceiverPool } from './webhook-receiver';

@@ -1,7 +1,8 @@
 import type { Pool } from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { CODE_NAME_PATTERN } from '@relay/event-schema';
-import { RATE_LIMIT_MAX_REQUESTS, type RateLimit, rateLimitPeriodMs } from './rate-limit';
+import type { RateLimitView as RateLimit } from '@relay/control-plane';
+import { RATE_LIMIT_MAX_REQUESTS, rateLimitPeriodMs } from './rate-limit';
 import { type SecretBox, generateSigningSecret } from './secrets';
 import type { SignatureScheme } from './signing';
 

@@ -21,5 +21,5 @@ export {
 export { deliveryIdFor, deliveryItem, rejectedDelivery, relayDelivery, requestBody, subscriptionDelivery, type ContactSnapshot, type DeliveryItem } from './payload';
 export { PendingStore, WebhookActivityRepository, type AttemptView, type Completion, type PendingJob } from './pending';
 export { WebhookSender, type SendResult } from './sender';
-export { EndpointRateLimiters, rateLimitPeriodMs, type RateLimit } from './rate-limit';
+export { EndpointRateLimiters, rateLimitPeriodMs } from './rate-limit';
 export { DeliveryEngine, type DeliveryEngineOptions } from './engine';

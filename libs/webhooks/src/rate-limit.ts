@@ -1,11 +1,11 @@
-import { parse, toSeconds } from 'iso8601-duration';
+import { isoDurationMs, type RateLimitView } from '@relay/control-plane';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 
-/** An endpoint's request budget: at most `requests` POSTs per `per` (ISO 8601 duration). */
-export interface RateLimit {
-  requests: number;
-  per: string;
-}
+/**
+ * An endpoint's request budget: at most `requests` POSTs per `per` (ISO 8601 duration), the
+ * same `{"requests", "per"}` form as an API key's limit (RateLimitView), with sub-second windows.
+ */
+type RateLimit = RateLimitView;
 
 export const RATE_LIMIT_MAX_REQUESTS = 100000;
 const PERIOD_MIN_MS = 100;
@@ -13,13 +13,8 @@ const PERIOD_MAX_MS = 24 * 3600 * 1000;
 
 /** `PT1S`, `PT0.5S`, `PT1M`… in milliseconds, or null when not an ISO 8601 duration in [100 ms, 24 h]. */
 export function rateLimitPeriodMs(per: unknown): number | null {
-  if (typeof per !== 'string' || !/^PT?[0-9]/.test(per)) return null;
-  try {
-    const ms = Math.round(toSeconds(parse(per), new Date(0)) * 1000);
-    return Number.isFinite(ms) && ms >= PERIOD_MIN_MS && ms <= PERIOD_MAX_MS ? ms : null;
-  } catch {
-    return null;
-  }
+  const ms = isoDurationMs(per);
+  return ms !== null && ms >= PERIOD_MIN_MS && ms <= PERIOD_MAX_MS ? ms : null;
 }
 
 /**

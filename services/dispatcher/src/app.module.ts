@@ -2,9 +2,9 @@ import { type BeforeApplicationShutdown, type DynamicModule, Inject, Module, typ
 import type { Pool } from 'pg';
 import type { DispatcherConfig } from '@relay/config';
 import { ContractRegistry } from '@relay/contracts';
-import { TeamChanges, createPool } from '@relay/control-plane';
-import { DurableProducer, type OutputRecord, WireModule } from '@relay/kafka';
-import { Readiness, RelayMetrics, createLogger } from '@relay/observability';
+import { PG_POOL, PostgresModule, TeamChanges } from '@relay/control-plane';
+import { DurableProducer, type OutputRecord, WireModule, produceRecords } from '@relay/kafka';
+import { RelayMetrics, createLogger } from '@relay/observability';
 import {
   DeliveryEngine,
   EndpointDirectory,
@@ -19,8 +19,6 @@ import {
 import { DeliveriesController } from './deliveries.controller';
 import { FanOutController } from './fan-out.controller';
 
-const PG_POOL = Symbol('PG_POOL');
-
 const ATTEMPT_RETENTION_MS = 30 * 24 * 3600 * 1000;
 
 class Lifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
@@ -30,7 +28,6 @@ class Lifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, On
     @Inject(EndpointDirectory) private readonly directory: EndpointDirectory,
     @Inject(PendingStore) private readonly store: PendingStore,
     @Inject(WebhookSender) private readonly sender: WebhookSender,
-    @Inject(PG_POOL) private readonly pool: Pool,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -46,9 +43,9 @@ class Lifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, On
     await this.engine.stop();
   }
 
+  /** The pool itself is closed by PostgresModule. */
   async onApplicationShutdown(): Promise<void> {
     await this.sender.close();
-    await this.pool.end();
   }
 }
 
@@ -65,19 +62,10 @@ export class DispatcherModule {
     return {
       module: DispatcherModule,
       imports: [
-        WireModule.forRoot({
-          service: 'dispatcher',
-          logLevel: config.RELAY_LOG_LEVEL,
-          brokers: config.RELAY_KAFKA_BROKERS,
-          clientId: config.RELAY_KAFKA_CLIENT_ID,
-          registryUrl: config.RELAY_REGISTRY_URL,
-          topicPrefix: config.RELAY_TOPIC_PREFIX,
-          schemaNotFoundRetryMs: config.RELAY_SCHEMA_NOT_FOUND_RETRY_MS,
-        }),
+        WireModule.forService('dispatcher', config), PostgresModule.forRoot(config),
       ],
       controllers: [FanOutController, DeliveriesController],
       providers: [
-        { provide: PG_POOL, useFactory: () => createPool(config.RELAY_PG_URL, config.RELAY_PG_POOL_MAX) },
         {
           provide: EndpointDirectory,
           inject: [PG_POOL],
@@ -108,17 +96,8 @@ export class DispatcherModule {
             metrics: RelayMetrics,
             pool: Pool,
           ) => {
-            const produce = async (records: OutputRecord[]) => {
-              const byTopic = new Map<string, { key: string | null; value: Buffer }[]>();
-              for (const r of records) {
-                const topic = registry.topic(r.topic);
-                const list = byTopic.get(topic) ?? [];
-                list.push({ key: r.key, value: await registry.encode(r.topic, r.value) });
-                byTopic.set(topic, list);
-              }
-              await producer.sendBatch([...byTopic].map(([topic, messages]) => ({ topic, messages })));
-              for (const [topic, messages] of byTopic) metrics.produced.inc({ stage: 'dispatcher', topic }, messages.length);
-            };
+            const produce = (records: OutputRecord[]) =>
+              produceRecords(registry, producer, records, (topic, count) => metrics.produced.inc({ stage: 'dispatcher', topic }, count));
             return new DeliveryEngine({
               store,
               directory,
@@ -134,14 +113,6 @@ export class DispatcherModule {
               logger,
               metrics,
             });
-          },
-        },
-        {
-          provide: 'PG_READINESS',
-          inject: [Readiness, PG_POOL],
-          useFactory: (readiness: Readiness, pool: Pool) => {
-            readiness.register('postgres', () => pool.query('SELECT 1'));
-            return true;
           },
         },
         Lifecycle,

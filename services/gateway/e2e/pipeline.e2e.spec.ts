@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
 import { v7 as uuidv7 } from 'uuid';
 import { ContractRegistry, type DeadLetter, type EventEnvelope } from '@relay/contracts';
-import { eventually, makeContactRef, makeEnvelope, startRelay, type RelayUnderTest } from '@relay/testing';
+import { eventually, makeContactRef, makeEnvelope, startRelay, storePurchaseType, type RelayUnderTest } from '@relay/testing';
 
 /**
  * Ingestion only: without the matcher, an accepted event's final history status is
@@ -41,17 +41,7 @@ describe('pipeline end to end', () => {
       return res.status === 200 ? (res.body.data as Record<string, unknown>) : undefined;
     }, 30000);
 
-  const storePurchase = {
-    name: 'Physical store purchase',
-    code_name: 'store_purchase',
-    properties: {
-      metaData: [
-        { name: 'order_id', type: 'number', required: true },
-        { name: 'total_amount', type: 'decimal', required: true },
-        { name: 'store_code', type: 'text', required: false },
-      ],
-    },
-  };
+  const storePurchase = storePurchaseType();
 
   beforeAll(async () => {
     relay = await startRelay({ services: INGESTION_ONLY });

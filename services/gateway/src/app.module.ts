@@ -1,4 +1,4 @@
-import { type BeforeApplicationShutdown, type DynamicModule, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { type BeforeApplicationShutdown, type DynamicModule, Inject, Module } from '@nestjs/common';
 import type { Pool } from 'pg';
 import {
   ApiKeysRepository,
@@ -7,10 +7,9 @@ import {
   EventTypesRepository,
   IdempotencyRepository,
   IdentityLinksRepository,
-  createPool,
+  PostgresModule,
 } from '@relay/control-plane';
 import { DurableProducer, LingeringProducer, WireModule } from '@relay/kafka';
-import { Readiness } from '@relay/observability';
 import { AdminModule } from './admin/admin.module';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { EventTypesController } from './event-types/event-types.controller';
@@ -23,19 +22,12 @@ import { ScenariosModule } from './scenarios/scenarios.module';
 import { CONFIG, PG_POOL, type Config } from './tokens';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
-class Lifecycle implements BeforeApplicationShutdown, OnApplicationShutdown {
-  constructor(
-    @Inject(LingeringProducer) private readonly lingering: LingeringProducer,
-    @Inject(PG_POOL) private readonly pool: Pool,
-  ) {}
+class Lifecycle implements BeforeApplicationShutdown {
+  constructor(@Inject(LingeringProducer) private readonly lingering: LingeringProducer) {}
 
   /** Requests already accepted finish producing before the producer disconnects. */
   async beforeApplicationShutdown(): Promise<void> {
     await this.lingering.drain();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.pool.end();
   }
 }
 
@@ -47,27 +39,18 @@ export class GatewayModule {
       // Global with its shared providers exported: feature modules (admin, webhooks…) use
       // the same pool, config and key cache (one cache, so invalidation reaches it).
       global: true,
-      exports: [CONFIG, PG_POOL, ApiKeysRepository, EventTypesRepository, EventTypeCache, ApiKeyGuard],
+      exports: [CONFIG, ApiKeysRepository, EventTypesRepository, EventTypeCache, ApiKeyGuard],
       imports: [
         AdminModule,
         WebhooksModule,
         ScenariosModule,
-        WireModule.forRoot({
-          service: 'gateway',
-          logLevel: config.RELAY_LOG_LEVEL,
-          brokers: config.RELAY_KAFKA_BROKERS,
-          clientId: config.RELAY_KAFKA_CLIENT_ID,
-          registryUrl: config.RELAY_REGISTRY_URL,
-          topicPrefix: config.RELAY_TOPIC_PREFIX,
-          schemaNotFoundRetryMs: config.RELAY_SCHEMA_NOT_FOUND_RETRY_MS,
-          // Not on the public port: a port of its own, on loopback unless configured otherwise.
-          metrics: { port: config.RELAY_GATEWAY_METRICS_PORT, host: config.RELAY_GATEWAY_METRICS_HOST },
-        }),
+        // /metrics not on the public port: a port of its own, on loopback unless configured otherwise.
+        WireModule.forService('gateway', config, { metrics: { port: config.RELAY_GATEWAY_METRICS_PORT, host: config.RELAY_GATEWAY_METRICS_HOST } }),
+        PostgresModule.forRoot(config),
       ],
       controllers: [EventTypesController, TriggerController, SendmatorController, SimonController, HistoryController],
       providers: [
         { provide: CONFIG, useValue: config },
-        { provide: PG_POOL, useFactory: () => createPool(config.RELAY_PG_URL, config.RELAY_PG_POOL_MAX) },
         {
           provide: LingeringProducer,
           inject: [DurableProducer],
@@ -94,14 +77,6 @@ export class GatewayModule {
           // Consistent with every change answered before the request (the principal carries
           // the team's change sequence read while authenticating it).
           useFactory: (repo: EventTypesRepository, changes: TeamChanges) => new EventTypeCache(repo, changes),
-        },
-        {
-          provide: 'PG_READINESS',
-          inject: [Readiness, PG_POOL],
-          useFactory: (readiness: Readiness, pool: Pool) => {
-            readiness.register('postgres', () => pool.query('SELECT 1'));
-            return true;
-          },
         },
         ApiKeyGuard,
         IngestService,

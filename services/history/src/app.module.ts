@@ -51,15 +51,7 @@ export class HistoryModule {
     return {
       module: HistoryModule,
       imports: [
-        WireModule.forRoot({
-          service: 'history',
-          logLevel: config.RELAY_LOG_LEVEL,
-          brokers: config.RELAY_KAFKA_BROKERS,
-          clientId: config.RELAY_KAFKA_CLIENT_ID,
-          registryUrl: config.RELAY_REGISTRY_URL,
-          topicPrefix: config.RELAY_TOPIC_PREFIX,
-          schemaNotFoundRetryMs: config.RELAY_SCHEMA_NOT_FOUND_RETRY_MS,
-        }),
+        WireModule.forService('history', config),
       ],
       controllers: [HistoryConsumer, HistoryHttpController, HistorySqlController, TriggersHttpController],
       providers: [

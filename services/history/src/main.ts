@@ -1,27 +1,17 @@
 import 'reflect-metadata';
-import { describeConfig, historyConfigSchema, loadConfig } from '@relay/config';
+import { historyConfigSchema } from '@relay/config';
 import { historyTokenFor } from '@relay/http-api';
-import { runMain, runStage } from '@relay/kafka';
+import { runStageMain } from '@relay/kafka';
 import { HistoryModule } from './app.module';
 import { setupHistoryDocument } from './openapi';
 
-runMain('history', async (log) => {
-  const config = loadConfig('history', historyConfigSchema);
-  log.info({ config: describeConfig(config) }, 'starting');
+runStageMain('history', historyConfigSchema, async (config, log) => {
   // The internal API's credential: the dev-only token with a warning, refused in production.
   const token = historyTokenFor(config.RELAY_HISTORY_TOKEN, config.NODE_ENV, (message) => log.warn(message));
-  await runStage({
-    service: 'history',
+  return {
     module: HistoryModule.forRoot(config, token),
     port: config.RELAY_HISTORY_PORT,
     host: config.RELAY_HISTORY_HOST,
-    groupId: `${config.RELAY_TOPIC_PREFIX}.history`,
-    batchMax: config.RELAY_BATCH_MAX,
-    partitionsConcurrency: config.RELAY_PARTITIONS_CONCURRENCY,
-    sessionTimeoutMs: config.RELAY_KAFKA_SESSION_TIMEOUT_MS,
-    heartbeatIntervalMs: config.RELAY_KAFKA_HEARTBEAT_MS,
-    handlerAttempts: config.RELAY_HANDLER_ATTEMPTS,
-    logLevel: config.RELAY_LOG_LEVEL,
     beforeListen: setupHistoryDocument,
-  });
+  };
 });

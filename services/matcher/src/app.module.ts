@@ -1,10 +1,10 @@
-import { type DynamicModule, Inject, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { type BeforeApplicationShutdown, type DynamicModule, Inject, Module, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Pool } from 'pg';
 import type { MatcherConfig } from '@relay/config';
 import { ContractRegistry } from '@relay/contracts';
-import { TeamChanges, createPool } from '@relay/control-plane';
+import { PostgresModule, TeamChanges } from '@relay/control-plane';
 import { DurableProducer, WireModule } from '@relay/kafka';
-import { Readiness, RelayMetrics, createLogger } from '@relay/observability';
+import { RelayMetrics, createLogger } from '@relay/observability';
 import { EndpointDirectory, subscriptionSource, type WebhookEndpoint } from '@relay/webhooks';
 import {
   ContactResolver,
@@ -18,22 +18,20 @@ import { MatcherController } from './matcher.controller';
 import { Scheduler } from './scheduler';
 import { MATCHER_CONFIG, PG_POOL } from './tokens';
 
-/** Starts the scheduler with the app, stops it before the pool closes. */
-class MatcherLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+/** Starts the scheduler with the app, stops it before the pool closes (PostgresModule). */
+class MatcherLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
   constructor(
     @Inject(Scheduler) private readonly scheduler: Scheduler,
     @Inject(EndpointDirectory) private readonly subscriptions: EndpointDirectory<WebhookEndpoint>,
-    @Inject(PG_POOL) private readonly pool: Pool,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     this.scheduler.start();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     await this.scheduler.stop();
     this.subscriptions.stop();
-    await this.pool.end();
   }
 }
 
@@ -44,20 +42,11 @@ export class MatcherModule {
     return {
       module: MatcherModule,
       imports: [
-        WireModule.forRoot({
-          service: 'matcher',
-          logLevel: config.RELAY_LOG_LEVEL,
-          brokers: config.RELAY_KAFKA_BROKERS,
-          clientId: config.RELAY_KAFKA_CLIENT_ID,
-          registryUrl: config.RELAY_REGISTRY_URL,
-          topicPrefix: config.RELAY_TOPIC_PREFIX,
-          schemaNotFoundRetryMs: config.RELAY_SCHEMA_NOT_FOUND_RETRY_MS,
-        }),
+        WireModule.forService('matcher', config), PostgresModule.forRoot(config),
       ],
       controllers: [MatcherController],
       providers: [
         { provide: MATCHER_CONFIG, useValue: config },
-        { provide: PG_POOL, useFactory: () => createPool(config.RELAY_PG_URL, config.RELAY_PG_POOL_MAX) },
         { provide: TeamChanges, inject: [PG_POOL], useFactory: (pool: Pool) => new TeamChanges(pool) },
         {
           provide: EndpointDirectory,
@@ -107,14 +96,6 @@ export class MatcherModule {
               onReleased: (released) => metrics.schedulerActions.inc({ result: 'released' }, released),
               onCancelReported: (count) => metrics.schedulerActions.inc({ result: 'cancelled' }, count),
             });
-          },
-        },
-        {
-          provide: 'PG_READINESS',
-          inject: [Readiness, PG_POOL],
-          useFactory: (readiness: Readiness, pool: Pool) => {
-            readiness.register('postgres', () => pool.query('SELECT 1'));
-            return true;
           },
         },
         MatcherLifecycle,

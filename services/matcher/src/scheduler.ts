@@ -1,5 +1,5 @@
 import type { ContractRegistry, WebhookAttempt } from '@relay/contracts';
-import type { DurableProducer } from '@relay/kafka';
+import { produceRecords, type DurableProducer } from '@relay/kafka';
 import type { Logger } from '@relay/observability';
 import type { CancelledAction, DueAction, ScheduleStore } from '@relay/scenarios';
 
@@ -110,19 +110,21 @@ export class Scheduler {
 
   private async produce(due: DueAction[]): Promise<void> {
     const { registry, producer } = this.options;
-    const messages = await Promise.all(
-      due.map(async (d) => ({ key: d.delivery.endpoint_id, value: await registry.encode('deliveries', d.delivery) })),
+    await produceRecords(
+      registry,
+      producer,
+      due.map((d) => ({ topic: 'deliveries' as const, key: d.delivery.endpoint_id, value: d.delivery })),
     );
-    await producer.sendBatch([{ topic: registry.topic('deliveries'), messages }]);
     const now = Date.now();
     for (const d of due) this.options.observeLateness?.(Math.max(0, now - d.due_at) / 1000);
   }
 
   private async reportCancelled(cancelled: CancelledAction[]): Promise<void> {
     const { registry, producer } = this.options;
-    const messages = await Promise.all(
-      cancelled.map(async (c) => ({ key: c.delivery.endpoint_id, value: await registry.encode('attempts', cancellationRecord(c)) })),
+    await produceRecords(
+      registry,
+      producer,
+      cancelled.map((c) => ({ topic: 'attempts' as const, key: c.delivery.endpoint_id, value: cancellationRecord(c) })),
     );
-    await producer.sendBatch([{ topic: registry.topic('attempts'), messages }]);
   }
 }

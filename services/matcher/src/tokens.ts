@@ -1,2 +1,2 @@
 export const MATCHER_CONFIG = Symbol('MATCHER_CONFIG');
-export const PG_POOL = Symbol('MATCHER_PG_POOL');
+export { PG_POOL } from '@relay/control-plane';

@@ -1,23 +1,10 @@
 import 'reflect-metadata';
-import { describeConfig, loadConfig, validatorConfigSchema } from '@relay/config';
+import { validatorConfigSchema } from '@relay/config';
 import { prepareDatabase } from '@relay/control-plane';
-import { runMain, runStage } from '@relay/kafka';
+import { runStageMain } from '@relay/kafka';
 import { ValidatorModule } from './app.module';
 
-runMain('validator', async (log) => {
-  const config = loadConfig('validator', validatorConfigSchema);
-  log.info({ config: describeConfig(config) }, 'starting');
+runStageMain('validator', validatorConfigSchema, async (config) => {
   await prepareDatabase(config.RELAY_PG_URL);
-  await runStage({
-    service: 'validator',
-    module: ValidatorModule.forRoot(config),
-    port: config.RELAY_VALIDATOR_PORT,
-    groupId: `${config.RELAY_TOPIC_PREFIX}.validator`,
-    batchMax: config.RELAY_BATCH_MAX,
-    partitionsConcurrency: config.RELAY_PARTITIONS_CONCURRENCY,
-    sessionTimeoutMs: config.RELAY_KAFKA_SESSION_TIMEOUT_MS,
-    heartbeatIntervalMs: config.RELAY_KAFKA_HEARTBEAT_MS,
-    handlerAttempts: config.RELAY_HANDLER_ATTEMPTS,
-    logLevel: config.RELAY_LOG_LEVEL,
-  });
+  return { module: ValidatorModule.forRoot(config), port: config.RELAY_VALIDATOR_PORT };
 });

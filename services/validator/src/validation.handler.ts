@@ -1,7 +1,8 @@
-import type { EventEnvelope, RejectedEvent } from '@relay/contracts';
+import type { EventEnvelope } from '@relay/contracts';
 import { NO_CHANGES, type StoredEventType, type TeamSeq } from '@relay/control-plane';
 import {
   envelopeSlots,
+  rejectedEvent,
   type NormalizedEvent,
   type PathNames,
   SENDMATOR_PATHS,
@@ -49,23 +50,6 @@ const PATH_NAMES: Readonly<Record<string, PathNames>> = { sendmator: SENDMATOR_P
 
 function normalizedEnvelope(envelope: EventEnvelope, event: NormalizedEvent, version: number): EventEnvelope {
   return { ...envelope, ...envelopeSlots(event, envelope.contact), schema_version: version };
-}
-
-function rejected(envelope: EventEnvelope, reasonCode: string, errors: string[], version: number | null): RejectedEvent {
-  return {
-    event_id: envelope.event_id,
-    team_id: envelope.team_id,
-    environment: envelope.environment,
-    code_name: envelope.code_name,
-    dialect: envelope.dialect,
-    received_at: envelope.received_at,
-    rejected_at: Date.now(),
-    stage: 'validator',
-    reason_code: reasonCode,
-    errors,
-    schema_version: version,
-    envelope_json: JSON.stringify(envelope),
-  };
 }
 
 /** Fills the email of identity-requiring events from live identify links (one query per team). */
@@ -118,7 +102,7 @@ export function createValidationHandler(deps: ValidationDeps) {
       const key = message.key ? message.key.toString() : null;
       const reject = (code: string, errors: string[], version: number | null): OutputRecord<'rejected'> => {
         deps.countRejection(code);
-        return { topic: 'rejected', key, value: rejected(envelope, code, errors, version) };
+        return { topic: 'rejected', key, value: rejectedEvent(envelope, { stage: 'validator', reasonCode: code, errors, schemaVersion: version }) };
       };
       if (envelope.idempotency_key) {
         const owner = owners.get(`${envelope.team_id}\u0000${envelope.idempotency_key}`);

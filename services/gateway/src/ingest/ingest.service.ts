@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { v7 as uuidv7 } from 'uuid';
-import { ContractRegistry, type EventEnvelope, type EventSource, type RejectedEvent } from '@relay/contracts';
+import { ContractRegistry, type EventEnvelope, type EventSource } from '@relay/contracts';
 import { IdempotencyRepository, type ApiKeyPrincipal } from '@relay/control-plane';
-import { envelopeSlots, type NormalizedEvent } from '@relay/event-schema';
+import { envelopeSlots, rejectedEvent, type NormalizedEvent } from '@relay/event-schema';
 import { LingeringProducer } from '@relay/kafka';
 import { RelayMetrics } from '@relay/observability';
 
@@ -154,20 +154,7 @@ export class IngestService {
 
   /** Records an event the gateway itself rejected (never dropped): rejected topic → history. */
   async reject(envelope: EventEnvelope, reasonCode: string, errors: string[]): Promise<void> {
-    const record: RejectedEvent = {
-      event_id: envelope.event_id,
-      team_id: envelope.team_id,
-      environment: envelope.environment,
-      code_name: envelope.code_name,
-      dialect: envelope.dialect,
-      received_at: envelope.received_at,
-      rejected_at: Date.now(),
-      stage: 'gateway',
-      reason_code: reasonCode,
-      errors,
-      schema_version: null,
-      envelope_json: JSON.stringify(envelope),
-    };
+    const record = rejectedEvent(envelope, { stage: 'gateway', reasonCode, errors, schemaVersion: null });
     const value = await this.registry.encode('rejected', record);
     await this.producer.send(this.registry.topic('rejected'), {
       key: `${envelope.team_id}:${envelope.client_id ?? envelope.event_id}`,
