@@ -246,7 +246,7 @@ describe('matcher end to end', () => {
     await eventType('nobody_test');
     await scenario({ name: 'anyone', code_names: ['nobody_test'] });
     const eventId = await fire('nobody_test', { email: 'nobody@example.com' });
-    expect(await trigger(eventId)).toMatchObject({ outcome: 'no_target', summary: { total_contacts: 0, sent: 0 } });
+    await triggerMatching(eventId, { outcome: 'no_target', summary: expect.objectContaining({ total_contacts: 0, sent: 0 }) });
     const history = await eventually(async () => {
       const res = await api<HistoryBody>('GET', `/v1/event-histories/${eventId}`);
       return res.status === 200 && res.body.data.status === 'no_target' ? res.body.data : undefined;
