@@ -337,6 +337,7 @@ interface PacedProducerCeiling {
 /** Bytes of the record the gateway produces for one bench trigger (Avro via the registry; headers not counted). */
 async function gatewayRecordBytes(registryUrl: string, p: Pipeline): Promise<number> {
   const registry = new ContractRegistry({ url: registryUrl, topicPrefix: p.relay.topicPrefix });
+  await registry.registerAll(['ingested']);
   const envelope = makeEnvelope({
     event_id: uuidv7(),
     team_id: p.teamA.teamId,
