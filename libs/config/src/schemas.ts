@@ -203,6 +203,8 @@ export const historyConfigSchema = z.object({
   RELAY_HISTORY_PORT: port(3004),
   RELAY_HISTORY_HOST: z.string().default('127.0.0.1'),
   RELAY_HISTORY_FLUSH_MS: positiveInt(200),
+  /** How long a validated event waits for the matcher's outcome before history writes it as `validated`. */
+  RELAY_HISTORY_OUTCOME_WAIT_MS: positiveInt(1500),
 }).superRefine(heartbeatWithinSession);
 
 export const serviceConfigSchemas = {

@@ -32,6 +32,12 @@ export interface StageConsumerOptions {
   handlerBackoffMs?: (attempt: number) => number;
   fromBeginning?: boolean;
   /**
+   * A group this one was split from (see StageServerOptions.ownGroups): when this group has
+   * no committed offset on its topics yet, it starts from that group's committed offsets
+   * instead of `fromBeginning`, so splitting a topic off re-reads nothing and skips nothing.
+   */
+  seedOffsetsFrom?: string;
+  /**
    * Group session: how long the coordinator waits for a heartbeat before it gives a dead
    * member's partitions to another one (or to the member's restart). Default 6 s, the broker's default group.min.session.timeout.ms.
    */
@@ -119,6 +125,12 @@ export class StageConsumer {
     this.watch(consumer);
     await consumer.connect();
     const topics = (Object.keys(this.options.handlers) as TopicKey[]).map((k) => registry.topic(k));
+    if (this.options.seedOffsetsFrom) {
+      // Failing to seed (another instance joined first) costs a re-read from the beginning, never a skipped record.
+      await this.seedOffsets(this.options.seedOffsetsFrom, topics).catch((error: unknown) =>
+        this.log.warn({ err: error, groupId }, 'could not start the new group from the offsets of the group it was split from'),
+      );
+    }
     await consumer.subscribe({ topics, fromBeginning: this.options.fromBeginning ?? true });
     await consumer.run({
       autoCommit: false,
@@ -127,6 +139,27 @@ export class StageConsumer {
       eachBatch: (payload) => this.onBatch(payload),
     });
     this.log.info({ groupId, topics }, 'consuming');
+  }
+
+  /** Copies `from`'s committed offsets on `topics` to this group if it has none yet (before it joins). */
+  private async seedOffsets(from: string, topics: string[]): Promise<void> {
+    const { kafka, groupId } = this.options;
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const committed = (offsets: { partitions: { offset: string }[] }[]) =>
+        offsets.some((t) => t.partitions.some((p) => Number(p.offset) >= 0));
+      if (committed(await admin.fetchOffsets({ groupId, topics }))) return;
+      const source = await admin.fetchOffsets({ groupId: from, topics });
+      if (!committed(source)) return;
+      for (const { topic, partitions } of source) {
+        const set = partitions.filter((p) => Number(p.offset) >= 0).map((p) => ({ partition: p.partition, offset: p.offset }));
+        if (set.length > 0) await admin.setOffsets({ groupId, topic, partitions: set });
+      }
+      this.log.info({ groupId, from, topics }, 'new consumer group starts from the offsets of the group it was split from');
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   /** Current state; /health/ready of the stage is false unless it is `running`. */

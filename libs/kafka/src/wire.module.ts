@@ -9,7 +9,7 @@ import { ConfigError } from '@relay/config';
 import { ObservabilityModule, Readiness, RelayMetrics, createLogger, type Logger as PinoLogger } from '@relay/observability';
 import { createKafka } from './client';
 import { DurableProducer } from './producer';
-import { KafkaStageServer } from './stage.server';
+import { KafkaStageServer, type StageServerOptions } from './stage.server';
 import { prepareWire } from './topics';
 
 export const KAFKA = Symbol('KAFKA');
@@ -108,6 +108,8 @@ export interface RunStageOptions {
   port: number;
   host?: string;
   groupId: string;
+  /** Topics consumed in a group of their own: see StageServerOptions.ownGroups. */
+  ownGroups?: StageServerOptions['ownGroups'];
   batchMax: number;
   partitionsConcurrency: number;
   sessionTimeoutMs?: number;
@@ -154,6 +156,7 @@ export async function runStage(options: RunStageOptions): Promise<NestFastifyApp
     logger: log,
     stage: options.service,
     groupId: options.groupId,
+    ...(options.ownGroups ? { ownGroups: options.ownGroups } : {}),
     batchMax: options.batchMax,
     partitionsConcurrency: options.partitionsConcurrency,
     ...(options.sessionTimeoutMs ? { sessionTimeoutMs: options.sessionTimeoutMs } : {}),

@@ -13,6 +13,8 @@ runMain('history', async (log) => {
     port: config.RELAY_HISTORY_PORT,
     host: config.RELAY_HISTORY_HOST,
     groupId: `${config.RELAY_TOPIC_PREFIX}.history`,
+    // Validated events wait there for their outcome, which the main group consumes (OutcomeWait).
+    ownGroups: { validated: `${config.RELAY_TOPIC_PREFIX}.history-validated` },
     batchMax: config.RELAY_BATCH_MAX,
     partitionsConcurrency: config.RELAY_PARTITIONS_CONCURRENCY,
     sessionTimeoutMs: config.RELAY_KAFKA_SESSION_TIMEOUT_MS,
