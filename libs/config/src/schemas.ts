@@ -89,6 +89,11 @@ const consumerVars = {
    * down) nothing is dead-lettered and the chunk is retried uncommitted.
    */
   RELAY_HANDLER_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
+  /** A stage's fetch: the broker answers once this many bytes are there or RELAY_FETCH_MAX_WAIT_MS has passed. */
+  RELAY_FETCH_MIN_BYTES: z.coerce.number().int().min(1).max(10 * 1024 * 1024).default(16 * 1024),
+  RELAY_FETCH_MAX_WAIT_MS: z.coerce.number().int().min(1).max(10000).default(25),
+  /** Offsets whose output is durable are committed together at most this often (0: after every chunk). */
+  RELAY_COMMIT_INTERVAL_MS: z.coerce.number().int().min(0).max(5000).default(250),
 };
 
 /** Kafka's own rule: a member must get several heartbeats in before its session expires. */

@@ -3,5 +3,5 @@ export { ensureTopics, prepareWire, replicationFor, waitForTopicLeaders, type Re
 export { DurableProducer, LingeringProducer, ProduceError, type LingeringProducerOptions } from './producer';
 export { ok, dlq, drop, type OutputRecord, type MessageOutcome, type InboundMessage, type BatchHandler } from './outcome';
 export { StageConsumer, StageConsumerError, type StageConsumerOptions } from './stage-consumer';
-export { KafkaStageServer, type StageServerOptions } from './stage.server';
-export { WireModule, runStage, runMain, KAFKA, type WireOptions, type RunStageOptions } from './wire.module';
+export { KafkaStageServer, type OwnGroup, type StageServerOptions } from './stage.server';
+export { WireModule, runStage, runMain, stageConsumerSettings, KAFKA, type WireOptions, type RunStageOptions, type StageConsumerConfig } from './wire.module';

@@ -10,10 +10,17 @@ export type StageServerOptions = Omit<StageConsumerOptions, 'handlers' | 'seedOf
    * stage's main consumer (`groupId`). kafkajs fetches a broker's next batches only once every
    * batch of the current fetch is handled, so a handler that waits for records of another
    * topic (history: a validated event waiting for its outcome) must not share a consumer with
-   * that topic. A split group without committed offsets starts from the main group's.
+   * that topic. A split group without committed offsets starts from the main group's. Its
+   * fetch settings may differ from the main consumer's (a waiting consumer needs no low latency).
    */
-  ownGroups?: Partial<Record<TopicKey, string>>;
+  ownGroups?: Partial<Record<TopicKey, OwnGroup>>;
 };
+
+export interface OwnGroup {
+  groupId: string;
+  fetchMinBytes?: number;
+  fetchMaxWaitMs?: number;
+}
 
 /**
  * NestJS transport strategy over kafkajs for Relay's consumer stages. Nest's stock Kafka
@@ -49,20 +56,26 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
       return;
     }
     const { ownGroups = {}, ...options } = this.options;
-    const byGroup = new Map<string, Partial<Record<TopicKey, BatchHandler<unknown>>>>();
+    const byGroup = new Map<string, { own?: OwnGroup; handlers: Partial<Record<TopicKey, BatchHandler<unknown>>> }>();
     for (const [key, handler] of Object.entries(handlers) as [TopicKey, BatchHandler<unknown>][]) {
-      const groupId = ownGroups[key] ?? options.groupId;
-      byGroup.set(groupId, { ...byGroup.get(groupId), [key]: handler });
+      const own = ownGroups[key];
+      const groupId = own?.groupId ?? options.groupId;
+      const group = byGroup.get(groupId) ?? { ...(own ? { own } : {}), handlers: {} };
+      group.handlers[key] = handler;
+      byGroup.set(groupId, group);
     }
-    this.consumers = [...byGroup].map(
-      ([groupId, groupHandlers]) =>
-        new StageConsumer({
-          ...options,
-          groupId,
-          handlers: groupHandlers,
-          ...(groupId === options.groupId ? {} : { seedOffsetsFrom: options.groupId }),
-        }),
-    );
+    this.consumers = [...byGroup].map(([groupId, { own, handlers: groupHandlers }]) => {
+      if (!own) return new StageConsumer({ ...options, groupId, handlers: groupHandlers });
+      const { fetchMinBytes, fetchMaxWaitMs } = own;
+      return new StageConsumer({
+        ...options,
+        groupId,
+        handlers: groupHandlers,
+        seedOffsetsFrom: options.groupId,
+        ...(fetchMinBytes !== undefined ? { fetchMinBytes } : {}),
+        ...(fetchMaxWaitMs !== undefined ? { fetchMaxWaitMs } : {}),
+      });
+    });
     try {
       await Promise.all(this.consumers.map((c) => c.start()));
       callback();

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { describeConfig, dispatcherConfigSchema, loadConfig } from '@relay/config';
 import { prepareDatabase } from '@relay/control-plane';
-import { runMain, runStage } from '@relay/kafka';
+import { runMain, runStage, stageConsumerSettings } from '@relay/kafka';
 import { secretKeyFor } from '@relay/webhooks';
 import { DispatcherModule } from './app.module';
 
@@ -15,11 +15,7 @@ runMain('dispatcher', async (log) => {
     module: DispatcherModule.forRoot(config),
     port: config.RELAY_DISPATCHER_PORT,
     groupId: `${config.RELAY_TOPIC_PREFIX}.dispatcher`,
-    batchMax: config.RELAY_BATCH_MAX,
-    partitionsConcurrency: config.RELAY_PARTITIONS_CONCURRENCY,
-    sessionTimeoutMs: config.RELAY_KAFKA_SESSION_TIMEOUT_MS,
-    heartbeatIntervalMs: config.RELAY_KAFKA_HEARTBEAT_MS,
-    handlerAttempts: config.RELAY_HANDLER_ATTEMPTS,
+    ...stageConsumerSettings(config),
     logLevel: config.RELAY_LOG_LEVEL,
   });
 });

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { describeConfig, historyConfigSchema, loadConfig } from '@relay/config';
-import { runMain, runStage } from '@relay/kafka';
+import { runMain, runStage, stageConsumerSettings } from '@relay/kafka';
 import { HistoryModule } from './app.module';
 import { setupHistoryDocument } from './openapi';
 
@@ -13,13 +13,13 @@ runMain('history', async (log) => {
     port: config.RELAY_HISTORY_PORT,
     host: config.RELAY_HISTORY_HOST,
     groupId: `${config.RELAY_TOPIC_PREFIX}.history`,
-    // Validated events wait there for their outcome, which the main group consumes (OutcomeWait).
-    ownGroups: { validated: `${config.RELAY_TOPIC_PREFIX}.history-validated` },
-    batchMax: config.RELAY_BATCH_MAX,
-    partitionsConcurrency: config.RELAY_PARTITIONS_CONCURRENCY,
-    sessionTimeoutMs: config.RELAY_KAFKA_SESSION_TIMEOUT_MS,
-    heartbeatIntervalMs: config.RELAY_KAFKA_HEARTBEAT_MS,
-    handlerAttempts: config.RELAY_HANDLER_ATTEMPTS,
+    // Validated events wait there for their outcome, which the main group consumes
+    // (OutcomeWait). That consumer is never on the latency path: it lets the broker gather
+    // larger fetches (and polls an idle broker twice a second rather than 40 times).
+    ownGroups: {
+      validated: { groupId: `${config.RELAY_TOPIC_PREFIX}.history-validated`, fetchMinBytes: 256 * 1024, fetchMaxWaitMs: 500 },
+    },
+    ...stageConsumerSettings(config),
     logLevel: config.RELAY_LOG_LEVEL,
     beforeListen: setupHistoryDocument,
   });

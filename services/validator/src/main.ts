@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { describeConfig, loadConfig, validatorConfigSchema } from '@relay/config';
 import { prepareDatabase } from '@relay/control-plane';
-import { runMain, runStage } from '@relay/kafka';
+import { runMain, runStage, stageConsumerSettings } from '@relay/kafka';
 import { ValidatorModule } from './app.module';
 
 runMain('validator', async (log) => {
@@ -13,11 +13,7 @@ runMain('validator', async (log) => {
     module: ValidatorModule.forRoot(config),
     port: config.RELAY_VALIDATOR_PORT,
     groupId: `${config.RELAY_TOPIC_PREFIX}.validator`,
-    batchMax: config.RELAY_BATCH_MAX,
-    partitionsConcurrency: config.RELAY_PARTITIONS_CONCURRENCY,
-    sessionTimeoutMs: config.RELAY_KAFKA_SESSION_TIMEOUT_MS,
-    heartbeatIntervalMs: config.RELAY_KAFKA_HEARTBEAT_MS,
-    handlerAttempts: config.RELAY_HANDLER_ATTEMPTS,
+    ...stageConsumerSettings(config),
     logLevel: config.RELAY_LOG_LEVEL,
   });
 });
