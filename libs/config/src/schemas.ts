@@ -116,8 +116,12 @@ export const gatewayConfigSchema = z.object({
   /** Where the history service's query API listens (the gateway forwards to it). */
   RELAY_HISTORY_URL: url.default('http://127.0.0.1:3004'),
   RELAY_MAX_BODY_BYTES: positiveInt(256 * 1024),
-  /** Producer linger: how long the gateway waits to group concurrent requests into one produce call. */
-  RELAY_PRODUCE_LINGER_MS: z.coerce.number().int().min(0).max(100).default(2),
+  /**
+   * Producer linger: how long an idle gateway producer waits to group concurrent requests into
+   * one produce call. Requests arriving while a produce is in flight are grouped anyway (sent
+   * when it is answered), so 0 costs no batching under load and no wait at idle.
+   */
+  RELAY_PRODUCE_LINGER_MS: z.coerce.number().int().min(0).max(100).default(0),
   /** A request whose record Kafka has not acknowledged within this gets 503 DEPENDENCY_UNAVAILABLE. */
   RELAY_PRODUCE_TIMEOUT_MS: positiveInt(10000),
   /** Records waiting for Kafka at most (queued or unacknowledged); beyond it requests get 503 at once. */
