@@ -37,6 +37,7 @@ import {
   startTestStack,
   sumOf,
   type RelayUnderTest,
+  type Sample,
 } from '@relay/testing';
 import {
   runConsumerPerformance,
@@ -205,6 +206,8 @@ interface PipelinePhase {
   validator: StageDelta;
   matcher: StageDelta;
   history: StageDelta;
+  /** `events` rows history wrote per event (1 when every event is written once, with its final status). */
+  historyRowsPerEvent: number;
 }
 
 /**
@@ -468,6 +471,7 @@ async function httpPhase(p: Pipeline, title: string, durationS: number, overallR
     validator: stageDelta(valBefore, valAfter),
     matcher: stageDelta(matchBefore, matchAfter),
     history: stageDelta(histBefore, histAfter),
+    historyRowsPerEvent: eventRowsWritten(histBefore, histAfter) / accepted,
   };
   reportPhase(phase);
   return { load, phase };
@@ -523,6 +527,9 @@ async function subscriptionPhase(p: Pipeline, events: number, problems: string[]
 
 const LOAD_GENERATOR = 'bench (load, producer)';
 
+const eventRowsWritten = (before: Sample[], after: Sample[]) =>
+  sumOf(after, 'relay_history_rows_written_total', { table: 'events' }) - sumOf(before, 'relay_history_rows_written_total', { table: 'events' });
+
 /** CPU of the pipeline's processes, and of the PostgreSQL backends serving its databases. */
 const snap = (p: Pipeline) => cpuSnapshot(p.pids, undefined, { postgres: () => postgresCpuSeconds(p.databases) });
 
@@ -552,7 +559,7 @@ function reportPhase(phase: PipelinePhase): void {
   say(`  cores while loading: ${formatCores(phase.coresDuringLoad)}`);
   if (phase.coresDuringDrain) say(`  cores while draining: ${formatCores(phase.coresDuringDrain)}`);
   say(`  CPU ms per event: ${formatCpuMs(phase.cpuMsPerEvent)}`);
-  say(`  batches: ${formatStages(phase)}`);
+  say(`  batches: ${formatStages(phase)}; history wrote ${fmt(phase.historyRowsPerEvent, 2)} event rows per event`);
 }
 
 interface KafkaPhase {
@@ -645,6 +652,7 @@ async function kafkaPhase(p: Pipeline, brokers: string[], registryUrl: string): 
     validator: stageDelta(valBefore, valAfter),
     matcher: stageDelta(matchBefore, matchAfter),
     history: stageDelta(histBefore, histAfter),
+    historyRowsPerEvent: eventRowsWritten(histBefore, histAfter) / N,
   };
   reportPhase(phase);
   await producer.disconnect();
@@ -802,6 +810,7 @@ function summarize(r: Results, problems: string[]): void {
     ['http_end_to_end_max_ms', http.phase.endToEndMs.max],
     ['http_gateway_cpu_ms_per_event', http.phase.cpuMsPerEvent.get('gateway') ?? Number.NaN],
     ['http_pipeline_cpu_ms_per_event', http.phase.pipelineCpuMsPerEvent],
+    ['http_history_rows_per_event', http.phase.historyRowsPerEvent],
     ['http_ingest_other_cores', http.phase.coresDuringLoad.others ?? Number.NaN],
   ];
   if (r.paced) {
@@ -815,6 +824,7 @@ function summarize(r: Results, problems: string[]): void {
       ['paced_end_to_end_max_ms', r.paced.phase.endToEndMs.max],
       ['paced_gateway_cpu_ms_per_event', r.paced.phase.cpuMsPerEvent.get('gateway') ?? Number.NaN],
       ['paced_pipeline_cpu_ms_per_event', r.paced.phase.pipelineCpuMsPerEvent],
+      ['paced_history_rows_per_event', r.paced.phase.historyRowsPerEvent],
       ['paced_producer_perf_latency_p50_ms', r.paced.ceiling.result.p50Ms],
       ['paced_producer_perf_latency_p99_ms', r.paced.ceiling.result.p99Ms],
       ['paced_producer_perf_record_bytes', r.paced.ceiling.recordSize],
@@ -848,6 +858,7 @@ function summarize(r: Results, problems: string[]): void {
     ['kafka_end_to_end_p99_ms', k.phase.endToEndMs.p99],
     ['kafka_end_to_end_max_ms', k.phase.endToEndMs.max],
     ['kafka_pipeline_cpu_ms_per_event', k.phase.pipelineCpuMsPerEvent],
+    ['kafka_history_rows_per_event', k.phase.historyRowsPerEvent],
     ['kafka_other_cores', k.phase.coresDuringDrain?.others ?? k.phase.coresDuringLoad.others ?? Number.NaN],
     ['bench_wall_s', (performance.now() - startedAt) / 1000],
   );
