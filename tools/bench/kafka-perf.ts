@@ -123,19 +123,30 @@ async function runTool(name: string, mainClass: string, args: string[], options:
 }
 
 export async function runProducerPerformance(
-  o: PerfRunOptions & { brokers: string; topic: string; records: number; recordSize: number },
+  o: PerfRunOptions & {
+    brokers: string;
+    topic: string;
+    records: number;
+    recordSize: number;
+    /** Records per second (the tool's --throughput); unthrottled when absent. */
+    throughput?: number;
+    /** linger.ms; the Java client's default (5) when absent. */
+    lingerMs?: number;
+    /** Tool name: log and pid file of its JVM. */
+    name?: string;
+  },
 ): Promise<ProducerPerfResult> {
   const output = await runTool(
-    'producer-perf',
+    o.name ?? 'producer-perf',
     'org.apache.kafka.tools.ProducerPerformance',
     [
       '--bootstrap-server', o.brokers,
       '--topic', o.topic,
       '--num-records', String(o.records),
       '--record-size', String(o.recordSize),
-      '--throughput', '-1',
+      '--throughput', String(o.throughput ?? -1),
       // The Java client's defaults otherwise (linger.ms 5, batch.size 16 KiB, no compression).
-      '--command-property', 'acks=all',
+      '--command-property', 'acks=all', ...(o.lingerMs !== undefined ? [`linger.ms=${o.lingerMs}`] : []),
     ],
     o,
   );

@@ -24,6 +24,7 @@ import { cpus } from 'node:os';
 import path from 'node:path';
 import { Kafka, Partitioners, logLevel, type Admin, type Message } from 'kafkajs';
 import { v7 as uuidv7 } from 'uuid';
+import { gatewayConfigSchema } from '@relay/config';
 import { ContractRegistry } from '@relay/contracts';
 import { ensureKafka, getFreePort, spawnManaged, tailFile, type ManagedProcess } from '@relay/local-stack';
 import {
@@ -37,6 +38,7 @@ import {
   storePurchaseType,
   sumOf,
   type RelayUnderTest,
+  type Sample,
 } from '@relay/testing';
 import {
   runConsumerPerformance,
@@ -195,6 +197,8 @@ interface PipelinePhase {
   validator: StageDelta;
   matcher: StageDelta;
   history: StageDelta;
+  /** `events` rows history wrote per event (1 when every event is written once, with its final status). */
+  historyRowsPerEvent: number;
 }
 
 /**
@@ -316,6 +320,61 @@ async function runCeilings(workDir: string, brokers: string[], classpath: string
   return { fastify, fastifyCores, fastifyCpuMs, producerPerf, producerPerfCores, producerPerfCpuMs, consumerPerf, consumerPerfCores, consumerPerfCpuMs };
 }
 
+/** ProducerPerformance at the paced rate, configured like the gateway's producer. */
+interface PacedProducerCeiling {
+  result: ProducerPerfResult;
+  rate: number;
+  recordSize: number;
+  lingerMs: number;
+}
+
+/** Bytes of the record the gateway produces for one bench trigger (Avro via the registry; headers not counted). */
+async function gatewayRecordBytes(registryUrl: string, p: Pipeline): Promise<number> {
+  const registry = new ContractRegistry({ url: registryUrl, topicPrefix: p.relay.topicPrefix });
+  await registry.registerAll(['ingested']);
+  const envelope = makeEnvelope({
+    event_id: uuidv7(),
+    team_id: p.teamA.teamId,
+    code_name: 'store_purchase',
+    received_at: Date.now(),
+    contact: makeContactRef({ email: 'HTTP-paced-12345678-1000@bench.example.com' }),
+    meta_data_json: JSON.stringify({ order_id: 1000, total_amount: 89.5, store_code: 'PAR-13' }),
+  });
+  return (await registry.encode('ingested', envelope)).length;
+}
+
+/**
+ * Kafka's own produce latency at the paced rate: ProducerPerformance throttled to that rate,
+ * acks=all and the gateway's linger, records the size of the gateway's, on a fresh topic with
+ * as many partitions as the pipeline's. The ceiling of `paced_accept_p99_vs_producer_perf_p99`.
+ */
+async function pacedProducerCeiling(
+  p: Pipeline,
+  stack: { brokers: string[]; registryUrl: string },
+  perf: { classpath: string; workDir: string },
+  rate: number,
+): Promise<PacedProducerCeiling> {
+  const lingerMs = gatewayConfigSchema.shape.RELAY_PRODUCE_LINGER_MS.parse(process.env.RELAY_PRODUCE_LINGER_MS);
+  const recordSize = await gatewayRecordBytes(stack.registryUrl, p);
+  const topic = freshTopicName('bench-perf-paced');
+  await createTestTopic(stack.brokers, topic, 6);
+  const records = Math.max(rate, Math.round(rate * S.pacedS));
+  say(`paced ceiling: ProducerPerformance, ${records} records of ${recordSize} B at ${rate} records/s, acks=all, linger.ms ${lingerMs}, topic ${topic}`);
+  const result = await runProducerPerformance({
+    ...perf,
+    name: 'producer-perf-paced',
+    brokers: stack.brokers.join(','),
+    topic,
+    records,
+    recordSize,
+    throughput: rate,
+    lingerMs,
+    onStart: (proc: ManagedProcess) => onCleanup(`${proc.name} JVM`, () => proc.stop()),
+  });
+  say(`  ProducerPerformance at ${rate}/s: latency avg ${result.avgLatencyMs} ms, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, max ${result.maxLatencyMs} ms`);
+  return { result, rate, recordSize, lingerMs };
+}
+
 interface Pipeline {
   relay: RelayUnderTest;
   admin: Admin;
@@ -404,6 +463,7 @@ async function httpPhase(p: Pipeline, title: string, durationS: number, overallR
     validator: stageDelta(valBefore, valAfter),
     matcher: stageDelta(matchBefore, matchAfter),
     history: stageDelta(histBefore, histAfter),
+    historyRowsPerEvent: eventRowsWritten(histBefore, histAfter) / accepted,
   };
   reportPhase(phase);
   return { load, phase };
@@ -469,6 +529,9 @@ async function startSubscriptionReceiver(): Promise<Pipeline['subscriptionReceiv
 
 const LOAD_GENERATOR = 'bench (load, producer)';
 
+const eventRowsWritten = (before: Sample[], after: Sample[]) =>
+  sumOf(after, 'relay_history_rows_written_total', { table: 'events' }) - sumOf(before, 'relay_history_rows_written_total', { table: 'events' });
+
 /** CPU of the pipeline's processes, and of the PostgreSQL backends serving its databases. */
 const snap = (p: Pipeline) => cpuSnapshot(p.pids, undefined, { postgres: () => postgresCpuSeconds(p.databases) });
 
@@ -498,7 +561,7 @@ function reportPhase(phase: PipelinePhase): void {
   say(`  cores while loading: ${formatCores(phase.coresDuringLoad)}`);
   if (phase.coresDuringDrain) say(`  cores while draining: ${formatCores(phase.coresDuringDrain)}`);
   say(`  CPU ms per event: ${formatCpuMs(phase.cpuMsPerEvent)}`);
-  say(`  batches: ${formatStages(phase)}`);
+  say(`  batches: ${formatStages(phase)}; history wrote ${fmt(phase.historyRowsPerEvent, 2)} event rows per event`);
 }
 
 interface KafkaPhase {
@@ -591,6 +654,7 @@ async function kafkaPhase(p: Pipeline, brokers: string[], registryUrl: string): 
     validator: stageDelta(valBefore, valAfter),
     matcher: stageDelta(matchBefore, matchAfter),
     history: stageDelta(histBefore, histAfter),
+    historyRowsPerEvent: eventRowsWritten(histBefore, histAfter) / N,
   };
   reportPhase(phase);
   await producer.disconnect();
@@ -602,7 +666,7 @@ async function kafkaPhase(p: Pipeline, brokers: string[], registryUrl: string): 
 interface Results {
   ceilings: CeilingResults;
   http: { load: LoadResult; phase: PipelinePhase };
-  paced: { load: LoadResult; phase: PipelinePhase; rate: number } | null;
+  paced: { load: LoadResult; phase: PipelinePhase; rate: number; ceiling: PacedProducerCeiling } | null;
   subscription: Percentiles | null;
   kafka: KafkaPhase;
 }
@@ -639,6 +703,16 @@ function summarize(r: Results, problems: string[]): void {
       `${fmt(r.paced.load.requestsPerSec)} req/s`,
       ...lat(r.paced.phase.endToEndMs),
       `202 p50/p99 ${fmt(r.paced.load.latencyMs.p50)}/${fmt(r.paced.load.latencyMs.p99)} ms, ${r.paced.phase.passed}/${r.paced.phase.accepted} passed`,
+    ]);
+    const c = r.paced.ceiling;
+    rows.push([
+      `ceiling: ProducerPerformance at ${fmt(c.rate)} rec/s`,
+      `${fmt(c.result.recordsPerSec)} rec/s`,
+      fmt(c.result.p50Ms),
+      '-',
+      fmt(c.result.p99Ms),
+      fmt(c.result.maxLatencyMs),
+      `${c.recordSize} B (the gateway's record), acks=all, linger.ms ${c.lingerMs}`,
     ]);
   }
   rows.push(
@@ -738,6 +812,7 @@ function summarize(r: Results, problems: string[]): void {
     ['http_end_to_end_max_ms', http.phase.endToEndMs.max],
     ['http_gateway_cpu_ms_per_event', http.phase.cpuMsPerEvent.get('gateway') ?? Number.NaN],
     ['http_pipeline_cpu_ms_per_event', http.phase.pipelineCpuMsPerEvent],
+    ['http_history_rows_per_event', http.phase.historyRowsPerEvent],
     ['http_ingest_other_cores', http.phase.coresDuringLoad.others ?? Number.NaN],
   ];
   if (r.paced) {
@@ -749,6 +824,12 @@ function summarize(r: Results, problems: string[]): void {
       ['paced_end_to_end_p90_ms', r.paced.phase.endToEndMs.p90],
       ['paced_end_to_end_p99_ms', r.paced.phase.endToEndMs.p99],
       ['paced_end_to_end_max_ms', r.paced.phase.endToEndMs.max],
+      ['paced_gateway_cpu_ms_per_event', r.paced.phase.cpuMsPerEvent.get('gateway') ?? Number.NaN],
+      ['paced_pipeline_cpu_ms_per_event', r.paced.phase.pipelineCpuMsPerEvent],
+      ['paced_history_rows_per_event', r.paced.phase.historyRowsPerEvent],
+      ['paced_producer_perf_latency_p50_ms', r.paced.ceiling.result.p50Ms],
+      ['paced_producer_perf_latency_p99_ms', r.paced.ceiling.result.p99Ms],
+      ['paced_producer_perf_record_bytes', r.paced.ceiling.recordSize],
     );
   }
   if (r.subscription) {
@@ -779,6 +860,7 @@ function summarize(r: Results, problems: string[]): void {
     ['kafka_end_to_end_p99_ms', k.phase.endToEndMs.p99],
     ['kafka_end_to_end_max_ms', k.phase.endToEndMs.max],
     ['kafka_pipeline_cpu_ms_per_event', k.phase.pipelineCpuMsPerEvent],
+    ['kafka_history_rows_per_event', k.phase.historyRowsPerEvent],
     ['kafka_other_cores', k.phase.coresDuringDrain?.others ?? k.phase.coresDuringLoad.others ?? Number.NaN],
     ['bench_wall_s', (performance.now() - startedAt) / 1000],
   );
@@ -792,7 +874,12 @@ function summarize(r: Results, problems: string[]): void {
     ['end_to_end_vs_consumer_perf', kafkaE2e / cp.fetchRecordsPerSec],
     ['kafkajs_producer_vs_producer_perf', k.producerEventsPerSec / pp.recordsPerSec],
     ['http_end_to_end_vs_http_ingest', http.phase.accepted / http.phase.totalS / http.load.requestsPerSec],
+    ['gateway_cpu_vs_fastify_cpu', (http.phase.cpuMsPerEvent.get('gateway') ?? Number.NaN) / r.ceilings.fastifyCpuMs],
   ];
+  if (r.paced) {
+    // ProducerPerformance reports whole milliseconds: a 0 ms p99 counts as 1 ms.
+    ratios.push(['paced_accept_p99_vs_producer_perf_p99', r.paced.load.latencyMs.p99 / Math.max(1, r.paced.ceiling.result.p99Ms)]);
+  }
   console.log('');
   for (const [name, value] of ratios) console.log(`ratio ${name} ${value.toFixed(3)}`);
 
@@ -901,7 +988,8 @@ async function main(): Promise<boolean> {
     const run = await httpPhase(p, 'HTTP paced', S.pacedS, rate);
     checkLoad(run.load, problems);
     checkPhase(run.phase, problems);
-    paced = { ...run, rate };
+    const ceiling = await pacedProducerCeiling(p, stack, { classpath, workDir }, rate);
+    paced = { ...run, rate, ceiling };
   }
 
   const subscription = S.subscriptionEvents > 0 ? await subscriptionPhase(p, S.subscriptionEvents, problems) : null;

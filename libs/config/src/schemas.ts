@@ -125,6 +125,11 @@ const consumerVars = {
    * down) nothing is dead-lettered and the chunk is retried uncommitted.
    */
   RELAY_HANDLER_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
+  /** A stage's fetch: the broker answers once this many bytes are there or RELAY_FETCH_MAX_WAIT_MS has passed. */
+  RELAY_FETCH_MIN_BYTES: z.coerce.number().int().min(1).max(10 * 1024 * 1024).default(16 * 1024),
+  RELAY_FETCH_MAX_WAIT_MS: z.coerce.number().int().min(1).max(10000).default(25),
+  /** Offsets whose output is durable are committed together at most this often (0: after every chunk). */
+  RELAY_COMMIT_INTERVAL_MS: z.coerce.number().int().min(0).max(5000).default(250),
 };
 
 /** Kafka's own rule: a member must get several heartbeats in before its session expires. */
@@ -152,8 +157,12 @@ export const gatewayConfigSchema = z.object({
   RELAY_HISTORY_URL: url.default('http://127.0.0.1:3004'),
   ...historyTokenVars,
   RELAY_MAX_BODY_BYTES: positiveInt(256 * 1024),
-  /** Producer linger: how long the gateway waits to group concurrent requests into one produce call. */
-  RELAY_PRODUCE_LINGER_MS: z.coerce.number().int().min(0).max(100).default(2),
+  /**
+   * Producer linger: how long an idle gateway producer waits to group concurrent requests into
+   * one produce call. Requests arriving while a produce is in flight are grouped anyway (sent
+   * when it is answered), so 0 costs no batching under load and no wait at idle.
+   */
+  RELAY_PRODUCE_LINGER_MS: z.coerce.number().int().min(0).max(100).default(0),
   /** A request whose record Kafka has not acknowledged within this gets 503 DEPENDENCY_UNAVAILABLE. */
   RELAY_PRODUCE_TIMEOUT_MS: positiveInt(10000),
   /** Records waiting for Kafka at most (queued or unacknowledged); beyond it requests get 503 at once. */
@@ -245,6 +254,8 @@ export const historyConfigSchema = z.object({
   RELAY_HISTORY_HOST: z.string().default('127.0.0.1'),
   RELAY_HISTORY_FLUSH_MS: positiveInt(200),
   ...historyTokenVars,
+  /** How long a validated event waits for the matcher's outcome before history writes it as `validated`. */
+  RELAY_HISTORY_OUTCOME_WAIT_MS: positiveInt(1500),
 }).superRefine(heartbeatWithinSession);
 
 export const serviceConfigSchemas = {

@@ -4,15 +4,17 @@ export { DurableProducer, LingeringProducer, ProduceError, type LingeringProduce
 export { ok, dlq, drop, type OutputRecord, type MessageOutcome, type InboundMessage, type BatchHandler } from './outcome';
 export { TopicBatch, produceRecords } from './produce';
 export { StageConsumer, StageConsumerError, type StageConsumerOptions } from './stage-consumer';
-export { KafkaStageServer, type StageServerOptions } from './stage.server';
+export { KafkaStageServer, type OwnGroup, type StageServerOptions } from './stage.server';
 export {
   WireModule,
   runStage,
   runStageMain,
   runMain,
   stageOptionsFrom,
+  stageConsumerSettings,
   KAFKA,
   type WireOptions,
   type RunStageOptions,
   type StageEntry,
+  type StageConsumerConfig,
 } from './wire.module';

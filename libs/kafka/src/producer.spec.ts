@@ -86,8 +86,13 @@ describe('LingeringProducer bounds', () => {
     const refused = await lingering.send('t', { value: 'c' }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(ProduceError);
     expect((refused as ProduceError).code).toBe('PRODUCER_QUEUE_FULL');
-    for (const o of open) o.resolve();
-    await expect(Promise.all([first, second])).resolves.toEqual([undefined, undefined]);
+    // 'b' waited for the answer to 'a' (one request in flight at a time), then went alone.
+    expect(open).toHaveLength(1);
+    open[0]?.resolve();
+    await first;
+    expect(open).toHaveLength(2);
+    open[1]?.resolve();
+    await expect(second).resolves.toBeUndefined();
     const third = lingering.send('t', { value: 'd' });
     open[2]?.resolve();
     await expect(third).resolves.toBeUndefined();
@@ -103,6 +108,43 @@ describe('LingeringProducer bounds', () => {
     for (const s of sends) await expect(s).rejects.toThrow('broker gone');
     await drained;
     expect(lingering.pendingCount).toBe(0);
+  });
+});
+
+describe('LingeringProducer grouping', () => {
+  it('sends at once when nothing is in flight, and groups what arrives meanwhile into one request when it is answered', async () => {
+    const { producer, open } = heldProducer();
+    const lingering = new LingeringProducer(producer, { lingerMs: 0, sendTimeoutMs: 60000 });
+    const first = lingering.send('t', { value: 'a' });
+    expect(open).toHaveLength(1); // no linger at idle
+    const later = [lingering.send('t', { value: 'b' }), lingering.send('t', { value: 'c' }), lingering.send('u', { value: 'd' })];
+    expect(open).toHaveLength(1); // waiting for the request in flight
+    open[0]?.resolve();
+    await first;
+    expect(open).toHaveLength(2);
+    expect(open[1]?.messages).toEqual([
+      { topic: 't', messages: [{ value: 'b' }, { value: 'c' }] },
+      { topic: 'u', messages: [{ value: 'd' }] },
+    ]);
+    open[1]?.resolve();
+    await expect(Promise.all(later)).resolves.toEqual([undefined, undefined, undefined]);
+  });
+
+  it('with a linger, an idle producer waits that long to group sends', async () => {
+    jest.useFakeTimers();
+    try {
+      const { producer, open } = heldProducer();
+      const lingering = new LingeringProducer(producer, { lingerMs: 5, sendTimeoutMs: 60000 });
+      const sends = [lingering.send('t', { value: 'a' }), lingering.send('t', { value: 'b' })];
+      expect(open).toHaveLength(0);
+      jest.advanceTimersByTime(5);
+      expect(open).toHaveLength(1);
+      expect(open[0]?.messages).toEqual([{ topic: 't', messages: [{ value: 'a' }, { value: 'b' }] }]);
+      open[0]?.resolve();
+      await Promise.all(sends);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });
 

@@ -3,6 +3,7 @@ import type { Kafka } from 'kafkajs';
 import type { ContractRegistry } from '@relay/contracts';
 import { RelayMetrics, createLogger } from '@relay/observability';
 import type { DurableProducer } from './producer';
+import { ok } from './outcome';
 import { StageConsumer } from './stage-consumer';
 
 /** The part of a kafkajs Consumer StageConsumer uses, with its instrumentation events fired by hand. */
@@ -11,7 +12,10 @@ class FakeConsumer extends EventEmitter {
   config: Record<string, unknown> = {};
   connect = jest.fn(async () => undefined);
   subscribe = jest.fn(async () => undefined);
-  run = jest.fn(async () => {
+  commitOffsets = jest.fn(async (_offsets: { topic: string; partition: number; offset: string }[]) => undefined);
+  eachBatch: ((payload: unknown) => Promise<void>) | null = null;
+  run = jest.fn(async (config: { eachBatch: (payload: unknown) => Promise<void> }) => {
+    this.eachBatch = config.eachBatch;
     this.fire('GROUP_JOIN', {});
   });
   disconnect = jest.fn(async () => {
@@ -22,7 +26,7 @@ class FakeConsumer extends EventEmitter {
   }
 }
 
-function setup() {
+function setup(extra: { commitIntervalMs?: number } = {}) {
   const fake = new FakeConsumer();
   const onFatal = jest.fn();
   const kafka = {
@@ -33,19 +37,93 @@ function setup() {
   } as unknown as Kafka;
   const consumer = new StageConsumer({
     kafka,
-    registry: { topic: (k: string) => `t.${k}` } as unknown as ContractRegistry,
-    producer: {} as DurableProducer,
+    registry: {
+      topic: (k: string) => `t.${k}`,
+      decode: async () => ({ schemaId: 1, value: {} }),
+    } as unknown as ContractRegistry,
+    producer: { sendBatch: async () => undefined } as unknown as DurableProducer,
     metrics: new RelayMetrics('test'),
     logger: createLogger('test', 'silent'),
     stage: 'validator',
     groupId: 'g',
-    handlers: { ingested: async () => [] },
+    handlers: { ingested: async (messages) => messages.map(() => ok()) },
     batchMax: 10,
     partitionsConcurrency: 1,
     onFatal,
+    ...extra,
   });
   return { fake, consumer, onFatal };
 }
+
+/** Hands the consumer one batch of `count` messages of partition `partition`, from `first`. */
+async function deliver(fake: FakeConsumer, partition: number, first: number, count: number): Promise<void> {
+  await fake.eachBatch?.({
+    batch: {
+      topic: 't.ingested',
+      partition,
+      highWatermark: String(first + count),
+      messages: Array.from({ length: count }, (_, i) => ({ offset: String(first + i), key: null, value: Buffer.from('x'), headers: {}, timestamp: '0' })),
+    },
+    resolveOffset: () => undefined,
+    heartbeat: async () => undefined,
+    isRunning: () => true,
+    isStale: () => false,
+  });
+}
+
+describe('StageConsumer offset commits (after durable output, grouped by time)', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('commits the chunks done within an interval together, in one request, once the interval has passed', async () => {
+    jest.useFakeTimers({ now: 1_000_000 });
+    const { fake, consumer } = setup({ commitIntervalMs: 250 });
+    await consumer.start();
+    // Three chunks of at most 10: the first commits at once (nothing committed in the last
+    // 250 ms), the two others wait for the interval.
+    await deliver(fake, 0, 0, 25);
+    expect(fake.commitOffsets).toHaveBeenCalledTimes(1);
+    expect(fake.commitOffsets).toHaveBeenLastCalledWith([{ topic: 't.ingested', partition: 0, offset: '10' }]);
+    await deliver(fake, 0, 25, 5);
+    await deliver(fake, 1, 0, 3);
+    expect(fake.commitOffsets).toHaveBeenCalledTimes(1);
+    await jest.advanceTimersByTimeAsync(250);
+    expect(fake.commitOffsets).toHaveBeenCalledTimes(2);
+    expect(fake.commitOffsets).toHaveBeenLastCalledWith([
+      { topic: 't.ingested', partition: 0, offset: '30' },
+      { topic: 't.ingested', partition: 1, offset: '3' },
+    ]);
+  });
+
+  it('commits what is pending when stopped', async () => {
+    jest.useFakeTimers({ now: 1_000_000 });
+    const { fake, consumer } = setup({ commitIntervalMs: 250 });
+    await consumer.start();
+    await deliver(fake, 0, 0, 1);
+    await deliver(fake, 0, 1, 1);
+    await consumer.stop();
+    expect(fake.commitOffsets).toHaveBeenLastCalledWith([{ topic: 't.ingested', partition: 0, offset: '2' }]);
+  });
+
+  it('forgets pending offsets of partitions it lost in a rebalance', async () => {
+    jest.useFakeTimers({ now: 1_000_000 });
+    const { fake, consumer } = setup({ commitIntervalMs: 250 });
+    await consumer.start();
+    await deliver(fake, 0, 0, 1);
+    await deliver(fake, 0, 1, 1);
+    await deliver(fake, 1, 0, 1);
+    fake.fire('GROUP_JOIN', { memberAssignment: { 't.ingested': [1] } });
+    await jest.advanceTimersByTimeAsync(250);
+    expect(fake.commitOffsets).toHaveBeenLastCalledWith([{ topic: 't.ingested', partition: 1, offset: '1' }]);
+  });
+
+  it('commits after every chunk with an interval of 0', async () => {
+    const { fake, consumer } = setup({ commitIntervalMs: 0 });
+    await consumer.start();
+    await deliver(fake, 0, 0, 1);
+    await deliver(fake, 0, 1, 1);
+    expect(fake.commitOffsets).toHaveBeenCalledTimes(2);
+  });
+});
 
 describe('StageConsumer lifecycle (readiness)', () => {
   afterEach(() => jest.useRealTimers());

@@ -25,6 +25,12 @@ export interface StageConsumerOptions {
   fetchMinBytes?: number;
   fetchMaxWaitMs?: number;
   /**
+   * Offsets of chunks whose output is durable are committed at most this often (one
+   * OffsetCommit request for every partition done since the last one) instead of after each
+   * chunk; 0 commits after each chunk. Default 250 ms.
+   */
+  commitIntervalMs?: number;
+  /**
    * Tries of a failing handler call (on the whole chunk, then on each message while a poison
    * record is isolated) before a message counts as failing. Default 5.
    */
@@ -32,6 +38,12 @@ export interface StageConsumerOptions {
   /** Pause before retry n of a failing handler call; default 200 ms doubling, at most 5 s. */
   handlerBackoffMs?: (attempt: number) => number;
   fromBeginning?: boolean;
+  /**
+   * A group this one was split from (see StageServerOptions.ownGroups): when this group has
+   * no committed offset on its topics yet, it starts from that group's committed offsets
+   * instead of `fromBeginning`, so splitting a topic off re-reads nothing and skips nothing.
+   */
+  seedOffsetsFrom?: string;
   /**
    * Group session: how long the coordinator waits for a heartbeat before it gives a dead
    * member's partitions to another one (or to the member's restart). Default 6 s, the broker's default group.min.session.timeout.ms.
@@ -70,7 +82,10 @@ export class StageConsumerError extends Error {
  * acks=all, and only then commits the offsets (at-least-once; downstream dedups on
  * event_id).
  *
- * - Offsets are committed per chunk after its output is durable; nothing is auto-committed.
+ * - Offsets are committed only after the chunk's output is durable; nothing is auto-committed.
+ *   Durable offsets are gathered and committed together at most every `commitIntervalMs`
+ *   (and when the consumer stops), so small chunks do not each pay an OffsetCommit request.
+ *   A crash before that commit replays those chunks: at-least-once, as before.
  * - A message that cannot be decoded, or that its handler sends to `dlq`, goes to the
  *   dead-letter topic with topic/partition/offset and the reason, so it never blocks its
  *   partition.
@@ -91,6 +106,10 @@ export class StageConsumer {
   private readonly log: Logger;
   private state: StageConsumerState = 'starting';
   private stopRequested = false;
+  // Offsets (next to read) whose chunk's output is durable, not yet committed: `topic|partition` →.
+  private readonly pendingOffsets = new Map<string, { topic: string; partition: number; offset: string }>();
+  private lastCommitAt = 0;
+  private commitTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: StageConsumerOptions) {
     this.log = options.logger.child({ component: 'stage-consumer', stage: options.stage });
@@ -120,6 +139,12 @@ export class StageConsumer {
     this.watch(consumer);
     await consumer.connect();
     const topics = (Object.keys(this.options.handlers) as TopicKey[]).map((k) => registry.topic(k));
+    if (this.options.seedOffsetsFrom) {
+      // Failing to seed (another instance joined first) costs a re-read from the beginning, never a skipped record.
+      await this.seedOffsets(this.options.seedOffsetsFrom, topics).catch((error: unknown) =>
+        this.log.warn({ err: error, groupId }, 'could not start the new group from the offsets of the group it was split from'),
+      );
+    }
     await consumer.subscribe({ topics, fromBeginning: this.options.fromBeginning ?? true });
     await consumer.run({
       autoCommit: false,
@@ -128,6 +153,27 @@ export class StageConsumer {
       eachBatch: (payload) => this.onBatch(payload),
     });
     this.log.info({ groupId, topics }, 'consuming');
+  }
+
+  /** Copies `from`'s committed offsets on `topics` to this group if it has none yet (before it joins). */
+  private async seedOffsets(from: string, topics: string[]): Promise<void> {
+    const { kafka, groupId } = this.options;
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const committed = (offsets: { partitions: { offset: string }[] }[]) =>
+        offsets.some((t) => t.partitions.some((p) => Number(p.offset) >= 0));
+      if (committed(await admin.fetchOffsets({ groupId, topics }))) return;
+      const source = await admin.fetchOffsets({ groupId: from, topics });
+      if (!committed(source)) return;
+      for (const { topic, partitions } of source) {
+        const set = partitions.filter((p) => Number(p.offset) >= 0).map((p) => ({ partition: p.partition, offset: p.offset }));
+        if (set.length > 0) await admin.setOffsets({ groupId, topic, partitions: set });
+      }
+      this.log.info({ groupId, from, topics }, 'new consumer group starts from the offsets of the group it was split from');
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   /** Current state; /health/ready of the stage is false unless it is `running`. */
@@ -156,9 +202,10 @@ export class StageConsumer {
    */
   private watch(consumer: Consumer): void {
     const { events } = consumer;
-    consumer.on(events.GROUP_JOIN, () => {
+    consumer.on(events.GROUP_JOIN, ({ payload }) => {
       if (this.state !== 'running') this.log.info({ previous: this.state }, 'consumer joined its group');
       this.state = 'running';
+      this.keepAssigned(payload.memberAssignment);
     });
     consumer.on(events.CRASH, ({ payload }) => {
       if (this.stopRequested) return;
@@ -192,8 +239,75 @@ export class StageConsumer {
     this.stopRequested = true;
     this.state = 'stopped';
     const consumer = this.consumer;
-    this.consumer = null;
-    if (consumer) await consumer.disconnect();
+    if (consumer) {
+      // Durable work done while idle; the batch in progress commits its own when it sees the stop.
+      await this.commitPending().catch((error: unknown) => this.log.warn({ err: error }, 'commit on stop failed; the next owner replays'));
+      this.consumer = null;
+      await consumer.disconnect();
+    }
+    this.clearCommitTimer();
+  }
+
+  private get commitIntervalMs(): number {
+    return this.options.commitIntervalMs ?? 250;
+  }
+
+  /**
+   * After a rebalance, forgets pending offsets of partitions this member no longer owns: the
+   * new owner replays them from the last commit (at-least-once) rather than this member
+   * committing over its progress.
+   */
+  private keepAssigned(assignment: Record<string, number[]> | undefined): void {
+    if (!assignment) return;
+    for (const [key, { topic, partition }] of this.pendingOffsets) {
+      if (!assignment[topic]?.includes(partition)) this.pendingOffsets.delete(key);
+    }
+  }
+
+  /** Records a chunk's next offset once its output is durable; commits if the interval has passed. */
+  private async offsetDurable(topic: string, partition: number, nextOffset: string, flushNow: boolean): Promise<void> {
+    this.pendingOffsets.set(`${topic}|${partition}`, { topic, partition, offset: nextOffset });
+    if (flushNow || Date.now() - this.lastCommitAt >= this.commitIntervalMs) {
+      await this.commitPending();
+      return;
+    }
+    // An idle stage still commits what it finished, one interval later.
+    this.commitTimer ??= setTimeout(() => {
+      this.commitTimer = null;
+      this.commitPending().catch((error: unknown) =>
+        this.log.warn({ err: error }, 'periodic offset commit failed; retried with the next one (a rebalance replays from the last commit)'),
+      );
+    }, this.commitIntervalMs);
+    this.commitTimer.unref();
+  }
+
+  /**
+   * Commits every pending offset in one request. Hand-rolled because kafkajs's autoCommit
+   * commits after every batch whatever autoCommitInterval says; this keeps the rule that
+   * only offsets whose output is durable are committed, and groups them by time.
+   */
+  private async commitPending(): Promise<void> {
+    this.clearCommitTimer();
+    const consumer = this.consumer;
+    if (!consumer || this.pendingOffsets.size === 0) return;
+    const offsets = [...this.pendingOffsets.values()];
+    this.pendingOffsets.clear();
+    this.lastCommitAt = Date.now();
+    try {
+      await consumer.commitOffsets(offsets);
+    } catch (error) {
+      // Put back what no newer chunk has replaced, so the next commit carries it.
+      for (const o of offsets) {
+        const key = `${o.topic}|${o.partition}`;
+        if (!this.pendingOffsets.has(key)) this.pendingOffsets.set(key, o);
+      }
+      throw error;
+    }
+  }
+
+  private clearCommitTimer(): void {
+    if (this.commitTimer) clearTimeout(this.commitTimer);
+    this.commitTimer = null;
   }
 
   private async onBatch(payload: EachBatchPayload): Promise<void> {
@@ -233,10 +347,10 @@ export class StageConsumer {
 
       const last = chunk[chunk.length - 1] as KafkaMessage;
       payload.resolveOffset(last.offset);
-      // The committed offset is the next one to read.
-      await this.consumer?.commitOffsets([
-        { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
-      ]);
+      // The committed offset is the next one to read. Committed now when the consumer is
+      // stopping or losing the partition, else with the next periodic commit.
+      const leaving = this.stopRequested || !payload.isRunning() || payload.isStale();
+      await this.offsetDurable(batch.topic, batch.partition, (BigInt(last.offset) + 1n).toString(), leaving || this.commitIntervalMs === 0);
       metrics.batchSeconds.observe({ stage }, Number(process.hrtime.bigint() - startedAt) / 1e9);
       metrics.batchSize.observe({ stage }, chunk.length);
       metrics.consumerLag.set(

@@ -4,7 +4,23 @@ import { TOPICS, type TopicKey } from '@relay/contracts';
 import type { BatchHandler, MessageOutcome } from './outcome';
 import { StageConsumer, type StageConsumerOptions } from './stage-consumer';
 
-export type StageServerOptions = Omit<StageConsumerOptions, 'handlers'>;
+export type StageServerOptions = Omit<StageConsumerOptions, 'handlers' | 'seedOffsetsFrom'> & {
+  /**
+   * Topics consumed by a Kafka consumer of their own, in the group given here, instead of the
+   * stage's main consumer (`groupId`). kafkajs fetches a broker's next batches only once every
+   * batch of the current fetch is handled, so a handler that waits for records of another
+   * topic (history: a validated event waiting for its outcome) must not share a consumer with
+   * that topic. A split group without committed offsets starts from the main group's. Its
+   * fetch settings may differ from the main consumer's (a waiting consumer needs no low latency).
+   */
+  ownGroups?: Partial<Record<TopicKey, OwnGroup>>;
+};
+
+export interface OwnGroup {
+  groupId: string;
+  fetchMinBytes?: number;
+  fetchMaxWaitMs?: number;
+}
 
 /**
  * NestJS transport strategy over kafkajs for Relay's consumer stages. Nest's stock Kafka
@@ -17,7 +33,7 @@ export type StageServerOptions = Omit<StageConsumerOptions, 'handlers'>;
  *   handle(messages: InboundMessage<EventEnvelope>[]): Promise<MessageOutcome[]>
  */
 export class KafkaStageServer extends Server implements CustomTransportStrategy {
-  private consumer: StageConsumer | null = null;
+  private consumers: StageConsumer[] = [];
 
   constructor(private readonly options: StageServerOptions) {
     super();
@@ -39,30 +55,52 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
       callback();
       return;
     }
-    this.consumer = new StageConsumer({ ...this.options, handlers });
+    const { ownGroups = {}, ...options } = this.options;
+    const byGroup = new Map<string, { own?: OwnGroup; handlers: Partial<Record<TopicKey, BatchHandler<unknown>>> }>();
+    for (const [key, handler] of Object.entries(handlers) as [TopicKey, BatchHandler<unknown>][]) {
+      const own = ownGroups[key];
+      const groupId = own?.groupId ?? options.groupId;
+      const group = byGroup.get(groupId) ?? { ...(own ? { own } : {}), handlers: {} };
+      group.handlers[key] = handler;
+      byGroup.set(groupId, group);
+    }
+    this.consumers = [...byGroup].map(([groupId, { own, handlers: groupHandlers }]) => {
+      if (!own) return new StageConsumer({ ...options, groupId, handlers: groupHandlers });
+      const { fetchMinBytes, fetchMaxWaitMs } = own;
+      return new StageConsumer({
+        ...options,
+        groupId,
+        handlers: groupHandlers,
+        seedOffsetsFrom: options.groupId,
+        ...(fetchMinBytes !== undefined ? { fetchMinBytes } : {}),
+        ...(fetchMaxWaitMs !== undefined ? { fetchMaxWaitMs } : {}),
+      });
+    });
     try {
-      await this.consumer.start();
+      await Promise.all(this.consumers.map((c) => c.start()));
       callback();
     } catch (error) {
       callback(error);
     }
   }
 
-  /** Readiness: resolves while the stage's consumer is in its group (or the stage has none). */
+  /** Readiness: resolves while every consumer of the stage is in its group (or the stage has none). */
   async assertConsuming(): Promise<void> {
-    await this.consumer?.assertRunning();
+    await Promise.all(this.consumers.map((c) => c.assertRunning()));
   }
 
   async close(): Promise<void> {
-    await this.consumer?.stop();
-    this.consumer = null;
+    const consumers = this.consumers;
+    this.consumers = [];
+    await Promise.all(consumers.map((c) => c.stop()));
   }
 
   on(): void {
     // Events of the underlying client are logged by the consumer itself.
   }
 
+  /** The stage's consumers (one per consumer group). */
   unwrap<T>(): T {
-    return this.consumer as T;
+    return this.consumers as T;
   }
 }

@@ -10,7 +10,7 @@ import type { z } from 'zod';
 import { ObservabilityModule, Readiness, RelayMetrics, createLogger, type Logger as PinoLogger } from '@relay/observability';
 import { createKafka } from './client';
 import { DurableProducer } from './producer';
-import { KafkaStageServer } from './stage.server';
+import { KafkaStageServer, type StageServerOptions } from './stage.server';
 import { prepareWire } from './topics';
 
 export const KAFKA = Symbol('KAFKA');
@@ -125,15 +125,47 @@ export interface RunStageOptions {
   port: number;
   host?: string;
   groupId: string;
+  /** Topics consumed in a group of their own: see StageServerOptions.ownGroups. */
+  ownGroups?: StageServerOptions['ownGroups'];
   batchMax: number;
   partitionsConcurrency: number;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   /** RELAY_HANDLER_ATTEMPTS: see StageConsumerOptions.handlerAttempts. */
   handlerAttempts?: number;
+  /** RELAY_FETCH_MIN_BYTES / RELAY_FETCH_MAX_WAIT_MS / RELAY_COMMIT_INTERVAL_MS: see StageConsumerOptions. */
+  fetchMinBytes?: number;
+  fetchMaxWaitMs?: number;
+  commitIntervalMs?: number;
   logLevel: string;
   /** What a stage adds to its HTTP side before it listens (the history service: its OpenAPI document). */
   beforeListen?: (app: NestFastifyApplication) => void;
+}
+
+/** The consumer variables every stage's configuration has (consumerVars in @relay/config). */
+export interface StageConsumerConfig {
+  RELAY_BATCH_MAX: number;
+  RELAY_PARTITIONS_CONCURRENCY: number;
+  RELAY_KAFKA_SESSION_TIMEOUT_MS: number;
+  RELAY_KAFKA_HEARTBEAT_MS: number;
+  RELAY_HANDLER_ATTEMPTS: number;
+  RELAY_FETCH_MIN_BYTES: number;
+  RELAY_FETCH_MAX_WAIT_MS: number;
+  RELAY_COMMIT_INTERVAL_MS: number;
+}
+
+/** runStage's consumer options from a stage's configuration. */
+export function stageConsumerSettings(config: StageConsumerConfig) {
+  return {
+    batchMax: config.RELAY_BATCH_MAX,
+    partitionsConcurrency: config.RELAY_PARTITIONS_CONCURRENCY,
+    sessionTimeoutMs: config.RELAY_KAFKA_SESSION_TIMEOUT_MS,
+    heartbeatIntervalMs: config.RELAY_KAFKA_HEARTBEAT_MS,
+    handlerAttempts: config.RELAY_HANDLER_ATTEMPTS,
+    fetchMinBytes: config.RELAY_FETCH_MIN_BYTES,
+    fetchMaxWaitMs: config.RELAY_FETCH_MAX_WAIT_MS,
+    commitIntervalMs: config.RELAY_COMMIT_INTERVAL_MS,
+  } satisfies Partial<RunStageOptions>;
 }
 
 /** How long a stage whose consumer died may take to shut down before it exits anyway. */
@@ -171,11 +203,15 @@ export async function runStage(options: RunStageOptions): Promise<NestFastifyApp
     logger: log,
     stage: options.service,
     groupId: options.groupId,
+    ...(options.ownGroups ? { ownGroups: options.ownGroups } : {}),
     batchMax: options.batchMax,
     partitionsConcurrency: options.partitionsConcurrency,
     ...(options.sessionTimeoutMs ? { sessionTimeoutMs: options.sessionTimeoutMs } : {}),
     ...(options.heartbeatIntervalMs ? { heartbeatIntervalMs: options.heartbeatIntervalMs } : {}),
     ...(options.handlerAttempts !== undefined ? { handlerAttempts: options.handlerAttempts } : {}),
+    ...(options.fetchMinBytes !== undefined ? { fetchMinBytes: options.fetchMinBytes } : {}),
+    ...(options.fetchMaxWaitMs !== undefined ? { fetchMaxWaitMs: options.fetchMaxWaitMs } : {}),
+    ...(options.commitIntervalMs !== undefined ? { commitIntervalMs: options.commitIntervalMs } : {}),
     onFatal,
   });
   app.get(Readiness).register('consumer', () => server.assertConsuming());
@@ -191,6 +227,8 @@ export interface StageEntry {
   module: DynamicModule | Type<unknown>;
   port: number;
   host?: string;
+  /** Topics consumed in a group of their own: see StageServerOptions.ownGroups. */
+  ownGroups?: StageServerOptions['ownGroups'];
   beforeListen?: (app: NestFastifyApplication) => void;
 }
 
@@ -199,11 +237,7 @@ export function stageOptionsFrom(service: string, config: Readonly<StageConfig>)
   return {
     service,
     groupId: `${config.RELAY_TOPIC_PREFIX}.${service}`,
-    batchMax: config.RELAY_BATCH_MAX,
-    partitionsConcurrency: config.RELAY_PARTITIONS_CONCURRENCY,
-    sessionTimeoutMs: config.RELAY_KAFKA_SESSION_TIMEOUT_MS,
-    heartbeatIntervalMs: config.RELAY_KAFKA_HEARTBEAT_MS,
-    handlerAttempts: config.RELAY_HANDLER_ATTEMPTS,
+    ...stageConsumerSettings(config),
     logLevel: config.RELAY_LOG_LEVEL,
   };
 }

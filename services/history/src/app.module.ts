@@ -17,6 +17,7 @@ import { Readiness, RelayMetrics } from '@relay/observability';
 import { HistoryConsumer } from './history.consumer';
 import { HistoryHttpController } from './history.http';
 import { HistorySqlController } from './history.sql';
+import { OutcomeWait } from './outcome-wait';
 import { TriggersHttpController } from './triggers.http';
 import { ServiceTokenGuard } from './service-token.guard';
 import { HISTORY_CLIENT, HISTORY_TOKEN } from './tokens';
@@ -87,6 +88,13 @@ export class HistoryModule {
           provide: WebhookAttemptWriter,
           inject: [HISTORY_CLIENT, RelayMetrics],
           useFactory: (client: HistoryClient, metrics: RelayMetrics) => new WebhookAttemptWriter(client, writerOptions('webhook_attempts', metrics)),
+        },
+        {
+          provide: OutcomeWait,
+          inject: [HistoryWriter],
+          useFactory: (writer: HistoryWriter) =>
+            // Remembered events: far more than the validated consumer has in flight (partitions × RELAY_BATCH_MAX).
+            new OutcomeWait(writer, { waitMs: config.RELAY_HISTORY_OUTCOME_WAIT_MS, rememberMax: 100_000 }),
         },
         { provide: HistoryQueries, inject: [HISTORY_CLIENT], useFactory: (client: HistoryClient) => new HistoryQueries(client) },
         {

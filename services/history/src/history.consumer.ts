@@ -13,6 +13,7 @@ import {
 } from '@relay/history-store';
 import { dlq, ok, type InboundMessage, type MessageOutcome } from '@relay/kafka';
 import { fromAttempt, fromOutcome, fromRejected, fromValidated, scenarioRunsOf } from './history.mapping';
+import { OutcomeWait } from './outcome-wait';
 
 /** What one message becomes: rows for one or more tables. */
 interface Rows {
@@ -23,7 +24,9 @@ interface Rows {
 
 /**
  * Writes every stage's records to ClickHouse: event statuses (validated, rejected,
- * matcher outcomes), the scenario runs of each outcome, and webhook attempts. A chunk's
+ * matcher outcomes), the scenario runs of each outcome, and webhook attempts. An event
+ * normally gets one row: a validated event waits for its outcome ({@link OutcomeWait}) and
+ * its own row is written only when no outcome is durable in time. A chunk's
  * rows are flushed (every table it touched) before the handler returns, so offsets are
  * committed only once the rows are durable; a flush failure throws and the chunk is
  * redelivered, which the ReplacingMergeTree tables absorb. A message whose rows the store
@@ -35,11 +38,13 @@ export class HistoryConsumer {
     @Inject(HistoryWriter) private readonly events: HistoryWriter,
     @Inject(ScenarioRunWriter) private readonly runs: ScenarioRunWriter,
     @Inject(WebhookAttemptWriter) private readonly attempts: WebhookAttemptWriter,
+    @Inject(OutcomeWait) private readonly outcomeWait: OutcomeWait,
   ) {}
 
+  /** Consumed in a group of its own (main.ts): it waits for outcomes the main consumer brings. */
   @EventPattern('validated')
   onValidated(messages: InboundMessage<EventEnvelope>[]): Promise<MessageOutcome[]> {
-    return this.write(messages.map((m) => () => ({ events: [fromValidated(m.value)] })));
+    return this.outcomeWait.hold(messages.map((m) => fromValidated(m.value)));
   }
 
   @EventPattern('rejected')
@@ -48,8 +53,11 @@ export class HistoryConsumer {
   }
 
   @EventPattern('outcomes')
-  onOutcome(messages: InboundMessage<EventOutcome>[]): Promise<MessageOutcome[]> {
-    return this.write(messages.map((m) => () => ({ events: [fromOutcome(m.value)], runs: scenarioRunsOf(m.value) })));
+  async onOutcome(messages: InboundMessage<EventOutcome>[]): Promise<MessageOutcome[]> {
+    const outcomes = await this.write(messages.map((m) => () => ({ events: [fromOutcome(m.value)], runs: scenarioRunsOf(m.value) })));
+    // Durable now: the validated rows of these events are not needed.
+    this.outcomeWait.settle(messages.filter((_, i) => outcomes[i]?.kind === 'ok').map((m) => m.value));
+    return outcomes;
   }
 
   @EventPattern('attempts')
