@@ -102,7 +102,7 @@ function batchPayload(messages: KafkaMessage[]): EachBatchPayload {
 }
 
 /** A stage that forwards each event to `validated`, with the handler's behaviour given per spec. */
-async function startStage(fake: FakeKafka, handler: BatchHandler<Event>, options: { batchMax?: number; attempts?: number } = {}) {
+async function startStage(fake: FakeKafka, handler: BatchHandler<Event>, options: { batchMax?: number; attempts?: number; commitIntervalMs?: number } = {}) {
   const metrics = new RelayMetrics('test');
   const stage = new StageConsumer({
     kafka: fake.kafka,
@@ -117,10 +117,11 @@ async function startStage(fake: FakeKafka, handler: BatchHandler<Event>, options
     partitionsConcurrency: 1,
     handlerAttempts: options.attempts ?? 3,
     handlerBackoffMs: () => 0,
+    ...(options.commitIntervalMs !== undefined ? { commitIntervalMs: options.commitIntervalMs } : {}),
   });
   await stage.start();
   if (!fake.eachBatch) throw new Error('the stage registered no batch function');
-  return { run: fake.eachBatch, metrics };
+  return { run: fake.eachBatch, metrics, stage };
 }
 
 const forward = (m: InboundMessage<Event>): MessageOutcome => ok({ topic: 'validated', key: m.value.id, value: m.value as never });
@@ -158,9 +159,9 @@ describe('StageConsumer batches (fake kafkajs consumer and producer)', () => {
     expect(fake.commits()).toEqual([]);
   });
 
-  it('commits chunk by chunk (batchMax), each after its own send', async () => {
+  it('with a commit interval of 0, commits chunk by chunk (batchMax), each after its own send', async () => {
     const fake = new FakeKafka();
-    const { run } = await startStage(fake, async (ms) => ms.map(forward), { batchMax: 2 });
+    const { run } = await startStage(fake, async (ms) => ms.map(forward), { batchMax: 2, commitIntervalMs: 0 });
 
     await run(batchPayload([0, 1, 2, 3, 4].map((i) => message(i, { id: `e${i}` }))));
     expect(fake.log.map((e) => (e.kind === 'commit' ? `commit ${e.offset}` : `send ${e.topicMessages[0]?.messages.length}`))).toEqual([
@@ -171,6 +172,18 @@ describe('StageConsumer batches (fake kafkajs consumer and producer)', () => {
       'send 1',
       'commit 5',
     ]);
+  });
+
+  it('by default gathers durable offsets and commits them together, by time, and on stop', async () => {
+    const fake = new FakeKafka();
+    const { run, stage } = await startStage(fake, async (ms) => ms.map(forward), { batchMax: 2, commitIntervalMs: 60000 });
+
+    await run(batchPayload([0, 1, 2, 3, 4].map((i) => message(i, { id: `e${i}` }))));
+    const steps = () => fake.log.map((e) => (e.kind === 'commit' ? `commit ${e.offset}` : `send ${e.topicMessages[0]?.messages.length}`));
+    // The first durable chunk commits at once (no commit yet); the next ones wait for the interval.
+    expect(steps()).toEqual(['send 2', 'commit 2', 'send 2', 'send 1']);
+    await stage.stop();
+    expect(steps()).toEqual(['send 2', 'commit 2', 'send 2', 'send 1', 'commit 5']);
   });
 
   it('retries a handler that fails and then succeeds: nothing dead-lettered, outputs produced once', async () => {
