@@ -1,11 +1,29 @@
-import { Controller, Get, Inject, Param, Query, UseGuards } from '@nestjs/common';
+import { Controller, Get, Inject, Param, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { ApiKeyPrincipal } from '@relay/control-plane';
 import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
 import { CONFIG, type Config } from '../tokens';
 import { getFromHistory } from './history-api';
+import { ZodAnswer, ZodQuery } from '@relay/http-api';
+import { z } from 'zod';
+import { historyEvent, historyPage } from '../http/answers';
+import { limitParam, cursorParam } from '../http/schemas';
 
-const FORWARDED = ['code_name', 'status', 'contact_id', 'contact_email', 'contact_phone', 'visitor_id', 'environment', 'from', 'to', 'limit', 'cursor'];
+/** The filters of listEventHistories: validated here (one code, INVALID_QUERY), forwarded to the history service. */
+const historyQuery = z.object({
+  code_name: z.string().min(1).optional(),
+  status: z.string().min(1).optional().describe('accepted, validated, rejected, no_target, matched, scheduled, unmatched'),
+  contact_id: z.string().min(1).optional(),
+  contact_email: z.string().min(1).optional(),
+  contact_phone: z.string().min(1).optional(),
+  visitor_id: z.string().min(1).optional(),
+  environment: z.enum(['production', 'staging'], { error: 'environment must be "production" or "staging"' }).optional(),
+  from: z.string().min(1).optional().describe('ISO 8601 date-time (inclusive); checked by the history service'),
+  to: z.string().min(1).optional().describe('ISO 8601 date-time (exclusive); checked by the history service'),
+  limit: limitParam(500, 50),
+  cursor: cursorParam,
+});
+
 
 /**
  * Seed 000's listEventHistories. The history service owns the store (embedded ClickHouse
@@ -20,17 +38,16 @@ export class HistoryController {
 
   @Get()
   @ApiOperation({ summary: 'listEventHistories: newest first, cursor-paginated' })
-  async list(@Principal() principal: ApiKeyPrincipal, @Query() query: Record<string, string>): Promise<unknown> {
+  @ZodAnswer(200, historyPage)
+  async list(@Principal() principal: ApiKeyPrincipal, @ZodQuery(historyQuery) query: z.output<typeof historyQuery>): Promise<unknown> {
     const params = new URLSearchParams({ team_id: principal.teamId });
-    for (const key of FORWARDED) {
-      const value = query[key];
-      if (typeof value === 'string') params.set(key, value);
-    }
+    for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
     return this.forward(`/internal/v1/event-histories?${params.toString()}`);
   }
 
   @Get(':event_id')
-  @ApiOperation({ summary: 'One event of the history' })
+  @ApiOperation({ summary: 'One event of the history, with its scenario runs and deliveries' })
+  @ZodAnswer(200, historyEvent)
   async get(@Principal() principal: ApiKeyPrincipal, @Param('event_id') eventId: string): Promise<unknown> {
     const params = new URLSearchParams({ team_id: principal.teamId });
     return this.forward(`/internal/v1/event-histories/${encodeURIComponent(eventId)}?${params.toString()}`);

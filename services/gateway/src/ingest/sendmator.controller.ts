@@ -5,6 +5,8 @@ import { SENDMATOR_PATHS, validateTriggerPayload } from '@relay/event-schema';
 import { RelayMetrics } from '@relay/observability';
 import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
 import { ApiError } from '../http/api-error';
+import { DocBody, ZodAnswer } from '@relay/http-api';
+import { sendAnswer, sendmatorBody } from '../http/answers';
 import { RateLimited } from '../rate-limit/rate-limit.guard';
 import type { EventEnvelope } from '@relay/contracts';
 import { IngestService, toEnvelope, type EnvelopeExtras } from './ingest.service';
@@ -53,6 +55,9 @@ export class SendmatorController {
   @RateLimited()
   @HttpCode(201)
   @ApiOperation({ summary: 'Send an event (asynchronous): 201 with trigger_id once durably queued' })
+  @DocBody(sendmatorBody)
+  @ApiHeader({ name: 'Idempotency-Key', required: false })
+  @ZodAnswer(201, sendAnswer)
   async send(
     @Principal() principal: ApiKeyPrincipal,
     @Headers('x-team-id') teamHeader: string | undefined,

@@ -5,6 +5,8 @@ import { ApiKeysRepository, EventTypeCache, IdentityLinksRepository, type ApiKey
 import { SIMON_PATHS, validateTriggerPayload, type NormalizedEvent } from '@relay/event-schema';
 import { RelayMetrics } from '@relay/observability';
 import { ApiError } from '../http/api-error';
+import { DocBody, ZodAnswer } from '@relay/http-api';
+import { collectAnswer, simonBody } from '../http/answers';
 import { RateLimitService } from '../rate-limit/rate-limit.service';
 import { IngestService, rawEnvelope, toEnvelope, type EnvelopeExtras } from './ingest.service';
 
@@ -46,7 +48,9 @@ export class SimonController {
 
   @Post('collect')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Collect a track or identify call (Simon-style body)' })
+  @ApiOperation({ summary: 'Collect a track or identify call (Simon-style body; partnerId and partnerSecret authenticate)' })
+  @DocBody(simonBody)
+  @ZodAnswer(200, collectAnswer)
   async collect(
     @Body() body: unknown,
     @Req() request: FastifyRequest,
