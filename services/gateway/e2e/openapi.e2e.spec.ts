@@ -165,6 +165,8 @@ describe('OpenAPI contract of the gateway', () => {
     const keyId = created.body.id as string;
     expect((await call('get', '/admin/v1/teams/{id}/keys', `/admin/v1/teams/${teamId}/keys`, undefined, admin)).status).toBe(200);
     expect((await call('post', '/admin/v1/keys/{id}/rotate', `/admin/v1/keys/${keyId}/rotate`, { overlap: 'soon' }, admin)).status).toBe(400);
+    const second = await call('post', '/admin/v1/teams/{id}/keys', `/admin/v1/teams/${teamId}/keys`, { environment: 'production' }, admin);
+    expect((await call('post', '/admin/v1/keys/{id}/rotate', `/admin/v1/keys/${second.body.id as string}/rotate`, { overlap: 'PT1M' }, admin)).status).toBe(201);
     expect((await call('post', '/admin/v1/keys/{id}/deactivate', `/admin/v1/keys/${keyId}/deactivate`, undefined, admin)).status).toBe(200);
     expect((await call('post', '/admin/v1/keys/{id}/activate', `/admin/v1/keys/${keyId}/activate`, undefined, admin)).status).toBe(200);
     expect((await call('post', '/admin/v1/keys/{id}/revoke', `/admin/v1/keys/${keyId}/revoke`, undefined, admin)).status).toBe(200);
@@ -190,6 +192,7 @@ describe('OpenAPI contract of the gateway', () => {
     expect(hook.status).toBe(201);
     expect(Object.keys(hook.body).sort()).toEqual(['data', 'secret', 'success']);
     expect((await call('get', '/v1/webhooks', '/v1/webhooks', undefined, key)).status).toBe(200);
+    expect((await call('get', '/v1/webhooks/{id}', `/v1/webhooks/${(hook.body.data as { id: string }).id}`, undefined, key)).body.data).toEqual(hook.body.data);
     expect((await call('patch', '/v1/webhooks/{id}', `/v1/webhooks/${(hook.body.data as { id: string }).id}`, { timeout_ms: 5 }, key)).body.code).toBe('VALIDATION_FAILED');
     expect((await call('patch', '/v1/webhooks/{id}', `/v1/webhooks/${(hook.body.data as { id: string }).id}`, { description: 'contract' }, key)).status).toBe(200);
     const hookId = (hook.body.data as { id: string }).id;
