@@ -6,7 +6,8 @@ import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
 import { prepareSend } from '../ingest/sendmator.controller';
 import { RateLimited } from '../rate-limit/rate-limit.guard';
 import { DocBody, ZodAnswer } from '@relay/http-api';
-import { dryRunAnswer, sendmatorBody } from '../http/answers';
+import { dryRunAnswer } from '../http/answers';
+import { sendmatorBody } from '../ingest/sendmator-body';
 
 /**
  * Seed 003's synchronous trigger as a dry run: the same checks as `POST

@@ -4,10 +4,9 @@ import { EventTypesRepository, type ApiKeyPrincipal, type StoredEventType } from
 import { mergeEventTypePatch, parseEventTypeDefinition, parseEventTypePatch } from '@relay/event-schema';
 import { AuditService, actorOf } from '../audit/audit.service';
 import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
-import { DocBody, ZodAnswer, ZodQuery } from '@relay/http-api';
+import { DocBody, ZodAnswer, ZodQuery, pageQuery, type PageQuery } from '@relay/http-api';
 import { dataAnswer, eventTypeBody, eventTypePatchBody, eventTypeView, okAnswer, pageAnswer } from '../http/answers';
 import { ApiError } from '../http/api-error';
-import { pageQuery, type PageQuery } from '../http/schemas';
 
 export interface EventTypeView extends StoredEventType {
   trigger_path: string;

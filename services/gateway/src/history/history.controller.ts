@@ -5,24 +5,8 @@ import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
 import { CONFIG, type Config } from '../tokens';
 import { getFromHistory } from './history-api';
 import { ZodAnswer, ZodQuery } from '@relay/http-api';
-import { z } from 'zod';
+import { historyFiltersQuery, type HistoryFiltersQuery } from '@relay/history-store';
 import { historyEvent, historyPage } from '../http/answers';
-import { limitParam, cursorParam } from '../http/schemas';
-
-/** The filters of listEventHistories: validated here (one code, INVALID_QUERY), forwarded to the history service. */
-const historyQuery = z.object({
-  code_name: z.string().min(1).optional(),
-  status: z.string().min(1).optional().describe('accepted, validated, rejected, no_target, matched, scheduled, unmatched'),
-  contact_id: z.string().min(1).optional(),
-  contact_email: z.string().min(1).optional(),
-  contact_phone: z.string().min(1).optional(),
-  visitor_id: z.string().min(1).optional(),
-  environment: z.enum(['production', 'staging'], { error: 'environment must be "production" or "staging"' }).optional(),
-  from: z.string().min(1).optional().describe('ISO 8601 date-time (inclusive); checked by the history service'),
-  to: z.string().min(1).optional().describe('ISO 8601 date-time (exclusive); checked by the history service'),
-  limit: limitParam(500, 50),
-  cursor: cursorParam,
-});
 
 
 /**
@@ -39,7 +23,7 @@ export class HistoryController {
   @Get()
   @ApiOperation({ summary: 'listEventHistories: newest first, cursor-paginated' })
   @ZodAnswer(200, historyPage)
-  async list(@Principal() principal: ApiKeyPrincipal, @ZodQuery(historyQuery) query: z.output<typeof historyQuery>): Promise<unknown> {
+  async list(@Principal() principal: ApiKeyPrincipal, @ZodQuery(historyFiltersQuery) query: HistoryFiltersQuery): Promise<unknown> {
     const params = new URLSearchParams({ team_id: principal.teamId });
     for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
     return this.forward(`/internal/v1/event-histories?${params.toString()}`);

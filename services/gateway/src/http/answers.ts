@@ -248,32 +248,6 @@ export const triggerWorkflowView = z.object({
 
 // ---------------------------------------------------------------- dialects
 
-/** Seed 003's send body (documentation; prepareSend checks it in the seed's order and messages). */
-export const sendmatorBody = z
-  .strictObject({
-    event_name: z.string().min(1),
-    user_info: z
-      .strictObject({
-        contact_external_id: z.string().max(255).optional(),
-        email: z.string().optional(),
-        phone: z.string().optional(),
-        name: z.string().max(255).optional(),
-        custom_fields: json.optional(),
-      })
-      .nullish(),
-    source: z.strictObject({ type: z.string().max(255).optional(), ip: z.string().max(255).optional(), user_agent: z.string().max(255).optional() }).nullish(),
-    event_data: json.optional().describe("checked against the event type's customData"),
-    variables: json.nullish(),
-    trigger_at: z.string().nullish().describe('ISO 8601 date-time with a zone, in the future: schedules the event'),
-  })
-  .meta({
-    example: {
-      event_name: 'user_signup',
-      user_info: { contact_external_id: 'user_12345', email: 'john.doe@example.com', name: 'John Doe' },
-      source: { type: 'web_signup', ip: '192.168.1.1' },
-      event_data: { signup_method: 'google_oauth' },
-    },
-  });
 export const sendAnswer = z.object({
   success: z.literal(true),
   trigger_id: id,

@@ -4,10 +4,9 @@ import type { ApiKeyPrincipal } from '@relay/control-plane';
 import { ScenariosRepository, parseScenarioDefinition, parseScenarioPatch, scenarioCreateSchema, scenarioPatchSchema, type Scenario } from '@relay/scenarios';
 import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
 import { z } from 'zod';
-import { DocBody, ZodAnswer, ZodQuery } from '@relay/http-api';
+import { DocBody, ZodAnswer, ZodQuery, pageQuery } from '@relay/http-api';
 import { dataAnswer, okAnswer, pageAnswer, scenarioView } from '../http/answers';
 import { ApiError } from '../http/api-error';
-import { pageQuery } from '../http/schemas';
 import { asApi } from './scenarios-errors';
 
 type View = Omit<Scenario, 'team_id' | 'cooldown_ms'>;

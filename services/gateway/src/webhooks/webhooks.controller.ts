@@ -16,10 +16,9 @@ import {
 } from '@relay/webhooks';
 import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
 import { z } from 'zod';
-import { ZodAnswer, ZodBody, ZodQuery } from '@relay/http-api';
+import { ZodAnswer, ZodBody, ZodQuery, limitParam, pageQuery, type PageQuery } from '@relay/http-api';
 import { attemptView, dataAnswer, okAnswer, pageAnswer, replayAnswer, timestamp } from '../http/answers';
 import { ApiError } from '../http/api-error';
-import { limitParam, pageQuery, type PageQuery } from '../http/schemas';
 import { WEBHOOKS_OPTIONS, type WebhooksOptions } from './webhooks.tokens';
 
 const isoDate = (field: string) => z.iso.datetime({ offset: true, error: `${field} must be an ISO 8601 date-time` });
