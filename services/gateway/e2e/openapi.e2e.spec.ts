@@ -248,6 +248,13 @@ describe('OpenAPI contract of the gateway', () => {
     expect((await call('post', '/api/v1/events/send', '/api/v1/events/send', { event_name: 'contract_order' }, { ...key, 'x-team-id': 'other' })).body.message).toBe('Invalid team context');
     expect((await call('post', '/api/v1/events/send', '/api/v1/events/send', { event_name: 'contract_signup', user_info: { email: 'c@example.com' } }, sendmator)).status).toBe(201);
     expect((await call('post', '/api/v1/events/trigger', '/api/v1/events/trigger', { event_name: 'nope' }, sendmator)).body.message).toBe('Event type not found');
+    const shape = await call('post', '/api/v1/events/send', '/api/v1/events/send', { event_name: 'contract_signup', user_info: { email: 'c@example.com', name: 5, x: 1 }, source: [], y: 2 }, sendmator);
+    expect(shape.body.errors).toEqual([
+      'Invalid type for property: user_info.name. Expected text, got number',
+      'Unknown property: user_info.x',
+      'Invalid type for property: source. Expected object, got array',
+      'Unknown property: y',
+    ]);
     expect((await call('post', '/api/v1/events/trigger', '/api/v1/events/trigger', { event_name: 'contract_signup', user_info: { email: 'c@example.com' } }, sendmator)).status).toBe(200);
 
     // Simon (seed 002): credentials in the body; debug refusals are 412
@@ -255,6 +262,10 @@ describe('OpenAPI contract of the gateway', () => {
     expect((await call('post', '/http/v1/collect', '/http/v1/collect', { ...simon, partnerSecret: 'wrong', type: 'track' }, {})).status).toBe(401);
     expect((await call('post', '/http/v1/collect', '/http/v1/collect', { ...simon, type: 'track', event: 'custom', context: { debug: true }, properties: { eventName: 'nope' } }, {})).body.code).toBe('UNKNOWN_EVENT_TYPE');
     expect((await call('post', '/http/v1/collect', '/http/v1/collect', { ...simon, type: 'identify', traits: { email: 'c@example.com' } }, {})).status).toBe(200);
+    const badIdentify = await call('post', '/http/v1/collect', '/http/v1/collect', { ...simon, clientId: '', type: 'identify', traits: { email: 'nope' } }, {});
+    expect(badIdentify.body.errors).toEqual(['Missing required property: clientId', 'traits.email must be a valid email address']);
+    const unknownField = { ...simon, type: 'track', event: 'custom', context: { debug: true }, properties: { eventName: 'contract_signup' }, traits: { email: 'c@example.com' }, extra: 1 };
+    expect((await call('post', '/http/v1/collect', '/http/v1/collect', unknownField, {})).body).toMatchObject({ code: 'INVALID_PAYLOAD', errors: ['Unknown property: extra'] });
 
     // history and triggers: the event fired above, once the history service holds it
     const deadline = Date.now() + 60000;

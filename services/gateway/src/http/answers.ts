@@ -281,34 +281,6 @@ export const dryRunAnswer = z.object({
   scenarios: z.array(z.looseObject({ scenario_id: id, name: z.string(), outcome: z.string(), deliveries: z.array(json) })),
 });
 
-/** Seed 002's collect body (documentation; the Simon controller checks it, debug answers 412 with the reasons). */
-export const simonBody = z
-  .strictObject({
-    partnerId: z.string().describe('the team id'),
-    partnerSecret: z.string().describe('the API key'),
-    type: z.enum(['track', 'identify']),
-    event: z.literal('custom').optional().describe('track: only custom events'),
-    clientId: z.string().optional(),
-    context: z.looseObject({ debug: z.boolean().optional() }).optional(),
-    sentAt: z.number().optional().describe('epoch ms'),
-    properties: z
-      .looseObject({ eventName: z.string(), requiresIdentity: z.boolean().optional(), properties: json.optional() })
-      .optional(),
-    traits: z.looseObject({ userId: z.union([z.string(), z.number()]).optional(), email: z.string().optional() }).optional(),
-    userId: z.string().optional(),
-  })
-  .meta({
-    example: {
-      partnerId: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b',
-      partnerSecret: 'rly_live_…',
-      clientId: '92adbc3c-c22b-49bf-a9ae-11d9e8b3e6b4',
-      context: { debug: true },
-      type: 'track',
-      event: 'custom',
-      properties: { eventName: 'some_event', properties: { someProperty: 'Some value' } },
-      traits: { userId: '97980cfea0067', email: 'marie@example.com' },
-    },
-  });
 export const collectAnswer = z.union([
   z.object({ success: z.literal(true), event_id: id }).describe('track: accepted'),
   z.object({ success: z.literal(true), event_id: id, status: z.literal('rejected'), errors: z.array(z.string()) }).describe('track without debug: recorded as rejected'),
