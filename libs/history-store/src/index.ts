@@ -26,6 +26,7 @@ export {
   type HistoryWriterOptions,
 } from './writer';
 export { DEFAULT_PAGE_LIMIT, HistoryQueries, MAX_PAGE_LIMIT, type EventHistoryWithRelations } from './queries';
+export { historyFiltersQuery, type HistoryFiltersQuery } from './query-schema';
 export {
   statusClassOf,
   type DeliveryView,

@@ -1,5 +1,5 @@
 import { Body, Query } from '@nestjs/common';
-import { ApiBody, ApiQuery, type OpenAPIObject, type ParameterObject, type SchemaObject } from '@nestjs/swagger';
+import { ApiBody, ApiQuery, ApiResponse, type OpenAPIObject, type ParameterObject, type SchemaObject } from '@nestjs/swagger';
 import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from './error-codes';
 import { ZodPipe } from './zod-pipe';
@@ -12,15 +12,32 @@ import { ZodPipe } from './zod-pipe';
  * whose zod 4 support lags, and the pipe is ours so its messages stay the API's.
  */
 
+/**
+ * OpenAPI 3.0's `nullable` does not add null to an `enum` (the specification's own
+ * clarification): a nullable enum lists null itself, so validators accept null; and
+ * `nullable` without `type` is invalid, so it is dropped where any value is allowed.
+ */
+function nullableEnums(node: unknown): void {
+  if (Array.isArray(node)) return node.forEach(nullableEnums);
+  if (typeof node !== 'object' || node === null) return;
+  const n = node as { nullable?: boolean; enum?: unknown[]; type?: unknown };
+  if (n.nullable && Array.isArray(n.enum) && !n.enum.includes(null)) n.enum.push(null);
+  // `nullable` needs a `type` (OpenAPI 3.0); a schema without one already accepts null.
+  if (n.nullable && n.type === undefined) delete n.nullable;
+  Object.values(node).forEach(nullableEnums);
+}
+
 /** The JSON Schema of what a client sends (defaults make fields optional), for OpenAPI 3.0. */
 export function requestSchema(schema: z.ZodType): SchemaObject {
   const { $schema: _drop, ...json } = z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  nullableEnums(json);
   return json;
 }
 
 /** The JSON Schema of an answer. */
 export function responseSchema(schema: z.ZodType): SchemaObject {
   const { $schema: _drop, ...json } = z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'output', unrepresentable: 'any' }) as Record<string, unknown>;
+  nullableEnums(json);
   return json;
 }
 
@@ -43,11 +60,12 @@ export function ZodBody(schema: z.ZodType, example?: unknown): ParameterDecorato
 }
 
 /** `@ZodQuery(schema)`: the query string, validated by the object schema (400 INVALID_QUERY) and documented parameter by parameter. */
-export function ZodQuery(schema: z.ZodObject): ParameterDecorator {
+export function ZodQuery(schema: z.ZodObject | z.ZodPipe<z.ZodObject, z.ZodType>): ParameterDecorator {
   return (target, key, index) => {
     Query(new ZodPipe(schema, 'INVALID_QUERY'))(target, key, index);
     const [name, descriptor] = methodDescriptor(target, key);
-    const json = requestSchema(schema) as { properties?: Record<string, SchemaObject>; required?: string[] };
+    // A query refined as a whole (a transform over the object) documents the object's parameters.
+    const json = requestSchema(schema instanceof z.ZodPipe ? schema.in : schema) as { properties?: Record<string, SchemaObject>; required?: string[] };
     for (const [param, property] of Object.entries(json.properties ?? {})) {
       const { description, ...rest } = property;
       ApiQuery({ name: param, required: json.required?.includes(param) ?? false, schema: rest, ...(description ? { description } : {}) })(target, name, descriptor);
@@ -123,4 +141,60 @@ export function completeDocument(document: OpenAPIObject, rules: ErrorRule[]): O
     }
   }
   return document;
+}
+
+/**
+ * An example value for a JSON Schema: the schema's own `example` when it has one (zod's
+ * `.meta({ example })`), else one built field by field (first enum value, a typed
+ * placeholder). Hand-rolled: a dozen lines over the subset z.toJSONSchema emits, where a
+ * faker-style generator would add a dependency and random output to a checked-in document.
+ */
+export function exampleOf(schema: SchemaObject | undefined): unknown {
+  if (!schema) return null;
+  const s = schema as SchemaObject & { example?: unknown; const?: unknown; anyOf?: SchemaObject[]; oneOf?: SchemaObject[] };
+  if (s.example !== undefined) return s.example;
+  if (s.const !== undefined) return s.const;
+  if (s.enum?.length) return s.enum[0];
+  const alternative = s.anyOf?.[0] ?? s.oneOf?.[0] ?? s.allOf?.[0];
+  if (alternative) return exampleOf(alternative as SchemaObject);
+  switch (s.type) {
+    case 'object': {
+      const out: Record<string, unknown> = {};
+      for (const [key, property] of Object.entries(s.properties ?? {})) out[key] = exampleOf(property as SchemaObject);
+      return out;
+    }
+    case 'array':
+      return s.items ? [exampleOf(s.items as SchemaObject)] : [];
+    case 'string':
+      return s.format === 'date-time' ? '2026-01-01T00:00:00.000Z' : s.format === 'uuid' ? '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b' : s.format === 'email' ? 'marie@example.com' : 'string';
+    case 'integer':
+    case 'number':
+      return typeof s.minimum === 'number' ? s.minimum : 1;
+    case 'boolean':
+      return true;
+    case 'null':
+    case undefined:
+      return s.nullable ? null : {};
+  }
+}
+
+/**
+ * `@ZodAnswer(status, schema)`: documents a 2xx answer of the operation from the zod schema
+ * that describes it, with an example (exampleOf). The contract test validates real answers
+ * against it.
+ */
+export function ZodAnswer(status: number, schema: z.ZodType, description = 'Success', mediaType = 'application/json'): MethodDecorator {
+  const json = responseSchema(schema);
+  return ApiResponse({ status, description, content: { [mediaType]: { schema: json, example: exampleOf(json) } } });
+}
+
+/**
+ * `@DocBody(schema)`: documents the request body from the zod schema a library parser
+ * validates it with (scenarios, contacts: the parse adds checks a shape cannot express, and
+ * its messages), without a second validation in a pipe.
+ */
+export function DocBody(schema: z.ZodType, example?: unknown): MethodDecorator {
+  const meta = z.globalRegistry.get(schema) as { example?: unknown } | undefined;
+  const ex = example ?? meta?.example;
+  return ApiBody({ schema: requestSchema(schema), ...(ex !== undefined ? { examples: { example: { value: ex } } } : {}) });
 }

@@ -1,4 +1,7 @@
 import { Controller, Get, Header, Inject, Module, type DynamicModule } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ZodAnswer } from '@relay/http-api';
+import { z } from 'zod';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import { createLogger } from './logger';
@@ -19,17 +22,21 @@ export interface ObservabilityOptions {
 export const SERVICE_NAME = Symbol('SERVICE_NAME');
 const READINESS_TIMEOUT_MS = 2000;
 
+@ApiTags('operations')
 @Controller()
 class MetricsController {
   constructor(@Inject(RelayMetrics) private readonly metrics: RelayMetrics) {}
 
   @Get('metrics')
+  @ApiOperation({ summary: 'Prometheus metrics of this process (text exposition format)' })
+  @ZodAnswer(200, z.string().meta({ example: '# HELP relay_http_requests_total …' }), 'Prometheus text format', 'text/plain')
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
   async metricsText(): Promise<string> {
     return this.metrics.registry.metrics();
   }
 }
 
+@ApiTags('operations')
 @Controller('health')
 class HealthController {
   constructor(
@@ -40,12 +47,15 @@ class HealthController {
 
   /** Live: the process answers. Restart it only if this fails. */
   @Get('live')
+  @ApiOperation({ summary: 'Liveness: the process answers (restart it only if this fails)' })
+  @ZodAnswer(200, z.object({ status: z.literal('ok') }))
   live(): { status: 'ok' } {
     return { status: 'ok' };
   }
 
   /** Ready: every dependency answers within the timeout (503 otherwise, naming which). */
   @Get('ready')
+  @ApiOperation({ summary: 'Readiness: every dependency answers within 2 s (503 naming the ones that do not)' })
   @HealthCheck()
   ready() {
     return this.health.check(

@@ -48,7 +48,8 @@ export function normalizePhone(v: string): string | null {
 const idText = z.string().min(1).max(255).refine((s) => s.trim() === s, 'no leading or trailing whitespace');
 const tag = z.string().min(1).max(100);
 
-const contactInputSchema = z
+/** What PUT/POST /v1/contacts accept (documented in the OpenAPI document from this schema). */
+export const contactInputSchema = z
   .object({
     id: idText.optional(),
     external_id: idText.nullable().optional(),
@@ -151,7 +152,8 @@ const scenarioFields = {
   variables: z.record(z.string(), z.unknown()),
 };
 
-const createSchema = z
+/** POST /v1/scenarios (documented in the OpenAPI document from this schema; parseScenarioDefinition adds the semantic checks). */
+export const scenarioCreateSchema = z
   .object({
     ...scenarioFields,
     status: scenarioFields.status.default('active'),
@@ -163,7 +165,7 @@ const createSchema = z
   .strict();
 
 // PATCH may also re-activate a stopped scenario (e.g. after its event type was re-created).
-const patchSchema = z.object(scenarioFields).partial().strict();
+export const scenarioPatchSchema = z.object(scenarioFields).partial().strict();
 
 export type ScenarioPatch = Partial<Omit<ScenarioDefinition, 'status'>> & { status?: 'active' | 'paused' };
 
@@ -202,7 +204,7 @@ function normalizeActions(actions: z.infer<typeof actionSchema>[]): ScenarioActi
 }
 
 export function parseScenarioDefinition(body: unknown): ScenarioDefinition {
-  const parsed = createSchema.safeParse(body);
+  const parsed = scenarioCreateSchema.safeParse(body);
   if (!parsed.success) throw new ScenariosError('VALIDATION_FAILED', issues(parsed.error));
   const d = parsed.data;
   const def: ScenarioDefinition = {
@@ -222,7 +224,7 @@ export function parseScenarioDefinition(body: unknown): ScenarioDefinition {
 }
 
 export function parseScenarioPatch(body: unknown): ScenarioPatch {
-  const parsed = patchSchema.safeParse(body);
+  const parsed = scenarioPatchSchema.safeParse(body);
   if (!parsed.success) throw new ScenariosError('VALIDATION_FAILED', issues(parsed.error));
   const d = parsed.data;
   const patch: ScenarioPatch = {};

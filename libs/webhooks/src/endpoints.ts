@@ -1,8 +1,6 @@
 import type { Pool } from 'pg';
 import { v7 as uuidv7 } from 'uuid';
-import { CODE_NAME_PATTERN } from '@relay/event-schema';
 import type { RateLimitView as RateLimit } from '@relay/control-plane';
-import { RATE_LIMIT_MAX_REQUESTS, rateLimitPeriodMs } from './rate-limit';
 import { type SecretBox, generateSigningSecret } from './secrets';
 import type { SignatureScheme } from './signing';
 
@@ -71,9 +69,6 @@ export type EndpointInput = Pick<
 > & { status: 'enabled' | 'disabled' };
 
 
-type Parsed<T> = { ok: true; value: T } | { ok: false; errors: string[] };
-
-const FIELDS = ['url', 'description', 'events', 'contact_fields', 'batch', 'environment', 'signature', 'success_contract', 'status', 'timeout_ms', 'max_concurrency', 'rate_limit'] as const;
 /**
  * What `contact_fields` may name (seed 004's "contact fields supplied in createWebhook"):
  * a profile field of the contact, or one key of its custom data as `custom_data.<key>`.
@@ -92,95 +87,6 @@ export function contactFieldErrors(fields: unknown): string[] {
     }
   }
   return errors;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/**
- * Validates a create body (`partial` = false) or a PATCH body (`partial` = true, only the
- * fields present). Every error is collected, like the rest of the API. The URL's syntax
- * is checked here; its addresses by assertDeliverableUrl (needs DNS).
- */
-export function parseEndpointInput(body: unknown, partial: boolean, defaults: { environment: Environment; timeoutMs: number }): Parsed<Partial<EndpointInput>> {
-  if (!isRecord(body)) return { ok: false, errors: ['body must be a JSON object'] };
-  const errors: string[] = [];
-  const out: Partial<EndpointInput> = {};
-  for (const key of Object.keys(body)) if (!(FIELDS as readonly string[]).includes(key)) errors.push(`unknown field: ${key}`);
-  const has = (k: string) => body[k] !== undefined;
-
-  if (has('url') || !partial) {
-    if (typeof body.url !== 'string' || body.url.length === 0) errors.push('url is required and must be a string');
-    else out.url = body.url;
-  }
-  if (has('description')) {
-    if (body.description !== null && (typeof body.description !== 'string' || body.description.length > 500)) errors.push('description must be a string of at most 500 characters');
-    else out.description = (body.description) ?? null;
-  } else if (!partial) out.description = null;
-  if (has('events') || !partial) {
-    const events = body.events;
-    if (!Array.isArray(events) || events.length === 0 || events.length > 100) errors.push('events must be a non-empty array of at most 100 code_names or Relay kinds');
-    else {
-      for (const e of events) {
-        if (typeof e !== 'string' || !((RELAY_KINDS as readonly string[]).includes(e) || (CODE_NAME_PATTERN.test(e) && e.length <= 100))) {
-          errors.push(`events: ${JSON.stringify(e)} is neither a code_name nor a Relay kind (${RELAY_KINDS.join(', ')})`);
-        }
-      }
-      out.events = [...new Set(events as string[])];
-    }
-  }
-  if (has('contact_fields')) {
-    const cf = body.contact_fields;
-    const refused = contactFieldErrors(cf);
-    if (refused.length > 0) errors.push(...refused);
-    else out.contact_fields = [...new Set(cf as string[])];
-  } else if (!partial) out.contact_fields = [];
-  if (has('batch')) {
-    const b = body.batch;
-    if (b === null) out.batch = null;
-    else if (!isRecord(b)) errors.push('batch must be null or {"max_events", "max_wait_ms"}');
-    else {
-      const me = b.max_events;
-      const mw = b.max_wait_ms;
-      if (!Number.isInteger(me) || (me as number) < 1 || (me as number) > 1000) errors.push('batch.max_events must be an integer between 1 and 1000');
-      if (!Number.isInteger(mw) || (mw as number) < 0 || (mw as number) > 600000) errors.push('batch.max_wait_ms must be an integer between 0 and 600000');
-      out.batch = { max_events: me as number, max_wait_ms: mw as number };
-    }
-  } else if (!partial) out.batch = null;
-  if (has('rate_limit')) {
-    const rl = body.rate_limit;
-    if (rl === null) out.rate_limit = null;
-    else if (!isRecord(rl)) errors.push('rate_limit must be null or {"requests", "per"}');
-    else {
-      const requests = rl.requests;
-      if (!Number.isInteger(requests) || (requests as number) < 1 || (requests as number) > RATE_LIMIT_MAX_REQUESTS) {
-        errors.push(`rate_limit.requests must be an integer between 1 and ${RATE_LIMIT_MAX_REQUESTS}`);
-      }
-      if (rateLimitPeriodMs(rl.per) === null) errors.push('rate_limit.per must be an ISO 8601 duration between PT0.1S and PT24H, e.g. "PT1S"');
-      out.rate_limit = { requests: requests as number, per: rl.per as string };
-    }
-  } else if (!partial) out.rate_limit = null;
-  const oneOf = <T extends string>(key: keyof EndpointInput, values: readonly T[], fallback: T | undefined) => {
-    if (has(key)) {
-      if (!values.includes(body[key] as T)) errors.push(`${key} must be one of ${values.join(', ')}`);
-      else (out as Record<string, unknown>)[key] = body[key];
-    } else if (!partial && fallback !== undefined) (out as Record<string, unknown>)[key] = fallback;
-  };
-  oneOf('environment', ['production', 'staging'] as const, defaults.environment);
-  oneOf('signature', ['standard', 'shopimind'] as const, 'standard');
-  oneOf('success_contract', ['2xx', 'strict'] as const, '2xx');
-  oneOf('status', ['enabled', 'disabled'] as const, 'enabled');
-  const int = (key: 'timeout_ms' | 'max_concurrency', min: number, max: number, fallback: number) => {
-    if (has(key)) {
-      const v = body[key];
-      if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) errors.push(`${key} must be an integer between ${min} and ${max}`);
-      else out[key] = v as number;
-    } else if (!partial) out[key] = fallback;
-  };
-  int('timeout_ms', 100, 30000, defaults.timeoutMs);
-  int('max_concurrency', 1, 64, 4);
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, value: out };
 }
 
 interface Row {

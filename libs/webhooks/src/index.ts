@@ -11,13 +11,13 @@ export {
   CONTACT_PROFILE_FIELDS,
   type EndpointSource,
   WebhookEndpointsRepository,
-  parseEndpointInput,
   type DispatchEndpoint,
   type EndpointInput,
   type EndpointStatus,
   type RelayKind,
   type WebhookEndpoint,
 } from './endpoints';
+export { endpointCreateSchema, endpointPatchSchema, parseEndpointInput, withDefaults, type EndpointCreateBody, type EndpointPatchBody } from './endpoint-input';
 export { deliveryIdFor, deliveryItem, rejectedDelivery, relayDelivery, requestBody, subscriptionDelivery, type ContactSnapshot, type DeliveryItem } from './payload';
 export { PendingStore, WebhookActivityRepository, type AttemptView, type Completion, type PendingJob } from './pending';
 export { WebhookSender, type SendResult } from './sender';

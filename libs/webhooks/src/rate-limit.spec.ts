@@ -1,4 +1,4 @@
-import { parseEndpointInput } from './endpoints';
+import { parseEndpointInput } from './endpoint-input';
 import { EndpointRateLimiters, rateLimitPeriodMs } from './rate-limit';
 
 describe('per-endpoint rate limits', () => {

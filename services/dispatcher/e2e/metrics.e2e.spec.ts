@@ -55,7 +55,7 @@ describe('metrics after traffic (every service)', () => {
     const nobody = await api('POST', '/v1/events/trigger/metrics_order', { contact: { email: `${uuidv7()}@example.com` }, metaData: { total: 1 } });
     expect(nobody.status).toBe(202);
     expect((await api('POST', '/v1/events/trigger/metrics_order', { contact: { email }, metaData: { total: 'twelve' } })).status).toBe(400);
-    unbounded.push(contact, email, fired.body.event_id as string, nobody.body.event_id as string, endpoint.body.id as string, scenario.body.id as string);
+    unbounded.push(contact, email, fired.body.event_id as string, nobody.body.event_id as string, (endpoint.body.data as { id: string }).id, (scenario.body.data as { id: string }).id);
 
     const registry = new ContractRegistry({ url: relay.infra.registryUrl, topicPrefix: relay.topicPrefix });
     const producer = createKafka({ brokers: relay.infra.brokers, clientId: 'metrics-e2e', logger: createLogger('metrics-e2e', 'error') }).producer();

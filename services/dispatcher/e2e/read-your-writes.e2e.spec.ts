@@ -204,11 +204,11 @@ describe('read-your-writes across instances', () => {
       const created = await call(a, 'POST', '/v1/scenarios', { name: code, code_names: [code], actions: [{ type: 'webhook', webhook_id: target.id }] });
       expect(created.status).toBe(201);
       if ((await trigger(await fire(b, code, i))).sent !== 1) wrong.push(`${i}: a new scenario did not fire`);
-      expect((await call(b, 'PATCH', `/v1/scenarios/${created.body.id as string}`, { status: 'paused' })).status).toBe(200);
+      expect((await call(b, 'PATCH', `/v1/scenarios/${(created.body.data as { id: string }).id}`, { status: 'paused' })).status).toBe(200);
       if ((await trigger(await fire(a, code, i))).sent !== 0) wrong.push(`${i}: a paused scenario fired`);
-      expect((await call(a, 'PATCH', `/v1/scenarios/${created.body.id as string}`, { status: 'active' })).status).toBe(200);
+      expect((await call(a, 'PATCH', `/v1/scenarios/${(created.body.data as { id: string }).id}`, { status: 'active' })).status).toBe(200);
       if ((await trigger(await fire(b, code, i))).sent !== 1) wrong.push(`${i}: a re-activated scenario did not fire`);
-      expect((await call(b, 'DELETE', `/v1/scenarios/${created.body.id as string}`)).status).toBe(200);
+      expect((await call(b, 'DELETE', `/v1/scenarios/${(created.body.data as { id: string }).id}`)).status).toBe(200);
       if ((await trigger(await fire(a, code, i))).sent !== 0) wrong.push(`${i}: a deleted scenario fired`);
     });
     expect(wrong).toEqual([]);

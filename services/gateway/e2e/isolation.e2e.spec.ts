@@ -207,7 +207,7 @@ describe('isolation between teams', () => {
     expect(wA).toBeDefined();
     const created = await call(a.apiKey, 'POST', '/v1/scenarios', { name: 'A on shared_name', code_names: ['shared_name', 'dry_shared'], actions: [{ type: 'webhook', webhook_id: wA }] });
     expect(created.status).toBe(201);
-    const sA = created.body.id as string;
+    const sA = (created.body.data as { id: string }).id;
 
     for (const [method, body] of [
       ['GET', undefined],

@@ -1,8 +1,12 @@
 import { ApiOperation } from '@nestjs/swagger';
 import { Controller, Get, Inject, Param, Query, UseGuards } from '@nestjs/common';
-import { HistoryQueries, HistoryValidationError, type EventHistoryWithRelations } from '@relay/history-store';
+import { HistoryQueries, HistoryValidationError, historyFiltersQuery, type EventHistoryWithRelations } from '@relay/history-store';
+import { ZodAnswer, ZodQuery } from '@relay/http-api';
+import { z } from 'zod';
 import { fail } from './http-error';
 import { ServiceTokenGuard } from './service-token.guard';
+
+const listQuery = historyFiltersQuery.extend({ team_id: z.string({ error: 'team_id is required' }).min(1, 'team_id is required') });
 
 /**
  * The history query API, reached through the gateway (which authenticates the caller and
@@ -15,15 +19,10 @@ export class HistoryHttpController {
 
   @Get()
   @ApiOperation({ summary: "List the team's event history, newest first, cursor-paginated (team_id required)" })
+  @ZodAnswer(200, z.looseObject({ success: z.literal(true), data: z.array(z.looseObject({})), next_cursor: z.string().nullable() }))
   async list(
-    @Query() q: Record<string, string | undefined>,
+    @ZodQuery(listQuery) q: z.output<typeof listQuery>,
   ): Promise<{ success: true; data: EventHistoryWithRelations[]; next_cursor: string | null }> {
-    if (!q.team_id) throw fail('INVALID_QUERY', 'team_id is required');
-    let limit: number | undefined;
-    if (q.limit !== undefined) {
-      limit = Number(q.limit);
-      if (!Number.isInteger(limit)) throw fail('INVALID_QUERY', 'limit must be an integer between 1 and 500');
-    }
     try {
       const page = await this.queries.listEventHistories({
         teamId: q.team_id,
@@ -36,7 +35,7 @@ export class HistoryHttpController {
         ...(q.environment ? { environment: q.environment } : {}),
         ...(q.from ? { from: q.from } : {}),
         ...(q.to ? { to: q.to } : {}),
-        ...(limit !== undefined ? { limit } : {}),
+        limit: q.limit,
         ...(q.cursor ? { cursor: q.cursor } : {}),
       });
       // Each row with the scenario runs and deliveries it caused (seed 000: diagnose a

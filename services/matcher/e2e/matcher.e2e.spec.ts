@@ -61,7 +61,7 @@ describe('matcher end to end', () => {
   const scenario = async (body: Record<string, unknown>): Promise<string> => {
     const res = await api('POST', '/v1/scenarios', { name: 'scenario', actions: [{ type: 'webhook', webhook_id: endpoint }], ...body });
     expect(res.status).toBe(201);
-    return res.body.id as string;
+    return (res.body.data as unknown as { id: string }).id;
   };
 
   const fire = async (codeName: string, contact: Record<string, unknown>, metaData: Record<string, unknown> = { total_amount: 10 }) => {

@@ -11,7 +11,9 @@ import {
   type Team,
 } from '@relay/control-plane';
 import { ADMIN_ACTOR, AuditService } from '../audit/audit.service';
-import { ZodBody, ZodQuery } from '@relay/http-api';
+import { ZodAnswer, ZodBody, ZodQuery } from '@relay/http-api';
+import { z } from 'zod';
+import { auditPage, createdKeyView, keyView as keyAnswer, rotatedKeyView, teamView as teamAnswer } from '../http/answers';
 import { ApiError } from '../http/api-error';
 import {
   auditQuerySchema,
@@ -48,6 +50,7 @@ export class AdminController {
   @Post('teams')
   @HttpCode(201)
   @ApiOperation({ summary: 'Create a team: {"name", "plan"?, "rate_limit"?}' })
+  @ZodAnswer(201, teamAnswer)
   async createTeam(@ZodBody(createTeamSchema) body: CreateTeamInput): Promise<TeamView> {
     const { name, plan, rate_limit: rateLimit } = body;
     const team = await this.teams.create(name, undefined, { ...(plan ? { plan } : {}), rateLimit });
@@ -63,12 +66,14 @@ export class AdminController {
 
   @Get('teams')
   @ApiOperation({ summary: 'List teams, newest first' })
+  @ZodAnswer(200, z.object({ data: z.array(teamAnswer) }))
   async listTeams(): Promise<{ data: TeamView[] }> {
     return { data: (await this.teams.list()).map(teamView) };
   }
 
   @Get('teams/:id')
   @ApiOperation({ summary: 'One team' })
+  @ZodAnswer(200, teamAnswer)
   async getTeam(@Param('id') id: string): Promise<TeamView> {
     return teamView(await this.team(id));
   }
@@ -76,6 +81,7 @@ export class AdminController {
   @Post('teams/:id/keys')
   @HttpCode(201)
   @ApiOperation({ summary: 'Create an API key; the key is in this response only' })
+  @ZodAnswer(201, createdKeyView)
   async createKey(@Param('id') teamId: string, @ZodBody(createKeySchema) input: CreateKeyInput): Promise<KeyView & { key: string }> {
     await this.team(teamId);
     const created = await this.keys.create(teamId, input.environment, {
@@ -102,6 +108,7 @@ export class AdminController {
 
   @Get('teams/:id/keys')
   @ApiOperation({ summary: "The team's keys (prefix, status, dates); never the key or its hash" })
+  @ZodAnswer(200, z.object({ data: z.array(keyAnswer) }))
   async listKeys(@Param('id') teamId: string): Promise<{ data: KeyView[] }> {
     await this.team(teamId);
     return { data: (await this.keys.list(teamId)).map(keyView) };
@@ -110,6 +117,7 @@ export class AdminController {
   @Post('keys/:id/deactivate')
   @HttpCode(200)
   @ApiOperation({ summary: 'active → deactivated (401 until re-activated)' })
+  @ZodAnswer(200, keyAnswer)
   deactivate(@Param('id') id: string): Promise<KeyView> {
     return this.transition(id, 'deactivate');
   }
@@ -117,6 +125,7 @@ export class AdminController {
   @Post('keys/:id/activate')
   @HttpCode(200)
   @ApiOperation({ summary: 'deactivated → active; a revoked key cannot be re-activated (409)' })
+  @ZodAnswer(200, keyAnswer)
   activate(@Param('id') id: string): Promise<KeyView> {
     return this.transition(id, 'activate');
   }
@@ -124,6 +133,7 @@ export class AdminController {
   @Post('keys/:id/revoke')
   @HttpCode(200)
   @ApiOperation({ summary: 'Revoke for good (401 on every gateway within the key cache bound)' })
+  @ZodAnswer(200, keyAnswer)
   revoke(@Param('id') id: string): Promise<KeyView> {
     return this.transition(id, 'revoke');
   }
@@ -131,6 +141,7 @@ export class AdminController {
   @Post('keys/:id/rotate')
   @HttpCode(201)
   @ApiOperation({ summary: 'New key for the same team/environment/limit; the old one stops after {"overlap"} (default at once)' })
+  @ZodAnswer(201, rotatedKeyView)
   async rotate(@Param('id') id: string, @ZodBody(rotateKeySchema) body: RotateKeyInput): Promise<KeyView & { key: string; previous: KeyView }> {
     const { created, old } = await this.keys.rotate(id, body.overlap ?? 0);
     const record = await this.keyRecord(created.keyId);
@@ -146,6 +157,7 @@ export class AdminController {
 
   @Get('teams/:id/audit')
   @ApiOperation({ summary: "The team's audit trail, newest first (limit ≤ 500, cursor, target_type)" })
+  @ZodAnswer(200, auditPage)
   async auditTrail(
     @Param('id') teamId: string,
     @ZodQuery(auditQuerySchema) { limit, cursor, target_type: targetType }: AuditQuery,

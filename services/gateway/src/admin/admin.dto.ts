@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cursorParam, limitParam } from '../http/schemas';
+import { cursorParam, limitParam } from '@relay/http-api';
 import { PLAN_LIMITS, parseIsoDuration, type Plan, type RateLimit } from '@relay/control-plane';
 
 const PLANS = Object.keys(PLAN_LIMITS) as [Plan, ...Plan[]];

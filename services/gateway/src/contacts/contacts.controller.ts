@@ -1,12 +1,16 @@
 import type { Readable } from 'node:stream';
 import { PassThrough } from 'node:stream';
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, Req, Res, UseGuards } from '@nestjs/common';
-import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { DocBody, ZodAnswer, ZodQuery } from '@relay/http-api';
+import { z } from 'zod';
+import { contactView, dataAnswer, importLine, okAnswer } from '../http/answers';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiKeyPrincipal } from '@relay/control-plane';
 import {
   ContactImporter,
   ContactsRepository,
+  contactInputSchema,
   normalizeEmail,
   normalizePhone,
   parseContactInput,
@@ -18,6 +22,29 @@ import { ApiError } from '../http/api-error';
 import { asApi } from '../scenarios/scenarios-errors';
 
 const NDJSON = 'application/x-ndjson';
+
+/** `?email`, `?phone` or `?external_id`: exactly one, normalised as the contact stores it. */
+const lookupQuery = z
+  .object({
+    email: z.string().optional().describe('normalised: trimmed, lower-cased'),
+    phone: z.string().optional().describe('international format: + then the country code'),
+    external_id: z.string().optional(),
+  })
+  .transform((q, ctx) => {
+    const given = (['email', 'phone', 'external_id'] as const).filter((k) => q[k] !== undefined);
+    const kind = given[0];
+    if (given.length !== 1 || kind === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'Give exactly one of email, phone or external_id' });
+      return z.NEVER;
+    }
+    const raw = q[kind] as string;
+    const value = kind === 'email' ? normalizeEmail(raw) : kind === 'phone' ? normalizePhone(raw) : raw;
+    if (value === null) {
+      ctx.addIssue({ code: 'custom', message: kind === 'email' ? `email: invalid email address "${raw}"` : `phone: invalid phone number "${raw}"` });
+      return z.NEVER;
+    }
+    return { kind, value, given: raw };
+  });
 
 const notFound = (what: string) => ApiError.notFound('CONTACT_NOT_FOUND', `Contact not found: ${what}`);
 
@@ -43,6 +70,7 @@ export class ContactsController {
    */
   @Post('import')
   @ApiOperation({ summary: 'Import contacts from NDJSON (one POST /v1/contacts body per line); streamed NDJSON progress' })
+  @ZodAnswer(200, importLine, 'An NDJSON stream: error, progress and a last done (or failed) line', NDJSON)
   async import(@Principal() principal: ApiKeyPrincipal, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
     if (type !== NDJSON) throw new ApiError('UNSUPPORTED_MEDIA_TYPE', [`Content-Type must be ${NDJSON}`]);
@@ -61,8 +89,9 @@ export class ContactsController {
 
   @Put(':id')
   @ApiOperation({ summary: 'Create or update the contact with this id (201 when created)' })
-  @ApiResponse({ status: 200, description: 'Updated' })
-  @ApiResponse({ status: 201, description: 'Created' })
+  @DocBody(contactInputSchema, { email: 'marie@example.com', name: 'Marie', tags: ['vip'] })
+  @ZodAnswer(200, dataAnswer(contactView), 'Updated')
+  @ZodAnswer(201, dataAnswer(contactView), 'Created')
   async put(
     @Principal() principal: ApiKeyPrincipal,
     @Param('id') id: string,
@@ -78,8 +107,9 @@ export class ContactsController {
 
   @Post()
   @ApiOperation({ summary: 'Upsert by id, external_id, email or phone (201 when created; 409 IDENTITY_CONFLICT)' })
-  @ApiResponse({ status: 200, description: 'Updated' })
-  @ApiResponse({ status: 201, description: 'Created' })
+  @DocBody(contactInputSchema, { external_id: 'u-42', email: 'marie@example.com' })
+  @ZodAnswer(200, dataAnswer(contactView), 'Updated')
+  @ZodAnswer(201, dataAnswer(contactView), 'Created')
   async upsert(
     @Principal() principal: ApiKeyPrincipal,
     @Body() body: unknown,
@@ -93,32 +123,16 @@ export class ContactsController {
 
   @Get()
   @ApiOperation({ summary: 'Look a contact up by email, phone or external_id (exactly one)' })
-  async lookup(
-    @Principal() principal: ApiKeyPrincipal,
-    @Query('email') email?: string,
-    @Query('phone') phone?: string,
-    @Query('external_id') externalId?: string,
-  ): Promise<{ success: true; data: Contact }> {
-    const given = [email, phone, externalId].filter((v) => typeof v === 'string');
-    if (given.length !== 1) throw ApiError.badRequest(['Give exactly one of email, phone or external_id'], 'INVALID_QUERY');
-    let found: Contact | null;
-    if (typeof email === 'string') {
-      const normalized = normalizeEmail(email);
-      if (normalized === null) throw ApiError.badRequest([`email: invalid email address "${email}"`], 'INVALID_QUERY');
-      found = await this.contacts.findBy(principal.teamId, 'email', normalized);
-    } else if (typeof phone === 'string') {
-      const normalized = normalizePhone(phone);
-      if (normalized === null) throw ApiError.badRequest([`phone: invalid phone number "${phone}"`], 'INVALID_QUERY');
-      found = await this.contacts.findBy(principal.teamId, 'phone', normalized);
-    } else {
-      found = await this.contacts.findBy(principal.teamId, 'external_id', externalId as string);
-    }
-    if (!found) throw notFound(given[0] as string);
+  @ZodAnswer(200, dataAnswer(contactView))
+  async lookup(@Principal() principal: ApiKeyPrincipal, @ZodQuery(lookupQuery) query: z.output<typeof lookupQuery>): Promise<{ success: true; data: Contact }> {
+    const found = await this.contacts.findBy(principal.teamId, query.kind, query.value);
+    if (!found) throw notFound(query.given);
     return { success: true, data: found };
   }
 
   @Get(':id')
   @ApiOperation({ summary: 'One contact by its id' })
+  @ZodAnswer(200, dataAnswer(contactView))
   async get(@Principal() principal: ApiKeyPrincipal, @Param('id') id: string): Promise<{ success: true; data: Contact }> {
     const found = await this.contacts.get(principal.teamId, id);
     if (!found) throw notFound(id);
@@ -127,6 +141,7 @@ export class ContactsController {
 
   @Delete(':id')
   @ApiOperation({ summary: 'Delete a contact' })
+  @ZodAnswer(200, okAnswer)
   @HttpCode(200)
   async delete(@Principal() principal: ApiKeyPrincipal, @Param('id') id: string): Promise<{ success: true }> {
     if (!(await this.contacts.delete(principal.teamId, id))) throw notFound(id);

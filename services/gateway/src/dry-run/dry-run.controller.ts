@@ -5,6 +5,9 @@ import { DryRun, type DryRunResult } from '@relay/scenarios';
 import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
 import { prepareSend } from '../ingest/sendmator.controller';
 import { RateLimited } from '../rate-limit/rate-limit.guard';
+import { DocBody, ZodAnswer } from '@relay/http-api';
+import { dryRunAnswer } from '../http/answers';
+import { sendmatorBody } from '../ingest/sendmator-body';
 
 /**
  * Seed 003's synchronous trigger as a dry run: the same checks as `POST
@@ -26,6 +29,8 @@ export class DryRunController {
   @RateLimited()
   @HttpCode(200)
   @ApiOperation({ summary: 'Dry run: validate, resolve and report which scenarios would fire, without side effects' })
+  @DocBody(sendmatorBody)
+  @ZodAnswer(200, dryRunAnswer)
   async trigger(
     @Principal() principal: ApiKeyPrincipal,
     @Headers('x-team-id') teamHeader: string | undefined,

@@ -4,9 +4,9 @@ import { EventTypesRepository, type ApiKeyPrincipal, type StoredEventType } from
 import { mergeEventTypePatch, parseEventTypeDefinition, parseEventTypePatch } from '@relay/event-schema';
 import { AuditService, actorOf } from '../audit/audit.service';
 import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
-import { ZodQuery } from '@relay/http-api';
+import { DocBody, ZodAnswer, ZodQuery, pageQuery, type PageQuery } from '@relay/http-api';
+import { dataAnswer, eventTypeBody, eventTypePatchBody, eventTypeView, okAnswer, pageAnswer } from '../http/answers';
 import { ApiError } from '../http/api-error';
-import { pageQuery, type PageQuery } from '../http/schemas';
 
 export interface EventTypeView extends StoredEventType {
   trigger_path: string;
@@ -27,6 +27,8 @@ export class EventTypesController {
   @Post()
   @HttpCode(201)
   @ApiOperation({ summary: 'createEvent: declare an event type and its payload schema' })
+  @DocBody(eventTypeBody)
+  @ZodAnswer(201, dataAnswer(eventTypeView))
   async create(@Principal() principal: ApiKeyPrincipal, @Body() body: unknown): Promise<{ success: true; data: EventTypeView }> {
     const parsed = parseEventTypeDefinition(body);
     if (!parsed.ok) throw ApiError.badRequest(parsed.errors);
@@ -43,6 +45,7 @@ export class EventTypesController {
 
   @Get()
   @ApiOperation({ summary: 'listEvents: event types of the team, newest first' })
+  @ZodAnswer(200, pageAnswer(eventTypeView))
   async list(
     @Principal() principal: ApiKeyPrincipal,
     @ZodQuery(pageQuery(200, 50)) { limit, cursor }: PageQuery,
@@ -52,7 +55,8 @@ export class EventTypesController {
   }
 
   @Get(':code_name')
-  @ApiOperation({ summary: 'getEvent' })
+  @ApiOperation({ summary: 'getEvent: one event type by code_name' })
+  @ZodAnswer(200, dataAnswer(eventTypeView))
   async get(@Principal() principal: ApiKeyPrincipal, @Param('code_name') codeName: string): Promise<{ success: true; data: EventTypeView }> {
     const found = await this.repo.get(principal.teamId, codeName);
     if (!found) throw ApiError.notFound('EVENT_TYPE_NOT_FOUND', `Event type not found: ${codeName}`);
@@ -61,6 +65,8 @@ export class EventTypesController {
 
   @Patch(':code_name')
   @ApiOperation({ summary: 'updateEvent: writes a new schema version; renaming rotates the trigger URL at once' })
+  @DocBody(eventTypePatchBody)
+  @ZodAnswer(200, dataAnswer(eventTypeView))
   async update(
     @Principal() principal: ApiKeyPrincipal,
     @Param('code_name') codeName: string,
@@ -87,6 +93,7 @@ export class EventTypesController {
 
   @Delete(':code_name')
   @ApiOperation({ summary: 'deleteEvent: irreversible' })
+  @ZodAnswer(200, okAnswer)
   async remove(@Principal() principal: ApiKeyPrincipal, @Param('code_name') codeName: string): Promise<{ success: true }> {
     const existing = await this.repo.get(principal.teamId, codeName);
     await this.repo.delete(principal.teamId, codeName);

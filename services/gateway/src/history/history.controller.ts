@@ -1,11 +1,13 @@
-import { Controller, Get, Inject, Param, Query, UseGuards } from '@nestjs/common';
+import { Controller, Get, Inject, Param, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { ApiKeyPrincipal } from '@relay/control-plane';
 import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
 import { CONFIG, type Config } from '../tokens';
 import { getFromHistory } from './history-api';
+import { ZodAnswer, ZodQuery } from '@relay/http-api';
+import { historyFiltersQuery, type HistoryFiltersQuery } from '@relay/history-store';
+import { historyEvent, historyPage } from '../http/answers';
 
-const FORWARDED = ['code_name', 'status', 'contact_id', 'contact_email', 'contact_phone', 'visitor_id', 'environment', 'from', 'to', 'limit', 'cursor'];
 
 /**
  * Seed 000's listEventHistories. The history service owns the store (embedded ClickHouse
@@ -20,17 +22,16 @@ export class HistoryController {
 
   @Get()
   @ApiOperation({ summary: 'listEventHistories: newest first, cursor-paginated' })
-  async list(@Principal() principal: ApiKeyPrincipal, @Query() query: Record<string, string>): Promise<unknown> {
+  @ZodAnswer(200, historyPage)
+  async list(@Principal() principal: ApiKeyPrincipal, @ZodQuery(historyFiltersQuery) query: HistoryFiltersQuery): Promise<unknown> {
     const params = new URLSearchParams({ team_id: principal.teamId });
-    for (const key of FORWARDED) {
-      const value = query[key];
-      if (typeof value === 'string') params.set(key, value);
-    }
+    for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
     return this.forward(`/internal/v1/event-histories?${params.toString()}`);
   }
 
   @Get(':event_id')
-  @ApiOperation({ summary: 'One event of the history' })
+  @ApiOperation({ summary: 'One event of the history, with its scenario runs and deliveries' })
+  @ZodAnswer(200, historyEvent)
   async get(@Principal() principal: ApiKeyPrincipal, @Param('event_id') eventId: string): Promise<unknown> {
     const params = new URLSearchParams({ team_id: principal.teamId });
     return this.forward(`/internal/v1/event-histories/${encodeURIComponent(eventId)}?${params.toString()}`);

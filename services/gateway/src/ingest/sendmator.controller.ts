@@ -5,17 +5,12 @@ import { SENDMATOR_PATHS, validateTriggerPayload } from '@relay/event-schema';
 import { RelayMetrics } from '@relay/observability';
 import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
 import { ApiError } from '../http/api-error';
+import { DocBody, ZodAnswer } from '@relay/http-api';
+import { sendAnswer } from '../http/answers';
+import { eventNameSchema, jsonObject, readSendBody, sendmatorBody, triggerAtSchema } from './sendmator-body';
 import { RateLimited } from '../rate-limit/rate-limit.guard';
 import type { EventEnvelope } from '@relay/contracts';
 import { IngestService, toEnvelope, type EnvelopeExtras } from './ingest.service';
-
-const KNOWN_FIELDS = new Set(['event_name', 'user_info', 'source', 'event_data', 'variables', 'trigger_at']);
-const USER_INFO_FIELDS = new Set(['contact_external_id', 'email', 'phone', 'name', 'custom_fields']);
-const SOURCE_FIELDS = new Set(['type', 'ip', 'user_agent']);
-/** ISO 8601 date-time with an explicit zone; a bare date or local time is ambiguous for scheduling. */
-const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
-
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 export interface SendResponse {
   success: true;
@@ -53,6 +48,9 @@ export class SendmatorController {
   @RateLimited()
   @HttpCode(201)
   @ApiOperation({ summary: 'Send an event (asynchronous): 201 with trigger_id once durably queued' })
+  @DocBody(sendmatorBody)
+  @ApiHeader({ name: 'Idempotency-Key', required: false })
+  @ZodAnswer(201, sendAnswer)
   async send(
     @Principal() principal: ApiKeyPrincipal,
     @Headers('x-team-id') teamHeader: string | undefined,
@@ -93,12 +91,15 @@ export async function prepareSend(
   if (!teamHeader || teamHeader.trim() !== principal.teamId) {
     throw new ApiError('INVALID_TEAM_CONTEXT', ['Invalid team context']);
   }
-  if (!isObject(body)) throw ApiError.badRequest(['Request body must be a JSON object']);
-  const eventName = body.event_name;
-  if (typeof eventName !== 'string' || eventName.trim() === '') {
-    throw new ApiError('EVENT_NAME_REQUIRED', ['Event name is required']);
-  }
-  const triggerAt = parseTriggerAt(body.trigger_at);
+  const object = jsonObject.safeParse(body);
+  if (!object.success) throw ApiError.badRequest(['Request body must be a JSON object']);
+  const named = eventNameSchema.safeParse(object.data.event_name);
+  if (!named.success) throw new ApiError('EVENT_NAME_REQUIRED', ['Event name is required']);
+  const eventName = named.data;
+  const at = triggerAtSchema.safeParse(object.data.trigger_at);
+  if (!at.success) throw new ApiError('INVALID_TRIGGER_AT', ['Invalid trigger_at format']);
+  const triggerAt = at.data ? new Date(at.data) : null;
+  if (triggerAt && triggerAt.getTime() <= Date.now()) throw new ApiError('TRIGGER_AT_IN_PAST', ['trigger_at must be a future date']);
 
   const eventType = await eventTypes.get(principal.teamId, eventName, principal.changeSeq);
   if (!eventType) {
@@ -106,22 +107,12 @@ export async function prepareSend(
     throw new ApiError('EVENT_TYPE_NOT_FOUND', ['Event type not found']);
   }
 
-  const errors: string[] = [];
-  for (const key of Object.keys(body)) if (!KNOWN_FIELDS.has(key)) errors.push(`Unknown property: ${key}`);
-  const userInfo = objectField(body, 'user_info', errors) ?? {};
-  for (const key of Object.keys(userInfo)) if (!USER_INFO_FIELDS.has(key)) errors.push(`Unknown property: user_info.${key}`);
-  const source = objectField(body, 'source', errors);
-  for (const key of Object.keys(source ?? {})) if (!SOURCE_FIELDS.has(key)) errors.push(`Unknown property: source.${key}`);
-  const variables = objectField(body, 'variables', errors);
-  const customFields = objectField(userInfo, 'custom_fields', errors, 'user_info.');
-  const name = stringField(userInfo, 'name', errors, 'user_info.');
-  const externalId = stringField(userInfo, 'contact_external_id', errors, 'user_info.');
-  const sourceRecord = source
-    ? {
-        type: stringField(source, 'type', errors, 'source.'),
-        ip: stringField(source, 'ip', errors, 'source.'),
-        user_agent: stringField(source, 'user_agent', errors, 'source.'),
-      }
+  // The shape's reasons and the payload's, all at once.
+  const { value: send, errors } = readSendBody(body);
+  const userInfo = send.user_info ?? {};
+  const externalId = userInfo.contact_external_id ?? null;
+  const sourceRecord = send.source
+    ? { type: send.source.type ?? null, ip: send.source.ip ?? null, user_agent: send.source.user_agent ?? null }
     : null;
 
   const contact: Record<string, unknown> = {};
@@ -130,7 +121,7 @@ export async function prepareSend(
   if (userInfo.phone !== undefined) contact.phone = userInfo.phone;
   const triggerBody: Record<string, unknown> = {};
   if (Object.keys(contact).length > 0) triggerBody.contact = contact;
-  if (body.event_data !== undefined) triggerBody.customData = body.event_data;
+  if (send.event_data !== undefined) triggerBody.customData = send.event_data;
 
   // Messages name the fields as the emitter sent them (event_data.x, user_info.email).
   const result = validateTriggerPayload(eventType, triggerBody, { pathNames: SENDMATOR_PATHS });
@@ -142,48 +133,13 @@ export async function prepareSend(
 
   const extras: EnvelopeExtras = {
     externalId,
-    name,
-    attributes: customFields,
-    variables,
+    name: userInfo.name ?? null,
+    attributes: userInfo.custom_fields ?? null,
+    variables: send.variables ?? null,
     source: sourceRecord,
     triggerAt: triggerAt?.getTime() ?? null,
     schemaVersion: eventType.version,
   };
   const envelope = toEnvelope(principal, eventName, 'sendmator', result.value, idempotencyKey, extras);
   return { envelope, targetKey: result.value.targetKey, triggerAt };
-}
-
-function parseTriggerAt(value: unknown): Date | null {
-  if (value === undefined || value === null) return null;
-  if (typeof value !== 'string' || !ISO_DATE_TIME.test(value) || Number.isNaN(Date.parse(value))) {
-    throw new ApiError('INVALID_TRIGGER_AT', ['Invalid trigger_at format']);
-  }
-  const at = new Date(value);
-  if (at.getTime() <= Date.now()) throw new ApiError('TRIGGER_AT_IN_PAST', ['trigger_at must be a future date']);
-  return at;
-}
-
-function objectField(
-  container: Record<string, unknown>,
-  key: string,
-  errors: string[],
-  prefix = '',
-): Record<string, unknown> | null {
-  const value = container[key];
-  if (value === undefined || value === null) return null;
-  if (!isObject(value)) {
-    errors.push(`Invalid type for property: ${prefix}${key}. Expected object, got ${Array.isArray(value) ? 'array' : typeof value}`);
-    return null;
-  }
-  return value;
-}
-
-function stringField(container: Record<string, unknown>, key: string, errors: string[], prefix = ''): string | null {
-  const value = container[key];
-  if (value === undefined || value === null) return null;
-  if (typeof value !== 'string' || value.length > 255) {
-    errors.push(`Invalid type for property: ${prefix}${key}. Expected text, got ${typeof value === 'string' ? 'longer text' : typeof value}`);
-    return null;
-  }
-  return value;
 }

@@ -5,12 +5,13 @@ import { ApiKeysRepository, EventTypeCache, IdentityLinksRepository, type ApiKey
 import { SIMON_PATHS, validateTriggerPayload, type NormalizedEvent } from '@relay/event-schema';
 import { RelayMetrics } from '@relay/observability';
 import { ApiError } from '../http/api-error';
+import { DocBody, ZodAnswer } from '@relay/http-api';
+import { collectAnswer } from '../http/answers';
+import { identifySchema, readCollectBody, simonBody, type CollectBody } from './simon-body';
+import { jsonObject, seedMessages } from './sendmator-body';
 import { RateLimitService } from '../rate-limit/rate-limit.service';
 import { IngestService, rawEnvelope, toEnvelope, type EnvelopeExtras } from './ingest.service';
 
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-const KNOWN_FIELDS = new Set(['partnerId', 'partnerSecret', 'clientId', 'context', 'sentAt', 'type', 'event', 'properties', 'traits', 'userId']);
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 interface Problem {
   code: 'INVALID_PAYLOAD' | 'UNKNOWN_EVENT_TYPE' | 'IDENTITY_REQUIRED';
@@ -46,31 +47,35 @@ export class SimonController {
 
   @Post('collect')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Collect a track or identify call (Simon-style body)' })
+  @ApiOperation({ summary: 'Collect a track or identify call (Simon-style body; partnerId and partnerSecret authenticate)' })
+  @DocBody(simonBody)
+  @ZodAnswer(200, collectAnswer)
   async collect(
     @Body() body: unknown,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Record<string, unknown>> {
-    if (!isObject(body)) throw ApiError.badRequest(['Request body must be a JSON object']);
-    const principal = await this.authenticate(body);
+    const object = jsonObject.safeParse(body);
+    if (!object.success) throw ApiError.badRequest(['Request body must be a JSON object']);
+    const { value, unknown } = readCollectBody(object.data);
+    const principal = await this.authenticate(value);
     // The key is in the body, so @RateLimited() (a guard, before the body is read) cannot
     // apply: same limits, headers and 429 as the other ingestion routes, track and identify alike.
     await this.rateLimits.enforce(principal, request, reply);
-    const debug = isObject(body.context) && body.context.debug === true;
+    const debug = value.context?.debug === true;
 
-    if (body.type === 'identify') return this.identify(principal, body);
-    if (body.type !== 'track') throw ApiError.badRequest([`type must be "track" or "identify"`], 'INVALID_TYPE');
+    if (value.type === 'identify') return this.identify(principal, value);
+    if (value.type !== 'track') throw ApiError.badRequest([`type must be "track" or "identify"`], 'INVALID_TYPE');
 
-    const properties = isObject(body.properties) ? body.properties : {};
-    const codeName = typeof properties.eventName === 'string' ? properties.eventName : '';
-    const traits = isObject(body.traits) ? body.traits : {};
-    const clientId = typeof body.clientId === 'string' && body.clientId !== '' ? body.clientId : null;
-    const requiresIdentity = properties.requiresIdentity !== false;
+    const properties = value.properties;
+    const codeName = properties?.eventName ?? '';
+    const traits = value.traits ?? {};
+    const clientId = value.clientId ?? null;
+    const requiresIdentity = properties?.requiresIdentity !== false;
     const extras: EnvelopeExtras = {
       clientId,
       requiresIdentity,
-      occurredAt: typeof body.sentAt === 'number' && Number.isFinite(body.sentAt) ? body.sentAt : null,
+      occurredAt: typeof value.sentAt === 'number' && Number.isFinite(value.sentAt) ? value.sentAt : null,
     };
 
     const contact: Record<string, unknown> = {};
@@ -82,9 +87,9 @@ export class SimonController {
     }
     const triggerBody: Record<string, unknown> = {};
     if (Object.keys(contact).length > 0) triggerBody.contact = contact;
-    if (properties.properties !== undefined) triggerBody.customData = properties.properties;
+    if (properties?.properties !== undefined) triggerBody.customData = properties.properties;
 
-    const checked = await this.check(principal, body, codeName, triggerBody, clientId, requiresIdentity);
+    const checked = await this.check(principal, value, unknown, codeName, triggerBody, clientId, requiresIdentity);
     if ('code' in checked) {
       const problem = checked;
       this.metrics.ingested.inc({ dialect: 'simon', outcome: 'invalid' });
@@ -101,14 +106,14 @@ export class SimonController {
   /** The validated event, or every reason the track call cannot be accepted. */
   private async check(
     principal: ApiKeyPrincipal,
-    body: Record<string, unknown>,
+    body: CollectBody,
+    unknown: string[],
     codeName: string,
     triggerBody: Record<string, unknown>,
     clientId: string | null,
     requiresIdentity: boolean,
   ): Promise<Problem | { event: NormalizedEvent; version: number }> {
-    const errors: string[] = [];
-    for (const key of Object.keys(body)) if (!KNOWN_FIELDS.has(key)) errors.push(`Unknown property: ${key}`);
+    const errors = [...unknown];
     if (body.event !== 'custom') errors.push('event must be "custom" (only custom events are supported)');
     if (!codeName) errors.push('Missing required property: properties.eventName');
     if (errors.length > 0) return { code: 'INVALID_PAYLOAD', errors };
@@ -131,23 +136,18 @@ export class SimonController {
     return clientId && target !== 'contact' ? { ...body, visitor: { id: clientId } } : body;
   }
 
-  private async identify(principal: ApiKeyPrincipal, body: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const traits = isObject(body.traits) ? body.traits : {};
-    const errors: string[] = [];
-    const clientId = body.clientId;
-    if (typeof clientId !== 'string' || clientId === '') errors.push('Missing required property: clientId');
-    const email = typeof traits.email === 'string' ? traits.email.trim().toLowerCase() : '';
-    if (!EMAIL.test(email)) errors.push('traits.email must be a valid email address');
-    if (errors.length > 0) throw ApiError.badRequest(errors);
-    const userId = typeof traits.userId === 'string' || typeof traits.userId === 'number' ? String(traits.userId) : null;
-    const { expiresAt } = await this.links.link(principal.teamId, clientId as string, email, userId);
+  private async identify(principal: ApiKeyPrincipal, body: CollectBody): Promise<Record<string, unknown>> {
+    const parsed = identifySchema.safeParse({ clientId: body.clientId, email: body.traits?.email ?? '', userId: body.traits?.userId });
+    if (!parsed.success) throw ApiError.badRequest(seedMessages(parsed.error));
+    const { clientId, email, userId } = parsed.data;
+    const { expiresAt } = await this.links.link(principal.teamId, clientId, email, userId);
     this.metrics.ingested.inc({ dialect: 'simon', outcome: 'identify' });
     return { success: true, client_id: clientId, email, expires_at: expiresAt };
   }
 
   /** partnerSecret is the API key; partnerId must be the key's team. */
-  private async authenticate(body: Record<string, unknown>): Promise<ApiKeyPrincipal> {
-    const secret = typeof body.partnerSecret === 'string' ? body.partnerSecret : '';
+  private async authenticate(body: CollectBody): Promise<ApiKeyPrincipal> {
+    const secret = body.partnerSecret;
     const principal = secret ? await this.keys.verify(secret) : null;
     if (!principal) throw ApiError.unauthorized('Invalid or missing partnerSecret');
     if (body.partnerId !== principal.teamId) throw new ApiError('INVALID_TEAM_CONTEXT', ['partnerId does not match the key']);

@@ -1,9 +1,11 @@
 import { Body, Controller, Headers, HttpCode, Inject, Param, Post } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { EventTypeCache, type ApiKeyPrincipal } from '@relay/control-plane';
 import { validateTriggerPayload } from '@relay/event-schema';
 import { RelayMetrics } from '@relay/observability';
 import { Principal } from '../auth/api-key.guard';
+import { DocBody, ZodAnswer } from '@relay/http-api';
+import { acceptedAnswer, triggerBody } from '../http/answers';
 import { ApiError } from '../http/api-error';
 import { RateLimited } from '../rate-limit/rate-limit.guard';
 import { IngestService, toEnvelope } from './ingest.service';
@@ -22,6 +24,9 @@ export class TriggerController {
   @Post(':code_name')
   @HttpCode(202)
   @ApiOperation({ summary: 'triggerEvent: fire an event; 202 once it is durably queued' })
+  @DocBody(triggerBody)
+  @ApiHeader({ name: 'Idempotency-Key', required: false })
+  @ZodAnswer(202, acceptedAnswer)
   async trigger(
     @Principal() principal: ApiKeyPrincipal,
     @Param('code_name') codeName: string,

@@ -7,6 +7,8 @@ import { TriggersRepository, type JsonMap } from '@relay/scenarios';
 import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
 import { getFromHistory } from '../history/history-api';
 import { CONFIG, type Config } from '../tokens';
+import { ZodAnswer } from '@relay/http-api';
+import { triggerStatusView, triggerWorkflowView } from '../http/answers';
 
 /**
  * Seed 003's trigger tracking, under its own `/api/v1/triggers` and as `/v1/triggers`.
@@ -27,6 +29,7 @@ export class TriggersController {
 
   @Get(':id')
   @ApiOperation({ summary: 'Trigger status and counts (seed 003): sent = delivered, plus failed, filtered, scheduled, cancelled, pending' })
+  @ZodAnswer(200, triggerStatusView)
   async status(@Principal() principal: ApiKeyPrincipal, @Param('id') id: string, @Req() req: FastifyRequest): Promise<TriggerStatusView> {
     // Seed 003 advertises `/triggers/<id>/workflow` on its /api/v1 routes; /v1 callers get their own prefix.
     const base = req.url.startsWith('/api/v1/') ? '/triggers' : '/v1/triggers';
@@ -35,6 +38,7 @@ export class TriggersController {
 
   @Get(':id/workflow')
   @ApiOperation({ summary: 'Per scenario and action: matched, or why not (filtered, cooldown, paused, no_target), and where each delivery stands' })
+  @ZodAnswer(200, triggerWorkflowView)
   async workflow(
     @Principal() principal: ApiKeyPrincipal,
     @Param('id') id: string,

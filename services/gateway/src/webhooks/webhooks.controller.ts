@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, UseGuards } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { ApiKeyPrincipal } from '@relay/control-plane';
 import {
@@ -6,16 +6,19 @@ import {
   WebhookActivityRepository,
   WebhookEndpointsRepository,
   assertDeliverableUrl,
-  parseEndpointInput,
+  endpointCreateSchema,
+  endpointPatchSchema,
+  withDefaults,
   type AttemptView,
-  type EndpointInput,
+  type EndpointCreateBody,
+  type EndpointPatchBody,
   type WebhookEndpoint,
 } from '@relay/webhooks';
 import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
 import { z } from 'zod';
-import { ZodBody, ZodQuery } from '@relay/http-api';
+import { ZodAnswer, ZodBody, ZodQuery, limitParam, pageQuery, type PageQuery } from '@relay/http-api';
+import { attemptView, dataAnswer, okAnswer, pageAnswer, replayAnswer, timestamp } from '../http/answers';
 import { ApiError } from '../http/api-error';
-import { limitParam, pageQuery, type PageQuery } from '../http/schemas';
 import { WEBHOOKS_OPTIONS, type WebhooksOptions } from './webhooks.tokens';
 
 const isoDate = (field: string) => z.iso.datetime({ offset: true, error: `${field} must be an ISO 8601 date-time` });
@@ -51,6 +54,31 @@ const attemptsQuery = z.object({
   delivery_id: z.string().min(1).optional(),
 });
 
+const endpointView = z.object({
+  id: z.string(),
+  team_id: z.string(),
+  url: z.string(),
+  description: z.string().nullable(),
+  events: z.array(z.string()),
+  contact_fields: z.array(z.string()),
+  batch: z.object({ max_events: z.number().int(), max_wait_ms: z.number().int() }).nullable(),
+  environment: z.enum(['production', 'staging']),
+  signature: z.enum(['standard', 'shopimind']),
+  success_contract: z.enum(['2xx', 'strict']),
+  status: z.enum(['enabled', 'disabled', 'auto-disabled']),
+  timeout_ms: z.number().int(),
+  max_concurrency: z.number().int(),
+  rate_limit: z.object({ requests: z.number().int(), per: z.string() }).nullable(),
+  disabled_reason: z.string().nullable(),
+  last_success_at: timestamp.nullable(),
+  last_failure_at: timestamp.nullable(),
+  secret_rotation_ends_at: timestamp.nullable(),
+  created_at: timestamp,
+  updated_at: timestamp,
+});
+/** Create and rotation: the endpoint under `data`, the signing secret beside it (shown only here). */
+const withSecret = dataAnswer(endpointView).extend({ secret: z.string().meta({ example: 'whsec_…' }) });
+
 const notFound = (id: string) => ApiError.notFound('WEBHOOK_NOT_FOUND', `Webhook endpoint not found: ${id}`);
 
 /** Seed 004's subscriptions as `/v1/webhooks`, team-scoped (another team's id is a 404). */
@@ -77,17 +105,18 @@ export class WebhooksController {
   @Post()
   @HttpCode(201)
   @ApiOperation({ summary: 'Create an endpoint; the signing secret is returned only here and on rotation' })
-  // One shape, the rotation's: the endpoint under `data`, the signing secret beside it (seed 004 does not fix this answer).
-  async create(@Principal() principal: ApiKeyPrincipal, @Body() body: unknown): Promise<{ success: true; data: WebhookEndpoint; secret: string }> {
-    const parsed = parseEndpointInput(body, false, { environment: principal.environment, timeoutMs: this.options.defaultTimeoutMs });
-    if (!parsed.ok) throw ApiError.badRequest(parsed.errors);
-    await this.checkUrl(parsed.value.url as string);
-    const { endpoint, secret } = await this.repo.create(principal.teamId, parsed.value as EndpointInput);
+  @ZodAnswer(201, withSecret)
+  // One shape, the rotation's and get's: the endpoint under `data`, the signing secret beside it.
+  async create(@Principal() principal: ApiKeyPrincipal, @ZodBody(endpointCreateSchema) body: EndpointCreateBody): Promise<{ success: true; data: WebhookEndpoint; secret: string }> {
+    const input = withDefaults(body, { environment: principal.environment, timeoutMs: this.options.defaultTimeoutMs });
+    await this.checkUrl(input.url);
+    const { endpoint, secret } = await this.repo.create(principal.teamId, input);
     return { success: true, data: endpoint, secret };
   }
 
   @Get()
   @ApiOperation({ summary: 'List the team’s endpoints, newest first' })
+  @ZodAnswer(200, pageAnswer(endpointView))
   async list(
     @Principal() principal: ApiKeyPrincipal,
     @ZodQuery(pageQuery(200, 50)) { limit, cursor }: PageQuery,
@@ -98,6 +127,7 @@ export class WebhooksController {
 
   @Get(':id')
   @ApiOperation({ summary: 'One endpoint (never its secret)' })
+  @ZodAnswer(200, dataAnswer(endpointView))
   async get(@Principal() principal: ApiKeyPrincipal, @Param('id') id: string): Promise<{ success: true; data: WebhookEndpoint }> {
     const found = await this.repo.get(principal.teamId, id);
     if (!found) throw notFound(id);
@@ -106,17 +136,21 @@ export class WebhooksController {
 
   @Patch(':id')
   @ApiOperation({ summary: 'Change an endpoint; status enabled|disabled (re-enabling clears auto-disabled)' })
-  async update(@Principal() principal: ApiKeyPrincipal, @Param('id') id: string, @Body() body: unknown): Promise<{ success: true; data: WebhookEndpoint }> {
-    const parsed = parseEndpointInput(body, true, { environment: principal.environment, timeoutMs: this.options.defaultTimeoutMs });
-    if (!parsed.ok) throw ApiError.badRequest(parsed.errors);
-    if (parsed.value.url !== undefined) await this.checkUrl(parsed.value.url);
-    const updated = await this.repo.update(principal.teamId, id, parsed.value);
+  @ZodAnswer(200, dataAnswer(endpointView))
+  async update(
+    @Principal() principal: ApiKeyPrincipal,
+    @Param('id') id: string,
+    @ZodBody(endpointPatchSchema) patch: EndpointPatchBody,
+  ): Promise<{ success: true; data: WebhookEndpoint }> {
+    if (patch.url !== undefined) await this.checkUrl(patch.url);
+    const updated = await this.repo.update(principal.teamId, id, patch);
     if (!updated) throw notFound(id);
     return { success: true, data: updated };
   }
 
   @Delete(':id')
   @ApiOperation({ summary: 'Delete an endpoint; its pending deliveries fail with ENDPOINT_NOT_FOUND' })
+  @ZodAnswer(200, okAnswer)
   async remove(@Principal() principal: ApiKeyPrincipal, @Param('id') id: string): Promise<{ success: true }> {
     if (!(await this.repo.delete(principal.teamId, id))) throw notFound(id);
     return { success: true };
@@ -125,6 +159,7 @@ export class WebhooksController {
   @Post(':id/rotate-secret')
   @HttpCode(200)
   @ApiOperation({ summary: 'New signing secret (shown once); the previous one keeps signing during the overlap' })
+  @ZodAnswer(200, withSecret)
   async rotate(
     @Principal() principal: ApiKeyPrincipal,
     @Param('id') id: string,
@@ -137,6 +172,7 @@ export class WebhooksController {
 
   @Get(':id/attempts')
   @ApiOperation({ summary: 'HTTP attempts of the endpoint, newest first (status, latency, error, first bytes of the response)' })
+  @ZodAnswer(200, dataAnswer(z.array(attemptView)))
   async attempts(
     @Principal() principal: ApiKeyPrincipal,
     @Param('id') id: string,
@@ -149,6 +185,7 @@ export class WebhooksController {
   @Post(':id/replay')
   @HttpCode(202)
   @ApiOperation({ summary: 'Replay one dead delivery ({"delivery_id"}) or all that died in a range ({"from", "to"})' })
+  @ZodAnswer(202, replayAnswer)
   async replay(
     @Principal() principal: ApiKeyPrincipal,
     @Param('id') id: string,

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 
-/** `limit`: an integer 1..max in the query string, `fallback` when absent. One message on every list route. */
+/**
+ * `limit`: an integer 1..max in the query string, `fallback` when absent. One schema, one
+ * message and one code (INVALID_QUERY, through @ZodQuery) on every list route of every service.
+ */
 export const limitParam = (max: number, fallback: number) => {
   const message = `limit must be an integer between 1 and ${max}`;
   return z.coerce.number({ error: message }).int(message).min(1, message).max(max, message).default(fallback).describe(`1 to ${max} (default ${fallback})`);
