@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startRelayServices, type RelayServices } from '@relay/local-stack';
-import { REPO_ROOT, freePort, startRelay, type RelayUnderTest } from '@relay/testing';
+import { callJson, REPO_ROOT, freePort, startRelay, type RelayUnderTest } from '@relay/testing';
 
 const run = promisify(execFile);
 const ADMIN_TOKEN = 'rly_admin_test_0123456789abcdef';
@@ -29,15 +29,8 @@ describe('tenancy: admin API, key lifecycle, rate limits, audit', () => {
   let logDir: string;
   const secrets: string[] = [ADMIN_TOKEN];
 
-  const http = async (base: string, method: string, route: string, body?: unknown, headers: Record<string, string> = {}): Promise<Res> => {
-    const res = await fetch(`${base}${route}`, {
-      method,
-      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : null) as Res['body'] };
-  };
+  const http = (base: string, method: string, route: string, body?: unknown, headers: Record<string, string> = {}): Promise<Res> =>
+    callJson<Res['body']>(`${base}${route}`, method, body, headers);
   const admin = (method: string, route: string, body?: unknown) =>
     http(relay.gatewayUrl, method, `/admin/v1${route}`, body, { authorization: `Bearer ${ADMIN_TOKEN}` });
   const asKey = (key: string, method: string, route: string, body?: unknown, base = relay.gatewayUrl) =>
