@@ -183,21 +183,13 @@ export function parseEndpointInput(body: unknown, partial: boolean, defaults: { 
   return errors.length > 0 ? { ok: false, errors } : { ok: true, value: out };
 }
 
-interface Row {
-  id: string;
-  team_id: string;
-  url: string;
-  description: string | null;
-  events: string[];
-  contact_fields: string[];
+/** A row as pg returns it: timestamps as Dates, batch and rate limit in columns, the secrets encrypted. */
+type Row = Omit<
+  WebhookEndpoint,
+  'batch' | 'rate_limit' | 'last_success_at' | 'last_failure_at' | 'secret_rotation_ends_at' | 'created_at' | 'updated_at'
+> & {
   batch_max_events: number | null;
   batch_max_wait_ms: number | null;
-  environment: Environment;
-  signature: SignatureScheme;
-  success_contract: '2xx' | 'strict';
-  status: EndpointStatus;
-  timeout_ms: number;
-  max_concurrency: number;
   rate_limit_requests: number | null;
   rate_limit_per: string | null;
   secret_enc: Buffer;
@@ -205,10 +197,9 @@ interface Row {
   previous_secret_expires_at: Date | null;
   last_success_at: Date | null;
   last_failure_at: Date | null;
-  disabled_reason: string | null;
   created_at: Date;
   updated_at: Date;
-}
+};
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
