@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startRelayServices, type RelayServices } from '@relay/local-stack';
-import { callJson, REPO_ROOT, freePort, startRelay, type RelayUnderTest } from '@relay/testing';
+import { callJson, REPO_ROOT, instanceSpec, startRelay, type RelayUnderTest } from '@relay/testing';
 
 const run = promisify(execFile);
 const ADMIN_TOKEN = 'rly_admin_test_0123456789abcdef';
@@ -67,7 +67,9 @@ describe('tenancy: admin API, key lifecycle, rate limits, audit', () => {
   beforeAll(async () => {
     relay = await startRelay({ services: ['gateway'], env: { RELAY_ADMIN_TOKEN: ADMIN_TOKEN, RELAY_API_KEY_CACHE_MS: String(CACHE_MS) } });
     logDir = mkdtempSync(path.join(tmpdir(), 'relay-gw2-'));
-    const [portB, portC] = [await freePort(), await freePort()];
+    // Each on its own HTTP and metrics ports; C without the change feed.
+    const [b, c] = [await instanceSpec('gateway'), await instanceSpec('gateway')];
+    c.env.RELAY_API_KEY_CHANGE_FEED = 'false';
     const env = {
       RELAY_LOG_LEVEL: 'warn',
       RELAY_KAFKA_BROKERS: relay.infra.brokers.join(','),
@@ -80,14 +82,11 @@ describe('tenancy: admin API, key lifecycle, rate limits, audit', () => {
       RELAY_API_KEY_CACHE_MS: String(CACHE_MS),
     };
     others = await startRelayServices(
-      [
-        { name: 'gateway', port: portB, env: { RELAY_GATEWAY_PORT: String(portB) } },
-        { name: 'gateway', port: portC, env: { RELAY_GATEWAY_PORT: String(portC), RELAY_API_KEY_CHANGE_FEED: 'false' } },
-      ],
+      [b, c],
       { root: REPO_ROOT, logDir, env, readyTimeoutMs: 90000 },
     );
-    gatewayB = `http://127.0.0.1:${portB}`;
-    gatewayC = `http://127.0.0.1:${portC}`;
+    gatewayB = `http://127.0.0.1:${b.port}`;
+    gatewayC = `http://127.0.0.1:${c.port}`;
   }, 240000);
 
   afterAll(async () => {
