@@ -35,7 +35,7 @@ import type { Readable } from 'node:stream';
 import { Webhook } from 'standardwebhooks';
 import { ApiKeysRepository, TeamsRepository, createPool, prepareDatabase } from '@relay/control-plane';
 import { isProcessAlive, SERVICE_NAMES, type RelayServiceName } from '@relay/local-stack';
-import { createTestDatabase, dropTestDatabase, eventually, startTestStack, DEFAULT_PG_URL, type TestStack } from '@relay/testing';
+import { callJson, createTestDatabase, dropTestDatabase, eventually, startTestStack, DEFAULT_PG_URL, type TestStack } from '@relay/testing';
 import { REPO_ROOT, commandText, environmentOf, isRecord, loadCompose, scalar, type Rec } from './compose-file';
 
 // testcontainers reads this when it first talks to the engine.
@@ -358,15 +358,8 @@ async function main(): Promise<number> {
     };
 
     const gateway = `http://127.0.0.1:${ports.gateway}`;
-    const api = async <T = Record<string, unknown>>(method: string, route: string, body?: unknown) => {
-      const res = await fetch(`${gateway}${route}`, {
-        method,
-        headers: { 'x-api-key': apiKey, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
-    };
+    const api = <T = Record<string, unknown>>(method: string, route: string, body?: unknown) =>
+      callJson<T>(`${gateway}${route}`, method, body, { 'x-api-key': apiKey });
 
 
     // Everything but the dispatcher first: the webhook endpoint is created before the

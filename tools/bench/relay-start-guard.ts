@@ -15,7 +15,7 @@ import { dropTestDatabase } from '@relay/testing';
 export interface RelayStartLeftovers {
   pgUrl?: string;
   chdbDir?: string;
-  logDir?: string;
+  logDir?: string | undefined;
 }
 
 function parentPid(pid: string): number | undefined {

@@ -1,5 +1,7 @@
 import { SchemaRegistry, SchemaType, COMPATIBILITY } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
+import { backOff } from 'exponential-backoff';
+import { LRUCache } from 'lru-cache';
 import { ContractError } from './errors';
 import { loadSchema } from './schemas';
 import { TOPICS, topicName, valueSubject, type TopicKey, type TopicValue } from './topics';
@@ -16,7 +18,6 @@ export interface ContractRegistryOptions {
   schemaNotFoundRetryMs?: number;
   /** How long an id confirmed unknown is remembered, so a flood of such records does not wait each time. Default 60 s. */
   unknownSchemaTtlMs?: number;
-  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface Decoded<T> {
@@ -25,6 +26,9 @@ export interface Decoded<T> {
 }
 
 const MAGIC_BYTE = 0;
+
+/** The wait after `failed` lookups of a schema id answered 404: 100 ms doubling, at most 2 s (as backOff below waits). */
+const notFoundDelay = (failed: number) => Math.min(2000, 100 * 2 ** (failed - 1));
 
 /**
  * The project's view of the schema registry: registers every topic's value schema under
@@ -42,11 +46,12 @@ export class ContractRegistry {
   private readonly ids = new Map<TopicKey, number>();
   private readonly readers = new Map<TopicKey, avro.Type>();
   private readonly resolvers = new Map<string, { writer: avro.Type; resolver: avro.Resolver | null }>();
-  /** Ids the registry kept answering 404 for, with when that verdict expires. */
-  private readonly unknownIds = new Map<number, number>();
+  /** Ids the registry kept answering 404 for, until that verdict expires (bounded). */
+  private readonly unknownIds: LRUCache<number, true>;
 
   constructor(private readonly options: ContractRegistryOptions) {
     this.client = new SchemaRegistry({ host: options.url, retry: { retries: 3 } });
+    this.unknownIds = new LRUCache({ max: 10_000, ttl: Math.max(1, options.unknownSchemaTtlMs ?? 60000) });
   }
 
   get url(): string {
@@ -76,26 +81,25 @@ export class ContractRegistry {
    * 'COMPATIBILITY' already exists"); a short retry finds the subject in place.
    */
   private async registerOne(subject: string, schema: object, attempts = 5): Promise<number> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const { id } = await this.client.register(
-          { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
-          { subject, compatibility: COMPATIBILITY.BACKWARD },
-        );
-        await this.setCompatibility(subject, 'BACKWARD');
-        return id;
-      } catch (cause) {
-        if (attempt < attempts) {
-          await new Promise((r) => setTimeout(r, 100 * attempt + Math.random() * 100));
-          continue;
-        }
-        const status = (cause as { status?: number }).status;
-        throw new ContractError(
-          status === 409 ? 'INCOMPATIBLE_SCHEMA' : 'REGISTRY_UNAVAILABLE',
-          `Could not register ${subject} at ${this.options.url}: ${(cause as Error).message}`,
-          { cause },
-        );
-      }
+    try {
+      return await backOff(
+        async () => {
+          const { id } = await this.client.register(
+            { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
+            { subject, compatibility: COMPATIBILITY.BACKWARD },
+          );
+          await this.setCompatibility(subject, 'BACKWARD');
+          return id;
+        },
+        { numOfAttempts: attempts, startingDelay: 200, maxDelay: 1000, jitter: 'full' },
+      );
+    } catch (cause) {
+      const status = (cause as { status?: number }).status;
+      throw new ContractError(
+        status === 409 ? 'INCOMPATIBLE_SCHEMA' : 'REGISTRY_UNAVAILABLE',
+        `Could not register ${subject} at ${this.options.url}: ${(cause as Error).message}`,
+        { cause },
+      );
     }
   }
 
@@ -183,37 +187,40 @@ export class ContractRegistry {
    * failure is REGISTRY_UNAVAILABLE, which the stages treat as transient (never dead-lettered).
    */
   private async fetchWriterSchema(schemaId: number): Promise<unknown> {
-    const knownUnknownUntil = this.unknownIds.get(schemaId);
-    if (knownUnknownUntil !== undefined && knownUnknownUntil > Date.now()) {
+    if (this.unknownIds.has(schemaId)) {
       throw new ContractError('SCHEMA_NOT_FOUND', `Schema id ${schemaId} is unknown to the registry (checked recently)`);
     }
     const budget = this.options.schemaNotFoundRetryMs ?? 10000;
-    const sleep = this.options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-    let waited = 0;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const schema = await this.client.getSchema(schemaId);
-        this.unknownIds.delete(schemaId);
-        return schema;
-      } catch (cause) {
-        const status = (cause as { status?: number }).status;
-        if (status !== 404) {
-          throw new ContractError('REGISTRY_UNAVAILABLE', `Schema id ${schemaId} could not be fetched: ${(cause as Error).message}`, {
-            cause,
-          });
-        }
-        const delay = Math.min(2000, 100 * 2 ** (attempt - 1), budget - waited);
-        if (delay <= 0) {
-          this.unknownIds.set(schemaId, Date.now() + (this.options.unknownSchemaTtlMs ?? 60000));
-          throw new ContractError(
-            'SCHEMA_NOT_FOUND',
-            `Schema id ${schemaId} is unknown to the registry (404 for ${attempt} lookups over ${waited} ms): ${(cause as Error).message}`,
-            { cause },
-          );
-        }
-        await sleep(delay);
-        waited += delay;
+    const started = Date.now();
+    let lookups = 0;
+    try {
+      const schema = await backOff(
+        () => {
+          lookups++;
+          return this.client.getSchema(schemaId);
+        },
+        {
+          numOfAttempts: Infinity,
+          startingDelay: 100,
+          maxDelay: 2000,
+          // Asked again only while the wait that comes next still ends within the budget.
+          retry: (cause: { status?: number }, failed) => cause.status === 404 && Date.now() - started + notFoundDelay(failed) <= budget,
+        },
+      );
+      this.unknownIds.delete(schemaId);
+      return schema;
+    } catch (cause) {
+      if ((cause as { status?: number }).status !== 404) {
+        throw new ContractError('REGISTRY_UNAVAILABLE', `Schema id ${schemaId} could not be fetched: ${(cause as Error).message}`, {
+          cause,
+        });
       }
+      this.unknownIds.set(schemaId, true);
+      throw new ContractError(
+        'SCHEMA_NOT_FOUND',
+        `Schema id ${schemaId} is unknown to the registry (404 for ${lookups} lookups over ${Date.now() - started} ms): ${(cause as Error).message}`,
+        { cause },
+      );
     }
   }
 

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Pool, Client, type PoolClient } from 'pg';
 import { runner } from 'node-pg-migrate';
+import { backOff } from 'exponential-backoff';
 import { ControlPlaneError } from './errors';
 
 export const MIGRATIONS_DIR = path.resolve(__dirname, '../migrations');
@@ -56,29 +57,31 @@ export async function ensureDatabase(url: string): Promise<{ created: boolean }>
  */
 export async function migrate(url: string, log: (msg: string) => void = () => undefined, waitMs = 60000): Promise<string[]> {
   const deadline = Date.now() + waitMs;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const applied = await runner({
-        databaseUrl: url,
-        dir: MIGRATIONS_DIR,
-        direction: 'up',
-        migrationsTable: 'relay_migrations',
-        count: Infinity,
-        // Features add their own tables in independent migrations; a database migrated by a
-        // newer checkout must still accept an older-numbered one landing later.
-        checkOrder: false,
-        verbose: false,
-        log,
-      });
-      return applied.map((m) => m.name);
-    } catch (cause) {
-      const busy = /another migration is already running/i.test((cause as Error).message);
-      if (busy && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, Math.min(1000, 50 * attempt)));
-        continue;
-      }
-      throw new ControlPlaneError('MIGRATION_FAILED', `Control-plane migrations failed: ${(cause as Error).message}`, { cause });
-    }
+  try {
+    const applied = await backOff(
+      () =>
+        runner({
+          databaseUrl: url,
+          dir: MIGRATIONS_DIR,
+          direction: 'up',
+          migrationsTable: 'relay_migrations',
+          count: Infinity,
+          // Features add their own tables in independent migrations; a database migrated by a
+          // newer checkout must still accept an older-numbered one landing later.
+          checkOrder: false,
+          verbose: false,
+          log,
+        }),
+      {
+        numOfAttempts: Infinity,
+        startingDelay: 50,
+        maxDelay: 1000,
+        retry: (cause: Error) => /another migration is already running/i.test(cause.message) && Date.now() < deadline,
+      },
+    );
+    return applied.map((m) => m.name);
+  } catch (cause) {
+    throw new ControlPlaneError('MIGRATION_FAILED', `Control-plane migrations failed: ${(cause as Error).message}`, { cause });
   }
 }
 

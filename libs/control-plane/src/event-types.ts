@@ -19,18 +19,8 @@ export interface StoredEventType {
   updated_at: string;
 }
 
-interface Row {
-  id: string;
-  team_id: string;
-  code_name: string;
-  name: string;
-  description: string | null;
-  target: EventTarget;
-  version: number;
-  properties: EventProperties;
-  created_at: Date;
-  updated_at: Date;
-}
+/** A row as pg returns it: the timestamps as Dates. */
+type Row = Omit<StoredEventType, 'created_at' | 'updated_at'> & { created_at: Date; updated_at: Date };
 
 const SELECT = `SELECT t.id, t.team_id, t.code_name, t.name, t.description, t.target, t.version,
   v.properties, t.created_at, t.updated_at

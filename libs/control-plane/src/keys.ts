@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { Pool } from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { ControlPlaneError } from './errors';
@@ -185,7 +186,6 @@ interface CacheEntry {
   teamId: string;
   /** The team's change sequence the entry was read at (see TeamChanges). */
   seq: number;
-  until: number;
 }
 
 /**
@@ -195,11 +195,15 @@ interface CacheEntry {
  * - a key that becomes usable again (activate, expiry moved) is announced by the change
  *   feed, which clears the whole negative cache on every gateway (and `invalidate` does
  *   on this one); without the feed the bound is this TTL (capped at the positive TTL);
- * - FIFO-evicted at NEGATIVE_CACHE_MAX digests (~1 MB), so distinct random keys cannot
- *   grow memory; they still pay one lookup each (nothing can know them in advance).
+ * - least recently used evicted past NEGATIVE_CACHE_MAX digests (~1 MB), so distinct random
+ *   keys cannot grow memory; they still pay one lookup each (nothing can know them in advance).
  */
 export const NEGATIVE_CACHE_MS = 2000;
 export const NEGATIVE_CACHE_MAX = 10_000;
+/** Usable keys held in memory at most (least recently used go first). */
+export const KEY_CACHE_MAX = 100_000;
+/** last_used_at is written at most once per key in this window. */
+const LAST_USED_WRITE_MS = 60_000;
 
 /**
  * API keys: stored as SHA-256 digests, looked up by digest, and compared in constant time.
@@ -209,12 +213,12 @@ export const NEGATIVE_CACHE_MAX = 10_000;
  * honoured by every request that arrives after that change was answered.
  */
 export class ApiKeysRepository {
-  private readonly cache = new Map<string, CacheEntry>();
-  /** Digest (base64) → until; insertion order is the eviction order. */
-  private readonly negative = new Map<string, number>();
-  private readonly negativeMs: number;
-  private readonly negativeMax: number;
-  private readonly lastUsedWritten = new Map<string, number>();
+  /** Digest (base64) → what it was found to be; null when `cacheMs` is 0 (nothing cached). */
+  private readonly cache: LRUCache<string, CacheEntry> | null;
+  /** Digests of no key (base64); null when refusals are not remembered. */
+  private readonly negative: LRUCache<string, true> | null;
+  /** Key ids whose last_used_at was written within LAST_USED_WRITE_MS. */
+  private readonly lastUsedWritten = new LRUCache<string, true>({ max: KEY_CACHE_MAX, ttl: LAST_USED_WRITE_MS });
   private readonly changes: TeamChanges;
 
   constructor(
@@ -223,8 +227,10 @@ export class ApiKeysRepository {
     options: { negativeMs?: number; negativeMax?: number; changes?: TeamChanges } = {},
   ) {
     this.changes = options.changes ?? new TeamChanges(pool);
-    this.negativeMs = Math.min(options.negativeMs ?? NEGATIVE_CACHE_MS, cacheMs);
-    this.negativeMax = options.negativeMax ?? NEGATIVE_CACHE_MAX;
+    // lru-cache reads a ttl of 0 as "never expires": a window of 0 means no cache at all.
+    this.cache = cacheMs > 0 ? new LRUCache({ max: KEY_CACHE_MAX, ttl: cacheMs }) : null;
+    const negativeMs = Math.min(options.negativeMs ?? NEGATIVE_CACHE_MS, cacheMs);
+    this.negative = negativeMs > 0 ? new LRUCache({ max: options.negativeMax ?? NEGATIVE_CACHE_MAX, ttl: negativeMs }) : null;
   }
 
   /** Lookups answered by PostgreSQL (not by a cache): observable by tests. */
@@ -239,7 +245,7 @@ export class ApiKeysRepository {
     const id = uuidv7();
     const prefix = keyPrefix(key);
     // A chosen key (the dev key) may have been presented before it existed: usable at once here.
-    this.negative.delete(digest(key).toString('base64'));
+    this.negative?.delete(digest(key).toString('base64'));
     try {
       await this.pool.query(
         `INSERT INTO api_keys (id, team_id, prefix, key_hash, environment, name, expires_at, rate_limit_requests, rate_limit_per_s, rotated_from)
@@ -372,12 +378,13 @@ export class ApiKeysRepository {
    */
   invalidate(target: { keyId?: string; teamId?: string } = {}): void {
     // Any change may make a refused key usable (activate, expiry moved): forget refusals.
-    this.negative.clear();
+    this.negative?.clear();
+    if (!this.cache) return;
     if (target.keyId === undefined && target.teamId === undefined) {
       this.cache.clear();
       return;
     }
-    for (const [hash, entry] of this.cache) {
+    for (const [hash, entry] of this.cache.entries()) {
       if (entry.principal?.keyId === target.keyId || entry.teamId === target.teamId) this.cache.delete(hash);
     }
   }
@@ -394,19 +401,14 @@ export class ApiKeysRepository {
     if (!key || key.length > 256) return null;
     const hash = digest(key);
     const cacheKey = hash.toString('base64');
-    const now = Date.now();
-    const cached = this.cache.get(cacheKey);
-    if (cached && cached.until > now) {
+    const cached = this.cache?.get(cacheKey);
+    if (cached) {
       // Read-your-writes: a key (or team limit) changed since this entry was read — on any
       // gateway — is read again; otherwise the entry holds, stamped with the current sequence.
       const { seq } = await this.changes.current(cached.teamId);
       if (cached.seq >= seq) return cached.principal && { ...cached.principal, changeSeq: seq };
     }
-    const refusedUntil = this.negative.get(cacheKey);
-    if (refusedUntil !== undefined) {
-      if (refusedUntil > now) return null;
-      this.negative.delete(cacheKey);
-    }
+    if (this.negative?.has(cacheKey)) return null;
     this.lookups++;
 
     // One statement: the key, its team's limits and the team's change sequence come from
@@ -440,13 +442,7 @@ export class ApiKeysRepository {
     if (!known || !row) {
       // Digests of no key at all: nothing can make them valid later (keys are generated
       // here and never presented before they exist), so only time and size bound them.
-      if (this.negativeMs > 0) {
-        if (this.negative.size >= this.negativeMax) {
-          const oldest = this.negative.keys().next();
-          if (!oldest.done) this.negative.delete(oldest.value);
-        }
-        this.negative.set(cacheKey, now + this.negativeMs);
-      }
+      this.negative?.set(cacheKey, true);
       return null;
     }
     const seq = Number(row.seq);
@@ -460,18 +456,25 @@ export class ApiKeysRepository {
           teamRateLimit: limitOf(row.team_requests, row.team_per_s),
         }
       : null;
-    // A key that expires inside the cache window must not outlive its expiry here.
-    const until = Math.min(now + this.cacheMs, row.usable && row.expires_at ? row.expires_at.getTime() : Infinity);
-    this.cache.set(cacheKey, { principal, teamId: row.team_id, seq, until });
-    if (principal) this.touch(principal.keyId, now);
+    this.remember(cacheKey, { principal, teamId: row.team_id, seq }, row.usable ? row.expires_at : null);
+    if (principal) this.touch(principal.keyId);
     return principal && { ...principal, changeSeq: seq };
   }
 
+  /** Caches what a lookup found, unless a concurrent lookup already cached a newer read. */
+  private remember(cacheKey: string, entry: CacheEntry, expiresAt: Date | null): void {
+    if (!this.cache) return;
+    const current = this.cache.get(cacheKey);
+    if (current && current.seq > entry.seq) return;
+    // A key that expires inside the cache window must not outlive its expiry here.
+    const ttl = expiresAt ? Math.min(this.cacheMs, expiresAt.getTime() - Date.now()) : this.cacheMs;
+    if (ttl >= 1) this.cache.set(cacheKey, entry, { ttl });
+  }
+
   /** last_used_at, written at most once a minute per key and off the request path. */
-  private touch(keyId: string, now: number): void {
-    const last = this.lastUsedWritten.get(keyId) ?? 0;
-    if (now - last < 60000) return;
-    this.lastUsedWritten.set(keyId, now);
+  private touch(keyId: string): void {
+    if (this.lastUsedWritten.has(keyId)) return;
+    this.lastUsedWritten.set(keyId, true);
     this.pool.query('UPDATE api_keys SET last_used_at = now() WHERE id = $1', [keyId]).catch(() => undefined);
   }
 }

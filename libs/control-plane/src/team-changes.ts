@@ -66,6 +66,10 @@ interface Entry<V> {
  * Correct because `seq` is read from PostgreSQL *before* `load` starts: the load then sees
  * every change numbered `seq` or less. Bounded by `max` entries (least recently used go);
  * `ttlMs` only bounds memory held by idle keys — consistency never depends on it.
+ *
+ * Entries live in lru-cache; loads in flight are tracked here, not with its `fetchMethod`:
+ * `fetch` hands every caller the load already in flight for a key (even with
+ * `forceRefresh`), while a caller that read a newer `seq` than that load needs its own.
  */
 export class SeqCache<K extends string, V> {
   private readonly entries: LRUCache<K, Entry<V>>;

@@ -78,10 +78,7 @@ export function checkPhone(v: unknown, path: string, ctx: CheckContext, region: 
     return INVALID;
   }
   if (v.length <= PHONE_MAX_INPUT_LENGTH && (region !== undefined || v.trimStart().startsWith('+'))) {
-    const parsed = parsePhoneNumberFromString(v, {
-      defaultCountry: region as CountryCode | undefined,
-      extract: false,
-    });
+    const parsed = parsePhoneNumberFromString(v, region === undefined ? { extract: false } : { defaultCountry: region as CountryCode, extract: false });
     if (parsed && parsed.isValid() && !parsed.ext) return parsed.number;
   }
   const expected =

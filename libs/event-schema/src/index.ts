@@ -3,25 +3,8 @@
 // produced straight to Kafka, so both always agree. Pure: no I/O, no environment.
 // Rules and messages: docs/event-types.md.
 
-export {
-  EVENT_TARGETS,
-  type EventProperties,
-  type EventTarget,
-  type EventTypeDefinition,
-  type EventTypePatch,
-  FIELD_TYPES,
-  type FieldSpec,
-  type FieldType,
-  type JsonObject,
-  type JsonValue,
-  type NormalizedContact,
-  type NormalizedEvent,
-  type NormalizedVisitor,
-  type Result,
-  type Slot,
-  SLOTS,
-  type TriggerSchema,
-} from './model';
+// The model: field types, slots, targets, definitions and the normalised event.
+export * from './model';
 export { CODE_NAME_MAX_LENGTH, CODE_NAME_PATTERN, validateCodeName } from './code-name';
 export {
   DESCRIPTION_MAX_LENGTH,

@@ -2,10 +2,11 @@ import { resolve } from 'node:path';
 import { createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
 
 export interface HistoryClientOptions {
+  // Optional settings (CLICKHOUSE_URL, _USER, _PASSWORD) are passed through as read: unset is undefined.
   /** ClickHouse HTTP(S) endpoint, e.g. `http://clickhouse:8123`. When set, the server is used. */
-  url?: string;
-  username?: string;
-  password?: string;
+  url?: string | undefined;
+  username?: string | undefined;
+  password?: string | undefined;
   /** Database that holds the history tables. Default `relay`. */
   database?: string;
   /** Data directory of the embedded chDB engine, used when `url` is not set (`:memory:` for a throwaway one). */

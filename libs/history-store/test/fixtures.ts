@@ -42,16 +42,18 @@ export function sampleHistory(opts: { teamId: string; n: number; endMs?: number;
     const code_name = CODE_NAMES[i % CODE_NAMES.length] as string;
     const email = i % 10 === 0 ? 'marie.dupont@example.com' : `c${i % 5000}@example.com`;
     const r = random();
+    const environment = i % 7 === 0 ? 'staging' : 'production';
+    const contact_id = `c${i % 5000}`;
     const base: EventHistoryInput = {
       event_id,
       team_id: opts.teamId,
-      environment: i % 7 === 0 ? 'staging' : 'production',
+      environment,
       code_name,
       dialect: i % 3 === 0 ? 'kafka' : 'shopimind',
       status: 'validated',
       schema_version: 1,
       contact_email: email,
-      contact_id: `c${i % 5000}`,
+      contact_id,
       visitor_id: i % 4 === 0 ? `v${i % 1000}` : null,
       payload: JSON.stringify({ contact: { email }, metaData: { order_id: i, total_amount: Math.round(random() * 20000) / 100 } }),
       received_at,
@@ -79,13 +81,13 @@ export function sampleHistory(opts: { teamId: string; n: number; endMs?: number;
     out.runs.push({
       event_id,
       team_id: opts.teamId,
-      environment: base.environment,
+      environment,
       code_name,
       scenario_id: `sc-${code_name}`,
       scenario_name: `On ${code_name}`,
       outcome: fires ? status : 'filtered',
       reason: fires ? '' : 'filter: rule is false',
-      contact_id: base.contact_id,
+      contact_id,
       actions: fires
         ? [{ action_index: 0, webhook_id: endpoint_id, delivery_id, status: scheduled ? 'scheduled' : 'produced', due_at: scheduled ? received_at + 86_400_000 : null }]
         : [],
@@ -94,8 +96,8 @@ export function sampleHistory(opts: { teamId: string; n: number; endMs?: number;
     });
     if (i % 2 === 0) {
       out.runs.push({
-        event_id, team_id: opts.teamId, environment: base.environment, code_name, scenario_id: 'sc-vip', scenario_name: 'VIP follow-up',
-        outcome: 'cooldown', reason: 'fired within PT24H', contact_id: base.contact_id, actions: [], received_at, decided_at,
+        event_id, team_id: opts.teamId, environment, code_name, scenario_id: 'sc-vip', scenario_name: 'VIP follow-up',
+        outcome: 'cooldown', reason: 'fired within PT24H', contact_id, actions: [], received_at, decided_at,
       });
     }
     if (fires && !scheduled) {
@@ -109,7 +111,7 @@ export function sampleHistory(opts: { teamId: string; n: number; endMs?: number;
           attempt_id: `at-${event_id}-${a}`,
           delivery_id,
           team_id: opts.teamId,
-          environment: base.environment,
+          environment,
           endpoint_id,
           event_id,
           kind: 'scenario_action',

@@ -79,7 +79,7 @@ export async function handleIsolatingPoison<M>(
   const outcomes: (MessageOutcome | undefined)[] = messages.map(() => undefined);
   const suspects: { index: number; error: unknown; tries: number }[] = [];
   // A message that succeeded during the search (kept in an object: closures assign it).
-  const seen: { witness?: M } = {};
+  const seen: { witness: M | undefined } = { witness: undefined };
   let lastError: unknown = whole.error;
   // Bound on failed calls in a row before the search asks whether the store is down: no
   // success yet, or the witness failing again, ends it (stalled) — an outage costs

@@ -147,7 +147,7 @@ export async function startApicurio(options: StartApicurioOptions): Promise<Apic
   const port = options.port ?? freeA;
   const managementPort = options.managementPort ?? (freeA === port ? freeB : freeA);
   const props = {
-    ...apicurioSystemProperties({ host, port, managementPort, dataDir, postgres: options.postgres, ccompat: options.ccompat }),
+    ...apicurioSystemProperties({ host, port, managementPort, dataDir, postgres: options.postgres, ...(options.ccompat ? { ccompat: options.ccompat } : {}) }),
     ...options.systemProperties,
   };
   const heapMb = options.heapMb ?? 512;
@@ -172,7 +172,7 @@ export async function startApicurio(options: StartApicurioOptions): Promise<Apic
     ],
     marker,
     cwd: dataDir,
-    env: options.postgres.password !== undefined ? { APICURIO_DATASOURCE_PASSWORD: options.postgres.password } : undefined,
+    ...(options.postgres.password !== undefined ? { env: { APICURIO_DATASOURCE_PASSWORD: options.postgres.password } } : {}),
     logFile: path.join(logDir, 'apicurio.log'),
     stateDir,
     stopTimeoutMs: options.stopTimeoutMs ?? 20000,

@@ -301,7 +301,15 @@ export async function startKafka(options: StartKafkaOptions): Promise<KafkaHandl
       const log4jProps = path.join(configDir, 'log4j2.properties');
       writeFileSync(
         serverProps,
-        renderServerProperties({ host, port, controllerPort, logDirs: kraftDir, nodeId: id, controllerPorts, overrides: options.serverProperties }),
+        renderServerProperties({
+          host,
+          port,
+          controllerPort,
+          logDirs: kraftDir,
+          nodeId: id,
+          controllerPorts,
+          ...(options.serverProperties ? { overrides: options.serverProperties } : {}),
+        }),
       );
       writeFileSync(log4jProps, renderLog4j2Properties(nodeLogDir(id), options.logLevel ?? 'WARN'));
       const log4jArg = `-Dlog4j2.configurationFile=${log4jProps}`;

@@ -147,9 +147,10 @@ interface Slot {
   /** Crashes in a row, each within resetAfterMs of its start: the backoff exponent. */
   consecutive: number;
   restarts: number;
-  timer?: NodeJS.Timeout;
-  /** A warm standby (supervised mode), promoted on the next crash. */
-  standby?: ChildProcess;
+  /** The pending restart, cleared once it runs or on stop. */
+  timer?: NodeJS.Timeout | undefined;
+  /** A warm standby (supervised mode), promoted on the next crash; cleared once used or gone. */
+  standby?: ChildProcess | undefined;
   /** The standby has loaded the service's modules. */
   standbyLoaded?: boolean;
 }

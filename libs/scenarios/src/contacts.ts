@@ -5,18 +5,8 @@ import { withTransaction } from '@relay/control-plane';
 import { ScenariosError } from './errors';
 import type { Contact, ContactInput, JsonMap } from './model';
 
-interface Row {
-  team_id: string;
-  id: string;
-  external_id: string | null;
-  email: string | null;
-  phone: string | null;
-  name: string | null;
-  tags: string[];
-  custom_data: JsonMap;
-  created_at: Date;
-  updated_at: Date;
-}
+/** A row as pg returns it: timestamps as Dates. */
+type Row = Omit<Contact, 'created_at' | 'updated_at'> & { team_id: string; created_at: Date; updated_at: Date };
 
 const COLUMNS = 'team_id, id, external_id, email, phone, name, tags, custom_data, created_at, updated_at';
 

@@ -51,13 +51,13 @@ const tag = z.string().min(1).max(100);
 /** What PUT/POST /v1/contacts accept (documented in the OpenAPI document from this schema). */
 export const contactInputSchema = z
   .object({
-    id: idText.optional(),
-    external_id: idText.nullable().optional(),
-    email: z.string().max(254).nullable().optional(),
-    phone: z.string().max(40).nullable().optional(),
-    name: z.string().max(500).nullable().optional(),
-    tags: z.array(tag).max(500).optional(),
-    custom_data: z.record(z.string(), z.unknown()).optional(),
+    id: idText.exactOptional(),
+    external_id: idText.nullable().exactOptional(),
+    email: z.string().max(254).nullable().exactOptional(),
+    phone: z.string().max(40).nullable().exactOptional(),
+    name: z.string().max(500).nullable().exactOptional(),
+    tags: z.array(tag).max(500).exactOptional(),
+    custom_data: z.record(z.string(), z.unknown()).exactOptional(),
   })
   .strict();
 
@@ -138,7 +138,7 @@ const actionSchema = z
   .strict();
 
 const tagsSchema = z
-  .object({ any: z.array(tag).max(100).optional(), all: z.array(tag).max(100).optional(), none: z.array(tag).max(100).optional() })
+  .object({ any: z.array(tag).max(100).exactOptional(), all: z.array(tag).max(100).exactOptional(), none: z.array(tag).max(100).exactOptional() })
   .strict();
 
 const scenarioFields = {

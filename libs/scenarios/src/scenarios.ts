@@ -1,25 +1,10 @@
 import type { Pool } from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { ScenariosError } from './errors';
-import type { FilterRule } from './filter';
-import type { JsonMap, Scenario, ScenarioAction, ScenarioDefinition, ScenarioPatch, ScenarioStatus, TagFilter } from './model';
+import type { Scenario, ScenarioAction, ScenarioDefinition, ScenarioPatch } from './model';
 
-interface Row {
-  id: string;
-  team_id: string;
-  name: string;
-  code_names: string[];
-  status: ScenarioStatus;
-  tags: TagFilter;
-  filter: FilterRule | null;
-  cooldown: string | null;
-  cooldown_ms: string | null;
-  actions: ScenarioAction[];
-  variables: JsonMap;
-  version: number;
-  created_at: Date;
-  updated_at: Date;
-}
+/** A row as pg returns it: timestamps as Dates, the BIGINT cooldown_ms as text. */
+type Row = Omit<Scenario, 'cooldown_ms' | 'created_at' | 'updated_at'> & { cooldown_ms: string | null; created_at: Date; updated_at: Date };
 
 const COLUMNS = 'id, team_id, name, code_names, status, tags, filter, cooldown, cooldown_ms, actions, variables, version, created_at, updated_at';
 

@@ -8,5 +8,6 @@ export * from './relay-harness';
 export * from './test-database';
 export { makeContactRef, makeEnvelope, storePurchaseType } from './factories';
 export { parsePrometheus, sumOf, type Sample } from './prometheus';
+export { callJson, jsonRequest, type JsonResponse } from './http';
 // A local HTTP endpoint that records webhook requests and answers as a spec scripts it.
 export { receiver, receiverPool, type Answer, type Received, type Receiver, type ReceiverPool } from './webhook-receiver';

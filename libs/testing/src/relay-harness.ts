@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ApiKeysRepository, TeamsRepository, createPool, prepareDatabase } from '@relay/control-plane';
 import { SERVICE_NAMES, startRelayServices, type RelayServiceName, type RelayServices, type RestartPolicy } from '@relay/local-stack';
+import { callJson } from './http';
 import { createTestDatabase, dropTestDatabase } from './test-database';
 
 export const REPO_ROOT = path.resolve(__dirname, '../../..');
@@ -156,12 +157,8 @@ export async function startRelay(
       return Object.fromEntries(specs.map((s) => [s.name, `http://127.0.0.1:${s.port}`])) as Record<RelayServiceName, string>;
     },
     async api<T>(method: string, path: string, body?: unknown, apiKey = first.apiKey) {
-      const res = await fetch(`http://127.0.0.1:${ports.gateway}${path}`, {
-        method,
-        headers: { 'x-api-key': apiKey, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: res.status, body: (await res.json()) as T };
+      const { status, body: answer } = await callJson<T>(`http://127.0.0.1:${ports.gateway}${path}`, method, body, { 'x-api-key': apiKey });
+      return { status, body: answer };
     },
     async stop() {
       await Promise.all([services, ...replicas].map((s) => s.stop()));

@@ -23,8 +23,8 @@ const REGISTRY_DB_PREFIX = 'relay_it_registry_';
 export interface TestStackOptions {
   /** PostgreSQL base URL (any database; tests create their own). Default DEFAULT_PG_URL. */
   pgUrl?: string;
-  /** Artifact cache (see @relay/local-stack). Default ~/.cache/relay. */
-  cacheDir?: string;
+  /** Artifact cache (see @relay/local-stack). Default (also when undefined, e.g. RELAY_CACHE_DIR unset) ~/.cache/relay. */
+  cacheDir?: string | undefined;
   /** Keep the temp dir (logs, Kafka data) and the registry database after stop(). */
   keepState?: boolean;
   /** 1 (default) or 3 Kafka nodes (replication factor 3, min.insync.replicas 2). */
@@ -101,7 +101,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   // Kept state gets names the stale-run cleanup above does not match.
   const root = mkdtempSync(path.join(tmpdir(), options.keepState ? 'relay-it-kept-' : `${ROOT_PREFIX}${process.pid}-`));
   const database = `${options.keepState ? 'relay_it_kept_' : REGISTRY_DB_PREFIX}${process.pid}_${randomBytes(4).toString('hex')}`;
-  const common = { cacheDir: options.cacheDir, log };
+  const common = { ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}), log };
   const [kafka, registry] = await Promise.allSettled([
     startKafka({
       ...common,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CODE_NAME_PATTERN } from '@relay/event-schema';
 import { RATE_LIMIT_MAX_REQUESTS, rateLimitPeriodMs } from './rate-limit';
-import { RELAY_KINDS, contactFieldErrors, type EndpointInput, type Environment } from './endpoints';
+import { RELAY_KINDS, contactFieldErrors, type EndpointInput, type EndpointPatch, type Environment } from './endpoints';
 
 const intBetween = (field: string, min: number, max: number) => {
   const message = `${field} must be an integer between ${min} and ${max}`;
@@ -88,7 +88,7 @@ function messages(error: z.ZodError): string[] {
  * Validates a create body (`partial` = false, defaults filled in) or a PATCH body
  * (`partial` = true, only the fields present) with the schemas above; every reason at once.
  */
-export function parseEndpointInput(body: unknown, partial: boolean, defaults: { environment: Environment; timeoutMs: number }): Parsed<Partial<EndpointInput>> {
+export function parseEndpointInput(body: unknown, partial: boolean, defaults: { environment: Environment; timeoutMs: number }): Parsed<EndpointPatch> {
   if (partial) {
     const parsed = endpointPatchSchema.safeParse(body);
     return parsed.success ? { ok: true, value: parsed.data } : { ok: false, errors: messages(parsed.error) };

@@ -53,6 +53,9 @@ export function signingSecrets(endpoint: Pick<DispatchEndpoint, 'secret' | 'prev
 }
 
 /** What a client sets on an endpoint: the API shape minus what Relay derives or tracks. */
+/** A PATCH: only the fields present change (a field parsed as absent may be `undefined`). */
+export type EndpointPatch = { [K in keyof EndpointInput]?: EndpointInput[K] | undefined };
+
 export type EndpointInput = Pick<
   WebhookEndpoint,
   | 'url'
@@ -89,21 +92,13 @@ export function contactFieldErrors(fields: unknown): string[] {
   return errors;
 }
 
-interface Row {
-  id: string;
-  team_id: string;
-  url: string;
-  description: string | null;
-  events: string[];
-  contact_fields: string[];
+/** A row as pg returns it: timestamps as Dates, batch and rate limit in columns, the secrets encrypted. */
+type Row = Omit<
+  WebhookEndpoint,
+  'batch' | 'rate_limit' | 'last_success_at' | 'last_failure_at' | 'secret_rotation_ends_at' | 'created_at' | 'updated_at'
+> & {
   batch_max_events: number | null;
   batch_max_wait_ms: number | null;
-  environment: Environment;
-  signature: SignatureScheme;
-  success_contract: '2xx' | 'strict';
-  status: EndpointStatus;
-  timeout_ms: number;
-  max_concurrency: number;
   rate_limit_requests: number | null;
   rate_limit_per: string | null;
   secret_enc: Buffer;
@@ -111,10 +106,9 @@ interface Row {
   previous_secret_expires_at: Date | null;
   last_success_at: Date | null;
   last_failure_at: Date | null;
-  disabled_reason: string | null;
   created_at: Date;
   updated_at: Date;
-}
+};
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -179,7 +173,7 @@ export class WebhookEndpointsRepository {
     return { data: page, next_cursor: rows.length > limit ? (page[page.length - 1]?.id ?? null) : null };
   }
 
-  async update(teamId: string, id: string, patch: Partial<EndpointInput>): Promise<WebhookEndpoint | null> {
+  async update(teamId: string, id: string, patch: EndpointPatch): Promise<WebhookEndpoint | null> {
     const sets: string[] = [];
     const values: unknown[] = [teamId, id];
     const set = (column: string, value: unknown) => {

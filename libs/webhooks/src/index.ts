@@ -13,6 +13,7 @@ export {
   WebhookEndpointsRepository,
   type DispatchEndpoint,
   type EndpointInput,
+  type EndpointPatch,
   type EndpointStatus,
   type RelayKind,
   type WebhookEndpoint,

@@ -1,4 +1,4 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { parseWebhookTarget, type WebhookTarget } from '@relay/config';
@@ -149,7 +149,7 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | Look
  * check and connect (rebinding) cannot slip through.
  */
 export function guardedLookup(policy: WebhookTargetPolicy, port: number) {
-  return (hostname: string, options: { all?: boolean; family?: number | string }, callback: LookupCallback): void => {
+  return (hostname: string, options: Pick<LookupOptions, 'all' | 'family'>, callback: LookupCallback): void => {
     dnsLookup(hostname, { all: true, verbatim: true, ...(options.family ? { family: Number(options.family) || 0 } : {}) }, (err, addresses) => {
       if (err) return callback(err, []);
       for (const a of addresses) {

@@ -4,7 +4,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { ContractRegistry } from '@relay/contracts';
 import { createKafka } from '@relay/kafka';
 import { createLogger } from '@relay/observability';
-import { eventually, makeContactRef, makeEnvelope, startRelay, type RelayUnderTest, receiver, type Receiver } from '@relay/testing';
+import { callJson, eventually, makeContactRef, makeEnvelope, startRelay, type RelayUnderTest, receiver, type Receiver } from '@relay/testing';
 
 /**
  * Read-your-writes (docs/architecture.md, "Consistency of changes"): a change answered by
@@ -33,15 +33,8 @@ describe('read-your-writes across instances', () => {
   let gateways: [string, string];
   const hookUrl = (path: string) => hook.url.replace(/\/hook$/, `/${path}`);
 
-  const call = async (gateway: string, method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${gateway}${path}`, {
-      method,
-      headers: { 'x-api-key': relay.apiKey, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : null) as Record<string, unknown> };
-  };
+  const call = (gateway: string, method: string, path: string, body?: unknown) =>
+    callJson<Record<string, unknown>>(`${gateway}${path}`, method, body, { 'x-api-key': relay.apiKey });
   const pair = (i: number): [string, string] => (i % 2 === 0 ? gateways : [gateways[1], gateways[0]]);
   const declare = async (gateway: string, code: string) => {
     const res = await call(gateway, 'POST', '/v1/events', {

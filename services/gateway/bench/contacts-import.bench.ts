@@ -1,19 +1,19 @@
 // Contact import bench: `npx node -r ./tools/register.js services/gateway/bench/contacts-import.bench.ts [contacts]`
-// (a PostgreSQL at RELAY_PG_URL; creates and drops its own relay_bench_* database).
+// (a PostgreSQL at RELAY_PG_URL; creates and drops its own relay_test_* database).
 //
 // Streams N NDJSON contacts (default 100k, generated lazily: the body never exists in
 // memory on either side) over HTTP to a Fastify server that uses the gateway's import
 // path — the same pass-through content-type parser and ContactImporter — then imports the
 // same N again (all updates). Prints wall time, rate and the process's peak RSS; client
 // and server share the process, so the RSS is an upper bound for the server.
-import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import Fastify from 'fastify';
 import { gatewayConfigSchema, loadConfig } from '@relay/config';
-import { createPool, ensureDatabase, migrate, TeamsRepository } from '@relay/control-plane';
+import { createPool, prepareDatabase, TeamsRepository } from '@relay/control-plane';
+import { createTestDatabase, dropTestDatabase } from '@relay/testing';
 import { ContactImporter, writeLine } from '@relay/scenarios';
 
 const config = loadConfig('gateway', gatewayConfigSchema);
@@ -58,11 +58,8 @@ async function post(url: string): Promise<{ ms: number; last: unknown; progress:
 }
 
 async function main(): Promise<void> {
-  const url = new URL(config.RELAY_PG_URL);
-  url.pathname = `/relay_bench_${randomBytes(4).toString('hex')}`;
-  const dbUrl = url.toString();
-  await ensureDatabase(dbUrl);
-  await migrate(dbUrl);
+  const dbUrl = await createTestDatabase(config.RELAY_PG_URL);
+  await prepareDatabase(dbUrl);
   const pool = createPool(dbUrl, 4);
   const app = Fastify();
   try {
@@ -91,9 +88,7 @@ async function main(): Promise<void> {
   } finally {
     await app.close();
     await pool.end();
-    const admin = createPool(config.RELAY_PG_URL, 1);
-    await admin.query(`DROP DATABASE IF EXISTS ${url.pathname.slice(1)}`).catch(() => undefined);
-    await admin.end();
+    await dropTestDatabase(dbUrl).catch(() => undefined);
   }
 }
 

@@ -1,4 +1,4 @@
-import { eventually, startRelay, type RelayUnderTest } from '@relay/testing';
+import { callJson, eventually, startRelay, type RelayUnderTest } from '@relay/testing';
 
 interface Res {
   status: number;
@@ -17,15 +17,8 @@ describe('isolation between teams', () => {
   let staging: { teamId: string; apiKey: string };
   let eventA: string;
 
-  const call = async (key: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Res> => {
-    const res = await fetch(`${relay.gatewayUrl}${path}`, {
-      method,
-      headers: { 'x-api-key': key, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : null) as Res['body'] };
-  };
+  const call = (key: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Res> =>
+    callJson<Res['body']>(`${relay.gatewayUrl}${path}`, method, body, { 'x-api-key': key, ...headers });
   const definition = (codeName: string) => ({
     name: `Type ${codeName}`,
     code_name: codeName,

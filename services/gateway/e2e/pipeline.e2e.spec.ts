@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
 import { v7 as uuidv7 } from 'uuid';
 import { ContractRegistry, type DeadLetter, type EventEnvelope } from '@relay/contracts';
-import { eventually, makeContactRef, makeEnvelope, startRelay, storePurchaseType, type RelayUnderTest } from '@relay/testing';
+import { callJson, eventually, makeContactRef, makeEnvelope, startRelay, storePurchaseType, type RelayUnderTest } from '@relay/testing';
 
 /**
  * Ingestion only: without the matcher, an accepted event's final history status is
@@ -29,7 +29,8 @@ describe('pipeline end to end', () => {
         ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
         ...headers,
       },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      // A string is sent as written (malformed JSON on purpose).
+      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
     });
     const text = await res.text();
     return { status: res.status, body: (text ? JSON.parse(text) : null) as Record<string, unknown> & { data?: unknown } };
@@ -275,15 +276,8 @@ describe('trigger tracking end to end, through delivery', () => {
   let receiverUrl: string;
   const received: string[] = [];
 
-  const api = async <T = Record<string, unknown>>(method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${relay.gatewayUrl}${path}`, {
-      method,
-      headers: { 'x-api-key': relay.apiKey, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
-  };
+  const api = <T = Record<string, unknown>>(method: string, path: string, body?: unknown) =>
+    callJson<T>(`${relay.gatewayUrl}${path}`, method, body, { 'x-api-key': relay.apiKey });
 
   beforeAll(async () => {
     receiver = createServer((req, res) => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startRelayServices, type RelayServices } from '@relay/local-stack';
-import { REPO_ROOT, instanceSpec, startRelay, type RelayUnderTest } from '@relay/testing';
+import { callJson, REPO_ROOT, instanceSpec, startRelay, type RelayUnderTest } from '@relay/testing';
 
 const run = promisify(execFile);
 const ADMIN_TOKEN = 'rly_admin_test_0123456789abcdef';
@@ -29,15 +29,8 @@ describe('tenancy: admin API, key lifecycle, rate limits, audit', () => {
   let logDir: string;
   const secrets: string[] = [ADMIN_TOKEN];
 
-  const http = async (base: string, method: string, route: string, body?: unknown, headers: Record<string, string> = {}): Promise<Res> => {
-    const res = await fetch(`${base}${route}`, {
-      method,
-      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : null) as Res['body'] };
-  };
+  const http = (base: string, method: string, route: string, body?: unknown, headers: Record<string, string> = {}): Promise<Res> =>
+    callJson<Res['body']>(`${base}${route}`, method, body, headers);
   const admin = (method: string, route: string, body?: unknown) =>
     http(relay.gatewayUrl, method, `/admin/v1${route}`, body, { authorization: `Bearer ${ADMIN_TOKEN}` });
   const asKey = (key: string, method: string, route: string, body?: unknown, base = relay.gatewayUrl) =>
@@ -74,7 +67,9 @@ describe('tenancy: admin API, key lifecycle, rate limits, audit', () => {
   beforeAll(async () => {
     relay = await startRelay({ services: ['gateway'], env: { RELAY_ADMIN_TOKEN: ADMIN_TOKEN, RELAY_API_KEY_CACHE_MS: String(CACHE_MS) } });
     logDir = mkdtempSync(path.join(tmpdir(), 'relay-gw2-'));
+    // Each on its own HTTP and metrics ports; C without the change feed.
     const [b, c] = [await instanceSpec('gateway'), await instanceSpec('gateway')];
+    c.env.RELAY_API_KEY_CHANGE_FEED = 'false';
     const env = {
       RELAY_LOG_LEVEL: 'warn',
       RELAY_KAFKA_BROKERS: relay.infra.brokers.join(','),
@@ -87,10 +82,7 @@ describe('tenancy: admin API, key lifecycle, rate limits, audit', () => {
       RELAY_API_KEY_CACHE_MS: String(CACHE_MS),
     };
     others = await startRelayServices(
-      [
-        b,
-        { ...c, env: { ...c.env, RELAY_API_KEY_CHANGE_FEED: 'false' } },
-      ],
+      [b, c],
       { root: REPO_ROOT, logDir, env, readyTimeoutMs: 90000 },
     );
     gatewayB = `http://127.0.0.1:${b.port}`;

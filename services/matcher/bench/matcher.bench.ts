@@ -1,5 +1,5 @@
 // Matcher bench: `npx node -r ./tools/register.js services/matcher/bench/matcher.bench.ts`
-// (a PostgreSQL at RELAY_PG_URL; creates and drops its own relay_bench_* database).
+// (a PostgreSQL at RELAY_PG_URL; creates and drops its own relay_test_* database).
 //
 // 1. Matching throughput: the matcher's batch handler with its real PostgreSQL writes
 //    (contact resolution, contact merges, cooldown claims, scheduled actions, trigger
@@ -13,7 +13,8 @@
 import { randomBytes } from 'node:crypto';
 import { matcherConfigSchema, loadConfig } from '@relay/config';
 import type { ContractRegistry, EventEnvelope, WebhookDelivery } from '@relay/contracts';
-import { createPool, ensureDatabase, migrate, TeamChanges, TeamsRepository } from '@relay/control-plane';
+import { createPool, prepareDatabase, TeamChanges, TeamsRepository } from '@relay/control-plane';
+import { createTestDatabase, dropTestDatabase } from '@relay/testing';
 import type { DurableProducer, InboundMessage } from '@relay/kafka';
 import { createLogger } from '@relay/observability';
 import {
@@ -39,11 +40,8 @@ const BATCH = 500;
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
 async function main(): Promise<void> {
-  const url = new URL(config.RELAY_PG_URL);
-  url.pathname = `/relay_bench_${randomBytes(4).toString('hex')}`;
-  const dbUrl = url.toString();
-  await ensureDatabase(dbUrl);
-  await migrate(dbUrl);
+  const dbUrl = await createTestDatabase(config.RELAY_PG_URL);
+  await prepareDatabase(dbUrl);
   const pool = createPool(dbUrl, 10);
   try {
     const team = await new TeamsRepository(pool).create('bench');
@@ -212,9 +210,7 @@ async function main(): Promise<void> {
     );
   } finally {
     await pool.end();
-    const admin = createPool(config.RELAY_PG_URL, 1);
-    await admin.query(`DROP DATABASE IF EXISTS "${url.pathname.slice(1)}" WITH (FORCE)`).catch(() => undefined);
-    await admin.end();
+    await dropTestDatabase(dbUrl).catch(() => undefined);
   }
 }
 

@@ -3,7 +3,7 @@ import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { Client } from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { ContractRegistry, type WebhookDelivery } from '@relay/contracts';
-import { eventually, startRelay, type RelayUnderTest } from '@relay/testing';
+import { callJson, eventually, startRelay, type RelayUnderTest } from '@relay/testing';
 
 // P2D scaled to about 4 s (the test-only RELAY_DELAY_SCALE); production uses 1.
 const DELAY_SCALE = 4 / (2 * 86400);
@@ -39,15 +39,8 @@ describe('matcher end to end', () => {
   const deliveries: (WebhookDelivery & { seenAt: number; producedAt: number })[] = [];
   let endpoint: string;
 
-  const api = async <T = DataBody>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const res = await fetch(`${relay.gatewayUrl}${path}`, {
-      method,
-      headers: { 'x-api-key': relay.apiKey, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
-  };
+  const api = <T = DataBody>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    callJson<T>(`${relay.gatewayUrl}${path}`, method, body, { 'x-api-key': relay.apiKey, ...headers });
 
   const eventType = async (codeName: string) => {
     const res = await api('POST', '/v1/events', {

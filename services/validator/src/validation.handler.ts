@@ -134,7 +134,7 @@ export function createValidationHandler(deps: ValidationDeps) {
       }
       if (envelope.client_id && eventType.target !== 'contact' && !body.visitor) body.visitor = { id: envelope.client_id };
       const pathNames = Object.hasOwn(PATH_NAMES, envelope.dialect) ? PATH_NAMES[envelope.dialect] : undefined;
-      const result = validateTriggerPayload(eventType, body, { pathNames });
+      const result = validateTriggerPayload(eventType, body, pathNames ? { pathNames } : {});
       if (!result.ok) {
         outcomes.push(ok(reject('INVALID_PAYLOAD', result.errors, eventType.version)));
         continue;
