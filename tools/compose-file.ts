@@ -32,14 +32,17 @@ export function scalar(v: unknown, where: string): string {
  */
 export function interpolate(text: string, where: string, problems: string[]): string {
   const pattern = /\$(?:(\$)|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])((?:[^{}]|\{[^{}]*\})*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g;
-  return text.replace(pattern, (_m, dollar: string | undefined, name: string | undefined, op: string | undefined, arg: string | undefined, bare: string | undefined) => {
-    if (dollar) return '$';
-    const variable = name ?? bare ?? '?';
-    if (op === ':-' || op === '-') return interpolate(arg ?? '', where, problems);
-    if (op === ':+' || op === '+') return '';
-    problems.push(`${where}: \${${variable}} has no default (write \${${variable}:-value})`);
-    return '';
-  });
+  return text.replace(
+    pattern,
+    (_m, dollar: string | undefined, name: string | undefined, op: string | undefined, arg: string | undefined, bare: string | undefined) => {
+      if (dollar) return '$';
+      const variable = name ?? bare ?? '?';
+      if (op === ':-' || op === '-') return interpolate(arg ?? '', where, problems);
+      if (op === ':+' || op === '+') return '';
+      problems.push(`${where}: \${${variable}} has no default (write \${${variable}:-value})`);
+      return '';
+    },
+  );
 }
 
 export function interpolateTree(node: unknown, where: string, problems: string[]): unknown {
@@ -111,8 +114,15 @@ export function publishedHostIps(service: Rec, where: string): string[] {
   if (!Array.isArray(ports)) throw new Error(`${where} ports must be a list`);
   return ports.map((p, i) => {
     if (isRecord(p)) return p.host_ip === undefined ? '0.0.0.0' : scalar(p.host_ip, `${where} ports[${i}].host_ip`);
-    const parts = scalar(p, `${where} ports[${i}]`).replace(/\/(tcp|udp)$/, '').split(':');
-    return parts.length >= 3 ? parts.slice(0, -2).join(':').replace(/^\[|\]$/g, '') : '0.0.0.0';
+    const parts = scalar(p, `${where} ports[${i}]`)
+      .replace(/\/(tcp|udp)$/, '')
+      .split(':');
+    return parts.length >= 3
+      ? parts
+          .slice(0, -2)
+          .join(':')
+          .replace(/^\[|\]$/g, '')
+      : '0.0.0.0';
   });
 }
 

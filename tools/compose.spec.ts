@@ -42,9 +42,7 @@ function dependsOn(service: Rec): Record<string, string | undefined> {
   const deps = service.depends_on;
   if (Array.isArray(deps)) return Object.fromEntries(deps.map((d) => [scalar(d, 'depends_on entry'), undefined]));
   if (!isRecord(deps)) return {};
-  return Object.fromEntries(
-    Object.entries(deps).map(([name, v]) => [name, isRecord(v) && typeof v.condition === 'string' ? v.condition : undefined]),
-  );
+  return Object.fromEntries(Object.entries(deps).map(([name, v]) => [name, isRecord(v) && typeof v.condition === 'string' ? v.condition : undefined]));
 }
 
 /** Hosts (and ports) a config value points at: URLs and host:port lists. */
@@ -134,7 +132,7 @@ const declaredPorts = (name: ServiceName): number[] => {
 };
 
 describe(COMPOSE_FILE, () => {
-  it('resolves every ${VAR} substitution without the caller\'s shell (each has a default)', () => {
+  it("resolves every ${VAR} substitution without the caller's shell (each has a default)", () => {
     expect(compose.substitutionProblems).toEqual([]);
   });
 
@@ -213,7 +211,9 @@ describe(COMPOSE_FILE, () => {
         if (key.endsWith('_URL') || key.endsWith('_BROKERS')) {
           for (const { host } of addressesIn(value)) {
             if (!compose.services[host]) {
-              problems.push(`${name}: ${key} points at ${host}, which is not a compose service${isLoopback(host) ? ' (the schema default is for a local run; set it)' : ''}`);
+              problems.push(
+                `${name}: ${key} points at ${host}, which is not a compose service${isLoopback(host) ? ' (the schema default is for a local run; set it)' : ''}`,
+              );
             }
           }
         }
@@ -251,7 +251,8 @@ describe(COMPOSE_FILE, () => {
       for (const port of ports) {
         if (!published.includes(port)) problems.push(`${name} listens on ${port} but publishes container port(s) ${published.join(', ') || 'none'}`);
       }
-      for (const p of published) if (!ports.includes(p)) problems.push(`${name} publishes container port ${p}, which its config does not declare (${ports.join(', ')})`);
+      for (const p of published)
+        if (!ports.includes(p)) problems.push(`${name} publishes container port ${p}, which its config does not declare (${ports.join(', ')})`);
       if (healthPorts.length === 0) problems.push(`${name} has no healthcheck hitting http://…:<port>/health/…`);
       for (const p of healthPorts) if (!ports.includes(p)) problems.push(`${name}'s healthcheck hits port ${p}, but it listens on ${ports.join(', ')}`);
       if (targets.length === 0) problems.push(`${PROMETHEUS_FILE} does not scrape ${name}`);
@@ -371,8 +372,10 @@ describe(COMPOSE_FILE, () => {
       for (const [dep, condition] of Object.entries(dependsOn(service))) {
         const target = compose.services[dep];
         if (!target) problems.push(`${name} depends on ${dep}, which is not a service`);
-        if (!condition || !DEPENDS_ON_CONDITIONS.has(condition)) problems.push(`${name} → ${dep}: condition must be one of ${[...DEPENDS_ON_CONDITIONS].join(', ')}`);
-        if (condition === 'service_healthy' && target && !isRecord(target.healthcheck)) problems.push(`${name} waits for ${dep} to be healthy, but ${dep} has no healthcheck`);
+        if (!condition || !DEPENDS_ON_CONDITIONS.has(condition))
+          problems.push(`${name} → ${dep}: condition must be one of ${[...DEPENDS_ON_CONDITIONS].join(', ')}`);
+        if (condition === 'service_healthy' && target && !isRecord(target.healthcheck))
+          problems.push(`${name} waits for ${dep} to be healthy, but ${dep} has no healthcheck`);
       }
     }
     expect(problems).toEqual([]);

@@ -32,7 +32,11 @@ const docs = [
   // Scripts name specs and files in their comments too.
   ...readdirSync(path.join(root, 'infra'), { withFileTypes: true })
     .filter((d) => d.isDirectory())
-    .flatMap((d) => readdirSync(path.join(root, 'infra', d.name)).filter((f) => f.endsWith('.sh')).map((f) => path.join('infra', d.name, f))),
+    .flatMap((d) =>
+      readdirSync(path.join(root, 'infra', d.name))
+        .filter((f) => f.endsWith('.sh'))
+        .map((f) => path.join('infra', d.name, f)),
+    ),
 ];
 
 // A path segment run that ends on a word character, not inside a longer path or URL.
@@ -82,7 +86,9 @@ describe('docs', () => {
   it('document every environment variable libs/config reads', () => {
     const text = docs.map((f) => readFileSync(path.join(root, f), 'utf8')).join('\n');
     const variables = new Set(
-      [...Object.values(serviceConfigSchemas), devStackConfigSchema, testStackConfigSchema, adminCliConfigSchema].flatMap((schema) => Object.keys(schema.shape)),
+      [...Object.values(serviceConfigSchemas), devStackConfigSchema, testStackConfigSchema, adminCliConfigSchema].flatMap((schema) =>
+        Object.keys(schema.shape),
+      ),
     );
     expect([...variables].filter((v) => !new RegExp(String.raw`\b${v}\b`).test(text))).toEqual([]);
   });

@@ -15,7 +15,12 @@ function sources(dir: string): string[] {
 
 /** Every code a source hands to an HTTP error: `new ApiError('X'`, `ApiError.notFound('X'`, `badRequest([...], 'X')`, history's `fail('X'`. */
 function thrownCodes(text: string): string[] {
-  const patterns = [/new ApiError\(\s*'([A-Z0-9_]+)'/g, /ApiError\.notFound\(\s*'([A-Z0-9_]+)'/g, /\bfail\(\s*'([A-Z0-9_]+)'/g, /ApiError\.badRequest\([^;]*?,\s*'([A-Z0-9_]+)'\s*\)/g];
+  const patterns = [
+    /new ApiError\(\s*'([A-Z0-9_]+)'/g,
+    /ApiError\.notFound\(\s*'([A-Z0-9_]+)'/g,
+    /\bfail\(\s*'([A-Z0-9_]+)'/g,
+    /ApiError\.badRequest\([^;]*?,\s*'([A-Z0-9_]+)'\s*\)/g,
+  ];
   return patterns.flatMap((re) => [...text.matchAll(re)].map((m) => m[1] as string));
 }
 

@@ -30,10 +30,21 @@ describe('infra/prometheus', () => {
     const doc = parse(readFileSync(prom('alerts.yml'), 'utf8')) as { groups: { rules: { alert: string; expr: string }[] }[] };
     const rules = doc.groups.flatMap((g) => g.rules);
     expect(rules.map((r) => r.alert).sort()).toEqual(
-      ['RelayConsumerLagGrowing', 'RelayDeadLettersNotEmpty', 'RelayDeliverySuccessRateLow', 'RelaySchedulerLate', 'RelayServiceDown', 'RelayWebhookDeliveriesDead'].sort(),
+      [
+        'RelayConsumerLagGrowing',
+        'RelayDeadLettersNotEmpty',
+        'RelayDeliverySuccessRateLow',
+        'RelaySchedulerLate',
+        'RelayServiceDown',
+        'RelayWebhookDeliveriesDead',
+      ].sort(),
     );
     const known = knownMetrics();
-    const unknown = rules.flatMap((r) => metricNamesIn(r.expr).filter((n) => !known.has(n)).map((n) => `${r.alert}: ${n}`));
+    const unknown = rules.flatMap((r) =>
+      metricNamesIn(r.expr)
+        .filter((n) => !known.has(n))
+        .map((n) => `${r.alert}: ${n}`),
+    );
     expect(unknown).toEqual([]);
   });
 });
@@ -55,7 +66,13 @@ describe('infra/grafana/relay-pipeline.json', () => {
 
   it('every panel queries only metrics RelayMetrics defines', () => {
     const known = knownMetrics();
-    const unknown = panels.flatMap((p) => (p.targets ?? []).flatMap((t) => metricNamesIn(t.expr).filter((n) => !known.has(n)).map((n) => `${p.title}: ${n}`)));
+    const unknown = panels.flatMap((p) =>
+      (p.targets ?? []).flatMap((t) =>
+        metricNamesIn(t.expr)
+          .filter((n) => !known.has(n))
+          .map((n) => `${p.title}: ${n}`),
+      ),
+    );
     expect(unknown).toEqual([]);
   });
 

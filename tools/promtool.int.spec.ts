@@ -34,7 +34,13 @@ describe('infra/prometheus (promtool)', () => {
     const tmp = mkdtempSync(path.join(tmpdir(), 'relay-prom-'));
     try {
       const file = path.join(tmp, 'prometheus.yml');
-      writeFileSync(file, localScrapeConfig([{ name: 'gateway', port: 3000 }, { name: 'history', port: 3004 }]));
+      writeFileSync(
+        file,
+        localScrapeConfig([
+          { name: 'gateway', port: 3000 },
+          { name: 'history', port: 3004 },
+        ]),
+      );
       expect(promtool('check', 'config', file)).toMatch(/SUCCESS/);
     } finally {
       rmSync(tmp, { recursive: true, force: true });

@@ -11,7 +11,17 @@ describe('relay CLI', () => {
     const program = buildProgram();
     const names = (cmd: typeof program): string[] => cmd.commands.flatMap((c) => [c.name(), ...names(c).map((n) => `${c.name()} ${n}`)]);
     expect(names(program)).toEqual(
-      expect.arrayContaining(['teams create', 'teams list', 'keys create', 'keys list', 'keys revoke', 'keys deactivate', 'keys activate', 'keys rotate', 'audit']),
+      expect.arrayContaining([
+        'teams create',
+        'teams list',
+        'keys create',
+        'keys list',
+        'keys revoke',
+        'keys deactivate',
+        'keys activate',
+        'keys rotate',
+        'audit',
+      ]),
     );
   });
 });

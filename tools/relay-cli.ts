@@ -89,7 +89,11 @@ function table(rows: Row[], columns: string[]): string {
   };
   const cells = rows.map((r) => columns.map((c) => cell(r[c])));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => (r[i] as string).length)));
-  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => v.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [line(columns), ...cells.map(line)].join('\n');
 }
 
@@ -115,7 +119,11 @@ export function buildProgram(): Command {
     .option('--plan <plan>', 'starter (1000/h), pro (10000/h) or enterprise (no default limit)')
     .option('--rate-limit <limit>', 'team-wide limit, e.g. 1000/PT1H (overrides the plan)', parseRateLimitFlag)
     .action(async (name: string, o: { plan?: string; rateLimit?: unknown }, cmd: Command) => {
-      const team = await call(g(cmd), 'POST', '/admin/v1/teams', { name, ...(o.plan ? { plan: o.plan } : {}), ...(o.rateLimit ? { rate_limit: o.rateLimit } : {}) });
+      const team = await call(g(cmd), 'POST', '/admin/v1/teams', {
+        name,
+        ...(o.plan ? { plan: o.plan } : {}),
+        ...(o.rateLimit ? { rate_limit: o.rateLimit } : {}),
+      });
       print(g(cmd), team, (t: Row) => `Team created\n${table([t], ['id', 'name', 'plan', 'rate_limit', 'created_at'])}`);
     });
   teams
@@ -191,7 +199,11 @@ export function buildProgram(): Command {
       print(g(cmd), res, (r: { data: Row[]; next_cursor: string | null }) =>
         [
           table(
-            r.data.map((e) => ({ ...e, target: `${String(e.target_type)}:${typeof e.target_id === 'string' ? e.target_id : '-'}`, details: JSON.stringify(e.details) })),
+            r.data.map((e) => ({
+              ...e,
+              target: `${String(e.target_type)}:${typeof e.target_id === 'string' ? e.target_id : '-'}`,
+              details: JSON.stringify(e.details),
+            })),
             ['created_at', 'actor', 'action', 'target', 'details'],
           ),
           ...(r.next_cursor ? [`\nmore: --cursor ${r.next_cursor}`] : []),

@@ -100,7 +100,10 @@ async function main(): Promise<number> {
     if (!team) {
       // The service answers one team's SQL only; without --team, the embedded directory is
       // the operator's path, and it is only free while the service is not running.
-      const up = await fetch(`${url}/health/live`).then(() => true, () => false);
+      const up = await fetch(`${url}/health/live`).then(
+        () => true,
+        () => false,
+      );
       if (up) {
         process.stderr.write(`the history service on port ${config.RELAY_HISTORY_PORT} answers one team's SQL: pass --team <team_id> (e.g. --team dev-team)\n`);
         return 2;
@@ -110,7 +113,9 @@ async function main(): Promise<number> {
     if (!result) {
       via = 'embedded';
       if (!existsSync(config.RELAY_CHDB_PATH)) {
-        process.stderr.write(`no history store at ${config.RELAY_CHDB_PATH} and no history service on port ${config.RELAY_HISTORY_PORT}; run npm start first\n`);
+        process.stderr.write(
+          `no history store at ${config.RELAY_CHDB_PATH} and no history service on port ${config.RELAY_HISTORY_PORT}; run npm start first\n`,
+        );
         return 1;
       }
       const client = createHistoryClient({ dataDir: config.RELAY_CHDB_PATH, database: config.CLICKHOUSE_DATABASE });

@@ -106,7 +106,8 @@ async function main(): Promise<void> {
     const apiKey = await provisionDevKey(config.RELAY_PG_URL, config.RELAY_DEV_TEAM_ID, config.RELAY_DEV_API_KEY, stateDir);
     const adminToken = config.RELAY_ADMIN_TOKEN ?? devSecret(path.join(stateDir, 'admin-token'), () => `rly_admin_${randomBytes(24).toString('base64url')}`);
     // The gateway's credential for history's internal API; `npm run sql` reads it from here too.
-    const historyToken = config.RELAY_HISTORY_TOKEN ?? devSecret(path.join(stateDir, 'history-token'), () => `rly_hist_${randomBytes(24).toString('base64url')}`);
+    const historyToken =
+      config.RELAY_HISTORY_TOKEN ?? devSecret(path.join(stateDir, 'history-token'), () => `rly_hist_${randomBytes(24).toString('base64url')}`);
 
     const allowedTargets = config.RELAY_WEBHOOK_ALLOWED_TARGETS.map(formatWebhookTarget).join(',');
     say('Starting gateway, validator, matcher, dispatcher, history (supervised: restarted if they exit)');

@@ -53,7 +53,9 @@ describe('supervised stack: a SIGKILLed stage is restarted and loses nothing (e2
 
   it('restarts each killed stage within 15 s and every 202 reaches history and both webhooks', async () => {
     const { api } = relay;
-    expect((await api('POST', '/v1/events', { name: 'tick', code_name: 'tick', properties: { metaData: [{ name: 'n', type: 'number', required: true }] } })).status).toBe(201);
+    expect(
+      (await api('POST', '/v1/events', { name: 'tick', code_name: 'tick', properties: { metaData: [{ name: 'n', type: 'number', required: true }] } })).status,
+    ).toBe(201);
     expect((await api('POST', '/v1/webhooks', { url: subscribed.url, events: ['tick'] })).status).toBe(201);
     const target = await api('POST', '/v1/webhooks', { url: scenarioTarget.url, events: ['endpoint.disabled'] });
     expect(target.status).toBe(201);
@@ -121,20 +123,24 @@ describe('supervised stack: a SIGKILLed stage is restarted and loses nothing (e2
     await delivered('subscription', subscribed);
     await delivered('scenario', scenarioTarget);
     const matched = new Set<string>();
-    await eventually(async () => {
-      let cursor: string | null = null;
-      matched.clear();
-      do {
-        const page: { status: number; body: { data: { event_id: string; status: string }[]; next_cursor: string | null } } = await api(
-          'GET',
-          `/v1/event-histories?limit=500&code_name=tick${cursor ? `&cursor=${cursor}` : ''}`,
-        );
-        expect(page.status).toBe(200);
-        for (const row of page.body.data) if (row.status === 'matched') matched.add(row.event_id);
-        cursor = page.body.next_cursor;
-      } while (cursor);
-      return missing(matched).length === 0 ? true : undefined;
-    }, 90000, 500);
+    await eventually(
+      async () => {
+        let cursor: string | null = null;
+        matched.clear();
+        do {
+          const page: { status: number; body: { data: { event_id: string; status: string }[]; next_cursor: string | null } } = await api(
+            'GET',
+            `/v1/event-histories?limit=500&code_name=tick${cursor ? `&cursor=${cursor}` : ''}`,
+          );
+          expect(page.status).toBe(200);
+          for (const row of page.body.data) if (row.status === 'matched') matched.add(row.event_id);
+          cursor = page.body.next_cursor;
+        } while (cursor);
+        return missing(matched).length === 0 ? true : undefined;
+      },
+      90000,
+      500,
+    );
     expect(missing(matched)).toEqual([]);
   }, 400000);
 });

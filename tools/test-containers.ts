@@ -180,7 +180,10 @@ function planServices(ports: Record<RelayServiceName, number>, overrides: (name:
     const composePort = env[portKey];
     if (!composePort) throw new Error(`${where}: no ${portKey}`);
     env[portKey] = String(ports[name]);
-    const test = isRecord(service.healthcheck) && Array.isArray(service.healthcheck.test) ? service.healthcheck.test.map((t, i) => scalar(t, `${where} healthcheck.test[${i}]`)) : [];
+    const test =
+      isRecord(service.healthcheck) && Array.isArray(service.healthcheck.test)
+        ? service.healthcheck.test.map((t, i) => scalar(t, `${where} healthcheck.test[${i}]`))
+        : [];
     if (test[0] !== 'CMD' || !test.some((t) => t.includes(`:${composePort}/health/ready`))) {
       throw new Error(`${where}: the healthcheck must be a CMD that asks :${composePort}/health/ready`);
     }
@@ -288,7 +291,12 @@ async function main(): Promise<number> {
       RELAY_REGISTRY_URL: infra.registryUrl,
       ...(name === 'history' ? {} : { RELAY_PG_URL: servicePgUrl }),
       ...(name === 'gateway'
-        ? { RELAY_HISTORY_URL: `http://127.0.0.1:${ports.history}`, RELAY_GATEWAY_HOST: '127.0.0.1', RELAY_GATEWAY_METRICS_PORT: String(gatewayMetricsPort), RELAY_GATEWAY_METRICS_HOST: '127.0.0.1' }
+        ? {
+            RELAY_HISTORY_URL: `http://127.0.0.1:${ports.history}`,
+            RELAY_GATEWAY_HOST: '127.0.0.1',
+            RELAY_GATEWAY_METRICS_PORT: String(gatewayMetricsPort),
+            RELAY_GATEWAY_METRICS_HOST: '127.0.0.1',
+          }
         : {}),
       ...(name === 'history' ? { RELAY_HISTORY_HOST: '127.0.0.1' } : {}),
       // The service credential between the gateway and history, generated as a deployment would.
@@ -361,7 +369,6 @@ async function main(): Promise<number> {
     const api = <T = Record<string, unknown>>(method: string, route: string, body?: unknown) =>
       callJson<T>(`${gateway}${route}`, method, body, { 'x-api-key': apiKey });
 
-
     // Everything but the dispatcher first: the webhook endpoint is created before the
     // dispatcher starts, so its first look at the endpoints already has it (no cache race).
     const first = SERVICE_NAMES.filter((n) => n !== 'dispatcher');
@@ -375,7 +382,11 @@ async function main(): Promise<number> {
     const code = 'order_shipped';
     let secret = '';
     await check('event type and webhook endpoint created through the gateway container', async () => {
-      const type = await api('POST', '/v1/events', { name: 'Order shipped', code_name: code, properties: { metaData: [{ name: 'order_id', type: 'number', required: true }] } });
+      const type = await api('POST', '/v1/events', {
+        name: 'Order shipped',
+        code_name: code,
+        properties: { metaData: [{ name: 'order_id', type: 'number', required: true }] },
+      });
       expect(type.status === 201, `POST /v1/events: ${type.status} ${JSON.stringify(type.body)}`);
       const contact = await api('PUT', '/v1/contacts/c-ship', { email: 'ship@example.com' });
       expect(contact.status === 201, `PUT /v1/contacts: ${contact.status} ${JSON.stringify(contact.body)}`);
@@ -388,7 +399,7 @@ async function main(): Promise<number> {
     });
     if (!dispatcherOk) return 1;
 
-    await check('every service runs as the non-root user node (uid 1000), with compose\'s init', async () => {
+    await check("every service runs as the non-root user node (uid 1000), with compose's init", async () => {
       for (const [name, container] of containers) {
         const id = await container.exec(['id', '-u']);
         expect(id.exitCode === 0 && id.output.trim() === '1000', `${name}: id -u says ${JSON.stringify(id.output.trim())}`);
@@ -399,7 +410,10 @@ async function main(): Promise<number> {
     });
 
     const trigger = async (orderId: number) => {
-      const res = await api<{ event_id: string }>('POST', `/v1/events/trigger/${code}`, { contact: { email: 'ship@example.com' }, metaData: { order_id: orderId } });
+      const res = await api<{ event_id: string }>('POST', `/v1/events/trigger/${code}`, {
+        contact: { email: 'ship@example.com' },
+        metaData: { order_id: orderId },
+      });
       expect(res.status === 202, `trigger: ${res.status} ${JSON.stringify(res.body)}`);
       return res.body.event_id;
     };
@@ -480,4 +494,3 @@ void main()
     console.log(`\n${passed} passed, ${failed} failed`);
     process.exit(status === 0 && failed === 0 ? 0 : 1);
   });
-

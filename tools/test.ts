@@ -3,7 +3,7 @@
  * and `test` (its unit specs) targets; then the integration and end-to-end specs as one
  * Jest run against real Kafka, Apicurio, PostgreSQL and ClickHouse (started once by the
  * Jest global setup on free ports, stopped after), which no single project owns.
- * Ends with the line `N passed, N failed` that CI reads; type check and lint count as one
+ * Ends with the line `N passed, N failed` that CI reads; type check, lint and the format check count as one
  * check each, unit and integration specs one per test.
  *
  * With NX_BASE set to a commit that `git merge-base` finds, only the projects affected
@@ -86,6 +86,7 @@ function projectsWith(target: string, nxSelection: string[]): string[] {
 const nx = [...selection(), '--outputStyle=static'];
 check('typecheck (nx)', bin('nx'), [...nx, '-t', 'typecheck']);
 check('lint (nx, module boundaries included)', bin('nx'), [...nx, '-t', 'lint']);
+check('format (prettier --check; `npm run format` fixes)', bin('prettier'), ['--check', '--log-level=warn', '.']);
 
 const unitProjects = projectsWith('test', nx);
 const report = (project: string) => path.join(root, 'dist', 'jest', `${project}.json`);
@@ -98,7 +99,15 @@ try {
   const out = path.join(dir, 'result.json');
   // The chaos subset (tools/chaos/subset.chaos.spec.ts) runs in the same Jest run, on the
   // same Kafka and registry (one global setup for both projects).
-  step('jest integration and chaos subset', bin('jest'), ['--selectProjects', 'integration', 'chaos', '--runInBand', '--json', `--outputFile=${out}`, ...process.argv.slice(2)]);
+  step('jest integration and chaos subset', bin('jest'), [
+    '--selectProjects',
+    'integration',
+    'chaos',
+    '--runInBand',
+    '--json',
+    `--outputFile=${out}`,
+    ...process.argv.slice(2),
+  ]);
   count('integration', out);
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -140,22 +140,27 @@ export async function runProducerPerformance(
     o.name ?? 'producer-perf',
     'org.apache.kafka.tools.ProducerPerformance',
     [
-      '--bootstrap-server', o.brokers,
-      '--topic', o.topic,
-      '--num-records', String(o.records),
-      '--record-size', String(o.recordSize),
-      '--throughput', String(o.throughput ?? -1),
+      '--bootstrap-server',
+      o.brokers,
+      '--topic',
+      o.topic,
+      '--num-records',
+      String(o.records),
+      '--record-size',
+      String(o.recordSize),
+      '--throughput',
+      String(o.throughput ?? -1),
       // The Java client's defaults otherwise (linger.ms 5, batch.size 16 KiB, no compression).
-      '--command-property', 'acks=all', ...(o.lingerMs !== undefined ? [`linger.ms=${o.lingerMs}`] : []),
+      '--command-property',
+      'acks=all',
+      ...(o.lingerMs !== undefined ? [`linger.ms=${o.lingerMs}`] : []),
     ],
     o,
   );
   return parseProducerPerformance(output);
 }
 
-export async function runConsumerPerformance(
-  o: PerfRunOptions & { brokers: string; topic: string; records: number },
-): Promise<ConsumerPerfResult> {
+export async function runConsumerPerformance(o: PerfRunOptions & { brokers: string; topic: string; records: number }): Promise<ConsumerPerfResult> {
   const output = await runTool(
     'consumer-perf',
     'org.apache.kafka.tools.ConsumerPerformance',

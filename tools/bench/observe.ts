@@ -85,11 +85,7 @@ function machineCpuSeconds(): { busy: number; idle: number } | undefined {
   try {
     const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
     // cpu user nice system idle iowait irq softirq steal guest guest_nice (guest is inside user)
-    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line
-      .trim()
-      .split(/\s+/)
-      .slice(1)
-      .map(Number);
+    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).slice(1).map(Number);
     const tps = ticksPerSecond();
     return { busy: (user + nice + system + irq + softirq + steal) / tps, idle: (idle + iowait) / tps };
   } catch {
@@ -133,11 +129,7 @@ export interface CpuSnapshot {
  * CPU seconds of each named process, plus the machine's totals. `reapedLabel` adds the
  * CPU of children that exited meanwhile under that name (a tool JVM that ran to completion).
  */
-export function cpuSnapshot(
-  pids: ReadonlyMap<string, number>,
-  reapedLabel?: string,
-  extra: Record<string, () => number | undefined> = {},
-): CpuSnapshot {
+export function cpuSnapshot(pids: ReadonlyMap<string, number>, reapedLabel?: string, extra: Record<string, () => number | undefined> = {}): CpuSnapshot {
   const seconds = new Map<string, number>();
   for (const [name, pid] of pids) {
     const s = cpuSecondsOf(pid);

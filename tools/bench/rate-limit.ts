@@ -71,7 +71,9 @@ async function paced(name: string, total: number, rate: number, once: () => Prom
   await Promise.all(pending);
   samples.sort((x, y) => x - y);
   const [p50, p99, max] = [percentile(samples, 50), percentile(samples, 99), samples[samples.length - 1] ?? NaN];
-  console.log(`${name.padEnd(44)} p50 ${p50.toFixed(0).padStart(6)} µs   p99 ${p99.toFixed(0).padStart(6)} µs   max ${max.toFixed(0).padStart(7)} µs   ${rate} checks/s offered`);
+  console.log(
+    `${name.padEnd(44)} p50 ${p50.toFixed(0).padStart(6)} µs   p99 ${p99.toFixed(0).padStart(6)} µs   max ${max.toFixed(0).padStart(7)} µs   ${rate} checks/s offered`,
+  );
   const slug = name.replace(/[^a-z0-9]+/gi, '_').toLowerCase();
   console.log(`metric rate_limit_${slug}_p50_us ${p50.toFixed(1)}`);
   console.log(`metric rate_limit_${slug}_p99_us ${p99.toFixed(1)}`);

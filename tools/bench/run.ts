@@ -40,12 +40,7 @@ import {
   type RelayUnderTest,
   type Sample,
 } from '@relay/testing';
-import {
-  runConsumerPerformance,
-  runProducerPerformance,
-  type ConsumerPerfResult,
-  type ProducerPerfResult,
-} from './kafka-perf';
+import { runConsumerPerformance, runProducerPerformance, type ConsumerPerfResult, type ProducerPerfResult } from './kafka-perf';
 import { runLoad, stopLoad, type LoadResult } from './load';
 import { RelayStartGuard } from './relay-start-guard';
 import {
@@ -222,7 +217,9 @@ async function waitForQuiet(p: Pipeline, label: string): Promise<number> {
     }
     if (now > deadline) throw new Error(`${label}: pipeline still has ${backlog.total} messages to process after ${S.drainTimeoutS} s`);
     if (now - lastLog >= 5000) {
-      const groups = Object.entries(backlog.byGroup).map(([g, n]) => `${g} ${n}`).join(', ');
+      const groups = Object.entries(backlog.byGroup)
+        .map(([g, n]) => `${g} ${n}`)
+        .join(', ');
       say(`  ${label}: backlog ${backlog.total} (${groups}${backlog.stable ? '' : '; a group is rebalancing'})`);
       lastLog = now;
     }
@@ -371,7 +368,9 @@ async function pacedProducerCeiling(
     lingerMs,
     onStart: (proc: ManagedProcess) => onCleanup(`${proc.name} JVM`, () => proc.stop()),
   });
-  say(`  ProducerPerformance at ${rate}/s: latency avg ${result.avgLatencyMs} ms, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, max ${result.maxLatencyMs} ms`);
+  say(
+    `  ProducerPerformance at ${rate}/s: latency avg ${result.avgLatencyMs} ms, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, max ${result.maxLatencyMs} ms`,
+  );
   return { result, rate, recordSize, lingerMs };
 }
 
@@ -488,7 +487,10 @@ async function subscriptionPhase(p: Pipeline, events: number, problems: string[]
   await post('/v1/webhooks', { url: `http://127.0.0.1:${port}/hook`, events: ['bench_subscription'] });
   const accepted = new Map<string, number>();
   for (let i = 0; i < events; i++) {
-    const body = await post('/v1/events/trigger/bench_subscription', { contact: { email: `sub-${i}@example.com` }, metaData: { order_id: i, total_amount: 1 } });
+    const body = await post('/v1/events/trigger/bench_subscription', {
+      contact: { email: `sub-${i}@example.com` },
+      metaData: { order_id: i, total_amount: 1 },
+    });
     accepted.set(body.event_id as string, performance.now());
   }
   const deadline = Date.now() + 60_000;
@@ -535,11 +537,7 @@ const eventRowsWritten = (before: Sample[], after: Sample[]) =>
 /** CPU of the pipeline's processes, and of the PostgreSQL backends serving its databases. */
 const snap = (p: Pipeline) => cpuSnapshot(p.pids, undefined, { postgres: () => postgresCpuSeconds(p.databases) });
 
-function cpuPerEvent(
-  before: CpuSnapshot,
-  after: CpuSnapshot,
-  events: number,
-): Pick<PipelinePhase, 'cpuMsPerEvent' | 'pipelineCpuMsPerEvent'> {
+function cpuPerEvent(before: CpuSnapshot, after: CpuSnapshot, events: number): Pick<PipelinePhase, 'cpuMsPerEvent' | 'pipelineCpuMsPerEvent'> {
   const cpuMsPerEvent = cpuMsPer(before, after, events);
   let pipelineCpuMsPerEvent = 0;
   for (const [name, ms] of cpuMsPerEvent) if (name !== LOAD_GENERATOR) pipelineCpuMsPerEvent += ms;
@@ -752,8 +750,7 @@ function summarize(r: Results, problems: string[]): void {
   );
   const [header = [], ...body] = rows;
   const widths = header.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
-  const line = (row: string[]) =>
-    row.map((c, i) => (i === 0 || i === row.length - 1 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  const line = (row: string[]) => row.map((c, i) => (i === 0 || i === row.length - 1 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
   console.log('');
   console.log(`Relay benchmark: ${S.connections} connections, ${S.durationS} s per HTTP run, ${S.kafkaEvents} direct events, ${cpus().length} cores`);
   console.log(line(header));
@@ -891,9 +888,7 @@ function summarize(r: Results, problems: string[]): void {
 
 function checkPhase(phase: PipelinePhase, problems: string[]): void {
   if (phase.passed !== phase.accepted || phase.inHistory !== phase.accepted) {
-    problems.push(
-      `${phase.title}: ${phase.accepted} accepted but ${phase.inHistory} rows in history (${formatStatuses(phase.statuses)})`,
-    );
+    problems.push(`${phase.title}: ${phase.accepted} accepted but ${phase.inHistory} rows in history (${formatStatuses(phase.statuses)})`);
   }
 }
 

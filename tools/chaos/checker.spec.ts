@@ -63,7 +63,12 @@ describe('chaos checker', () => {
       ['attempted', { event_id: 'attempted', status: 'matched', deliveries: [] }],
     ]);
     const verdict = judge({
-      entries: [entry('before', { ackedAt: 999 }), entry('skipped', { ackedAt: 1000 }), entry('created', { ackedAt: 1001 }), entry('attempted', { ackedAt: 1002 })],
+      entries: [
+        entry('before', { ackedAt: 999 }),
+        entry('skipped', { ackedAt: 1000 }),
+        entry('created', { ackedAt: 1001 }),
+        entry('attempted', { ackedAt: 1002 }),
+      ],
       history,
       deadLettered: new Set(),
       requests: [request('/a', 'w1', 'attempted', 410)],
@@ -96,7 +101,9 @@ describe('chaos checker', () => {
 
   it('prints the fault line in the exact format', () => {
     const verdict = { acked: 10, lost: 0, undelivered: 1, foreignDupes: 0, sameIdDupes: 0, examples: { lost: [], undelivered: [], foreignDupes: [] } };
-    expect(formatLine('pg-down', false, { verdict, recoveryS: 3.14159 })).toBe('fault pg-down FAIL acked=10 lost=0 undelivered=1 foreign_dupes=0 recovery_s=3.1');
+    expect(formatLine('pg-down', false, { verdict, recoveryS: 3.14159 })).toBe(
+      'fault pg-down FAIL acked=10 lost=0 undelivered=1 foreign_dupes=0 recovery_s=3.1',
+    );
     expect(formatLine('x', true, { verdict, recoveryS: Infinity })).toMatch(/ recovery_s=inf$/);
   });
 });

@@ -49,7 +49,14 @@ export function judge(input: {
   requests: ReceivedRequest[];
   owed: OwedDelivery[];
 }): Verdict {
-  const verdict: Verdict = { acked: input.entries.length, lost: 0, undelivered: 0, foreignDupes: 0, sameIdDupes: 0, examples: { lost: [], undelivered: [], foreignDupes: [] } };
+  const verdict: Verdict = {
+    acked: input.entries.length,
+    lost: 0,
+    undelivered: 0,
+    foreignDupes: 0,
+    sameIdDupes: 0,
+    examples: { lost: [], undelivered: [], foreignDupes: [] },
+  };
   const note = (list: string[], id: string) => {
     if (list.length < 3) list.push(id);
   };

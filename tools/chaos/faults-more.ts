@@ -20,7 +20,12 @@ async function expectations(checks: [string, () => Promise<string | undefined>][
   return { verdict: NO_EVENTS, recoveryS: (Date.now() - t0) / 1000, failures, notes };
 }
 
-async function post(stack: ChaosStack, path: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string; retryAfter: string | null }> {
+async function post(
+  stack: ChaosStack,
+  path: string,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; text: string; retryAfter: string | null }> {
   const res = await fetch(`${stack.relay.gatewayUrl}${path}`, {
     method: 'POST',
     headers: { 'x-api-key': stack.relay.apiKey, 'content-type': 'application/json', ...headers },
@@ -47,7 +52,9 @@ function slowUpload(url: string, apiKey: string, path: string, waitMs: number): 
       resolve(answer.split('\r\n')[0] ?? answer);
     });
     socket.on('error', () => undefined);
-    socket.write(`POST ${path} HTTP/1.1\r\nhost: ${hostname}\r\nx-api-key: ${apiKey}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"contact":`);
+    socket.write(
+      `POST ${path} HTTP/1.1\r\nhost: ${hostname}\r\nx-api-key: ${apiKey}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"contact":`,
+    );
   });
 }
 
@@ -80,13 +87,21 @@ export const MORE_FAULTS: Fault[] = [
     name: 'bad-input',
     rows: '15',
     async run(stack) {
-      const created = await stack.relay.api('POST', '/v1/events', { name: 'chaos_input', code_name: 'chaos_input', properties: { metaData: [{ name: 'n', type: 'number', required: true }] } });
+      const created = await stack.relay.api('POST', '/v1/events', {
+        name: 'chaos_input',
+        code_name: 'chaos_input',
+        properties: { metaData: [{ name: 'n', type: 'number', required: true }] },
+      });
       if (created.status !== 201) throw new Error(`event type: ${created.status}`);
       const path = '/v1/events/trigger/chaos_input';
       let deep = '1';
       for (let i = 0; i < 5000; i++) deep = `{"a":${deep}}`;
       return expectations([
-        ['too large', async () => ((await post(stack, path, JSON.stringify({ metaData: { n: 1, pad: 'x'.repeat(2 * 1024 * 1024) } }))).status === 413 ? undefined : 'wanted 413')],
+        [
+          'too large',
+          async () =>
+            (await post(stack, path, JSON.stringify({ metaData: { n: 1, pad: 'x'.repeat(2 * 1024 * 1024) } }))).status === 413 ? undefined : 'wanted 413',
+        ],
         ['bad JSON', async () => ((await post(stack, path, '{"contact": ')).status === 400 ? undefined : 'wanted 400')],
         [
           'wrong type',
@@ -96,14 +111,20 @@ export const MORE_FAULTS: Fault[] = [
             return res.status === 202 ? undefined : `answered ${res.status}`;
           },
         ],
-        ['deep nesting', async () => {
-          const res = await post(stack, path, `{"contact":{"email":"c1@example.com"},"metaData":${deep}}`);
-          return res.status >= 400 && res.status < 500 ? undefined : `answered ${res.status}, wanted a 4xx`;
-        }],
-        ['slow upload', async () => {
-          const line = await slowUpload(stack.relay.gatewayUrl, stack.relay.apiKey, path, 40000);
-          return / 408 /.test(line) ? undefined : `${line}, wanted 408`;
-        }],
+        [
+          'deep nesting',
+          async () => {
+            const res = await post(stack, path, `{"contact":{"email":"c1@example.com"},"metaData":${deep}}`);
+            return res.status >= 400 && res.status < 500 ? undefined : `answered ${res.status}, wanted a 4xx`;
+          },
+        ],
+        [
+          'slow upload',
+          async () => {
+            const line = await slowUpload(stack.relay.gatewayUrl, stack.relay.apiKey, path, 40000);
+            return / 408 /.test(line) ? undefined : `${line}, wanted 408`;
+          },
+        ],
         ['gateway still up', async () => ((await fetch(`${stack.relay.gatewayUrl}/health/ready`)).ok ? undefined : 'not ready')],
       ]);
     },
@@ -116,7 +137,10 @@ export const MORE_FAULTS: Fault[] = [
       const theirs = await stack.relay.api('POST', '/v1/webhooks', { url: `${stack.receiver.baseUrl}/r/other`, events: ['chaos_auth'] }, other.apiKey);
       const result = await expectations([
         ['missing key', async () => ((await post(stack, '/v1/events/trigger/x', '{}', { 'x-api-key': '' })).status === 401 ? undefined : 'wanted 401')],
-        ['wrong key', async () => ((await post(stack, '/v1/events/trigger/x', '{}', { 'x-api-key': 'rly_live_nope' })).status === 401 ? undefined : 'wanted 401')],
+        [
+          'wrong key',
+          async () => ((await post(stack, '/v1/events/trigger/x', '{}', { 'x-api-key': 'rly_live_nope' })).status === 401 ? undefined : 'wanted 401'),
+        ],
         [
           "another team's webhook",
           async () => {
@@ -124,7 +148,9 @@ export const MORE_FAULTS: Fault[] = [
             const theirId = (theirs.body.data as { id: string }).id;
             const mine = await stack.relay.api('GET', `/v1/webhooks/${theirId}`);
             const missing = await stack.relay.api('GET', '/v1/webhooks/00000000-0000-4000-8000-000000000000');
-            return mine.status === 404 && missing.status === 404 && JSON.stringify(mine.body) === JSON.stringify(missing.body).replaceAll('00000000-0000-4000-8000-000000000000', theirId)
+            return mine.status === 404 &&
+              missing.status === 404 &&
+              JSON.stringify(mine.body) === JSON.stringify(missing.body).replaceAll('00000000-0000-4000-8000-000000000000', theirId)
               ? undefined
               : `answered ${mine.status} ${JSON.stringify(mine.body)} vs ${missing.status} for a missing one`;
           },
@@ -170,7 +196,10 @@ export const MORE_FAULTS: Fault[] = [
       const after = await sendAndGet(2);
       return expectations([
         ['during the overlap both secrets verify', async () => (verifies(first, during) && verifies(second, during) ? undefined : 'one of them did not')],
-        ['right after a rotation without overlap only the new one verifies', async () => (verifies(third, after) && !verifies(second, after) && !verifies(first, after) ? undefined : 'wrong signatures')],
+        [
+          'right after a rotation without overlap only the new one verifies',
+          async () => (verifies(third, after) && !verifies(second, after) && !verifies(first, after) ? undefined : 'wrong signatures'),
+        ],
       ]);
     },
   },

@@ -63,7 +63,13 @@ export async function settle(stack: ChaosStack, fx: RowFixture, deadlineMs = 120
     try {
       const history = await historyOf(stack, fx.codeName);
       historyDuplicates = history.duplicates;
-      verdict = judge({ entries: stack.ledger.of(fx.row), history: history.rows, deadLettered: stack.deadLettered, requests: stack.receiver.log, owed: fx.owed });
+      verdict = judge({
+        entries: stack.ledger.of(fx.row),
+        history: history.rows,
+        deadLettered: stack.deadLettered,
+        requests: stack.receiver.log,
+        owed: fx.owed,
+      });
     } catch {
       // history not answering (yet): try again until the deadline
     }
@@ -71,7 +77,17 @@ export async function settle(stack: ChaosStack, fx: RowFixture, deadlineMs = 120
     if (!verdict && Date.now() > deadline) {
       const acked = stack.ledger.of(fx.row).length;
       // Nothing could be checked: every acknowledged event counts as lost until history answers.
-      return { verdict: { acked, lost: acked, undelivered: 0, foreignDupes: 0, sameIdDupes: 0, examples: { lost: ['(the history API never answered: nothing could be checked)'], undelivered: [], foreignDupes: [] } }, historyDuplicates };
+      return {
+        verdict: {
+          acked,
+          lost: acked,
+          undelivered: 0,
+          foreignDupes: 0,
+          sameIdDupes: 0,
+          examples: { lost: ['(the history API never answered: nothing could be checked)'], undelivered: [], foreignDupes: [] },
+        },
+        historyDuplicates,
+      };
     }
     await sleep(1000);
   }
@@ -107,7 +123,9 @@ export async function probe(stack: ChaosStack, fx: RowFixture, from: number, dea
     }
   }
   for (;;) {
-    const delivered = owed.every((o) => stack.receiver.log.some((r) => r.path === o.path && r.status >= 200 && r.status < 300 && r.items.some((i) => i.eventId === eventId && i.kind === o.kind)));
+    const delivered = owed.every((o) =>
+      stack.receiver.log.some((r) => r.path === o.path && r.status >= 200 && r.status < 300 && r.items.some((i) => i.eventId === eventId && i.kind === o.kind)),
+    );
     if (delivered) {
       const res = await stack.relay.api('GET', `/v1/event-histories/${eventId}`).catch(() => ({ status: 0 }));
       if (res.status === 200) return (Date.now() - from) / 1000;
@@ -137,7 +155,14 @@ export interface LoadFaultOptions {
 export async function underLoad(stack: ChaosStack, name: string, options: LoadFaultOptions): Promise<FaultResult> {
   const fx = await stack.fixture(name, options.fixture);
   const load = startLoad(
-    { gatewayUrl: stack.relay.gatewayUrl, apiKey: stack.relay.apiKey, teamId: stack.relay.teamId, contacts: stack.contacts, producer: stack.producer, registry: stack.registry },
+    {
+      gatewayUrl: stack.relay.gatewayUrl,
+      apiKey: stack.relay.apiKey,
+      teamId: stack.relay.teamId,
+      contacts: stack.contacts,
+      producer: stack.producer,
+      registry: stack.registry,
+    },
     stack.ledger,
     { row: name, codeName: fx.codeName, ...LOAD, ...options.load },
   );
@@ -158,7 +183,9 @@ export async function underLoad(stack: ChaosStack, name: string, options: LoadFa
   if (!Number.isFinite(recoveryS)) failures.push('no event went end to end within 120 s of the fault');
   if (historyDuplicates > 0) failures.push(`D: ${historyDuplicates} events have more than one history row`);
   const refusals = stack.ledger.refusalsOf(name);
-  const statuses = Object.entries(refusals.byStatus).map(([s, n]) => `${s}×${n}`).join(' ');
+  const statuses = Object.entries(refusals.byStatus)
+    .map(([s, n]) => `${s}×${n}`)
+    .join(' ');
   if (statuses || refusals.noAnswer || refusals.kafkaUnacked) {
     notes.push(`refused: ${statuses || 'none'}; unanswered HTTP ${refusals.noAnswer}; direct produces not acked ${refusals.kafkaUnacked}`);
   }
@@ -172,13 +199,21 @@ export async function underLoad(stack: ChaosStack, name: string, options: LoadFa
     const eventId = verdict.examples.undelivered[0]?.split('@')[0] ?? '';
     const row = (await historyOf(stack, fx.codeName).catch(() => undefined))?.rows.get(eventId);
     const entry = stack.ledger.of(name).find((e) => e.eventId === eventId);
-    notes.push(`history of ${eventId} (${entry?.via ?? '?'}, acked ${entry ? new Date(entry.ackedAt).toISOString() : '?'}): ${row ? JSON.stringify({ status: row.status, deliveries: row.deliveries }) : 'none'}`);
+    notes.push(
+      `history of ${eventId} (${entry?.via ?? '?'}, acked ${entry ? new Date(entry.ackedAt).toISOString() : '?'}): ${row ? JSON.stringify({ status: row.status, deliveries: row.deliveries }) : 'none'}`,
+    );
   }
   await options.check?.(stack, fx, result);
   return result;
 }
 
-const receiverFault = (name: string, rows: string, mode: (fx: RowFixture, stack: ChaosStack) => ReceiverMode, faultMs = 6000, extra: Partial<LoadFaultOptions> = {}): Fault => ({
+const receiverFault = (
+  name: string,
+  rows: string,
+  mode: (fx: RowFixture, stack: ChaosStack) => ReceiverMode,
+  faultMs = 6000,
+  extra: Partial<LoadFaultOptions> = {},
+): Fault => ({
   name,
   rows,
   run: (stack) =>
@@ -242,7 +277,15 @@ function pidOf(stack: ChaosStack, service: RelayServiceName): number {
 
 export async function produceRaw(stack: ChaosStack, row: string, key: string, value: Buffer): Promise<void> {
   const meta = acked(await stack.producer.send({ topic: stack.registry.topic('ingested'), acks: -1, messages: [{ key, value }] }));
-  stack.ledger.add({ eventId: `poison-${meta.partition}-${meta.baseOffset}`, row, via: 'kafka', contact: 0, owesWebhooks: false, partition: meta.partition, offset: meta.baseOffset });
+  stack.ledger.add({
+    eventId: `poison-${meta.partition}-${meta.baseOffset}`,
+    row,
+    via: 'kafka',
+    contact: 0,
+    owesWebhooks: false,
+    partition: meta.partition,
+    offset: meta.baseOffset,
+  });
 }
 
 export const FAULTS: Fault[] = [
@@ -255,7 +298,9 @@ export const FAULTS: Fault[] = [
           await s.restartBroker();
         },
         check: async (_s, _fx, r) => {
-          r.notes.push('one broker: a SIGKILL keeps the page cache, so this tests clients and the gateway, not replication (the 3-node topology, RELAY_KAFKA_NODES=3, is what tests broker durability)');
+          r.notes.push(
+            'one broker: a SIGKILL keeps the page cache, so this tests clients and the gateway, not replication (the 3-node topology, RELAY_KAFKA_NODES=3, is what tests broker durability)',
+          );
         },
       }),
   },
@@ -337,7 +382,10 @@ export const FAULTS: Fault[] = [
           const key = `${s.relay.teamId}:contact:email:c1@example.com`;
           await produceRaw(s, fx.row, key, Buffer.from('definitely not avro'));
           // The wire format with a known schema id and a truncated body.
-          const good = await s.registry.encode('ingested', makeEnvelope({ team_id: s.relay.teamId, code_name: fx.codeName, contact: makeContactRef({ email: 'c1@example.com' }), meta_data_json: '{"n":0}' }));
+          const good = await s.registry.encode(
+            'ingested',
+            makeEnvelope({ team_id: s.relay.teamId, code_name: fx.codeName, contact: makeContactRef({ email: 'c1@example.com' }), meta_data_json: '{"n":0}' }),
+          );
           await produceRaw(s, fx.row, key, good.subarray(0, 12));
         },
         check: async (s, fx, r) => {
@@ -374,16 +422,32 @@ export const FAULTS: Fault[] = [
           dupFailures.set(fx.row, failures);
           // Topic replay: the same envelopes (same event ids) produced twice, seconds apart.
           const envelopes = Array.from({ length: 20 }, (_, i) =>
-            makeEnvelope({ team_id: s.relay.teamId, code_name: fx.codeName, contact: makeContactRef({ email: `c${i % 10}@example.com` }), meta_data_json: JSON.stringify({ n: 1000 + i }) }),
+            makeEnvelope({
+              team_id: s.relay.teamId,
+              code_name: fx.codeName,
+              contact: makeContactRef({ email: `c${i % 10}@example.com` }),
+              meta_data_json: JSON.stringify({ n: 1000 + i }),
+            }),
           );
           for (let round = 0; round < 2; round++) {
             for (const [i, e] of envelopes.entries()) {
-              const meta = acked(await s.producer.send({
-                topic: s.registry.topic('ingested'),
-                acks: -1,
-                messages: [{ key: `${s.relay.teamId}:contact:email:c${i % 10}@example.com`, value: await s.registry.encode('ingested', e) }],
-              }));
-              if (round === 0) s.ledger.add({ eventId: e.event_id, row: fx.row, via: 'kafka', contact: i % 10, owesWebhooks: true, partition: meta.partition, offset: meta.baseOffset });
+              const meta = acked(
+                await s.producer.send({
+                  topic: s.registry.topic('ingested'),
+                  acks: -1,
+                  messages: [{ key: `${s.relay.teamId}:contact:email:c${i % 10}@example.com`, value: await s.registry.encode('ingested', e) }],
+                }),
+              );
+              if (round === 0)
+                s.ledger.add({
+                  eventId: e.event_id,
+                  row: fx.row,
+                  via: 'kafka',
+                  contact: i % 10,
+                  owesWebhooks: true,
+                  partition: meta.partition,
+                  offset: meta.baseOffset,
+                });
             }
             await sleep(4000);
           }
@@ -398,12 +462,18 @@ export const FAULTS: Fault[] = [
   receiverFault('receiver-timeout', '8, 9', () => ({ kind: 'sleep', ms: 2500 })),
   receiverFault('receiver-reset', '8', () => ({ kind: 'reset' })),
   receiverFault('receiver-huge-body', '9', () => ({ kind: 'huge', bytes: 10 * 1024 * 1024 }), 4000),
-  receiverFault('receiver-redirect', '9', (fx, s) => ({ kind: 'status', status: 302, headers: { location: `${s.receiver.baseUrl}${fx.primary.path}/redirected` } }), 6000, {
-    check: async (s, fx, r) => {
-      const followed = s.receiver.log.filter((q) => q.path === `${fx.primary.path}/redirected`).length;
-      if (followed) r.failures.push(`3xx followed ${followed} times`);
+  receiverFault(
+    'receiver-redirect',
+    '9',
+    (fx, s) => ({ kind: 'status', status: 302, headers: { location: `${s.receiver.baseUrl}${fx.primary.path}/redirected` } }),
+    6000,
+    {
+      check: async (s, fx, r) => {
+        const followed = s.receiver.log.filter((q) => q.path === `${fx.primary.path}/redirected`).length;
+        if (followed) r.failures.push(`3xx followed ${followed} times`);
+      },
     },
-  }),
+  ),
   {
     name: 'receiver-410',
     rows: '8',

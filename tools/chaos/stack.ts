@@ -183,7 +183,9 @@ async function startOn(infra: TestStack | undefined, pgBase: string, options: { 
       const pg = new Client({ connectionString: pgBase });
       await pg.connect();
       try {
-        const { rowCount } = await pg.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [databaseName]);
+        const { rowCount } = await pg.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [
+          databaseName,
+        ]);
         return rowCount ?? 0;
       } finally {
         await pg.end();
@@ -209,8 +211,15 @@ async function startOn(infra: TestStack | undefined, pgBase: string, options: { 
       });
     },
     async fixture(row, opts = {}) {
-      const codeName = `chaos_${row.replace(/[^a-z0-9]+/gi, '_').replace(/^_+|_+$/g, '').toLowerCase()}`;
-      const created = await relay.api('POST', '/v1/events', { name: codeName, code_name: codeName, properties: { metaData: [{ name: 'n', type: 'number', required: true }] } });
+      const codeName = `chaos_${row
+        .replace(/[^a-z0-9]+/gi, '_')
+        .replace(/^_+|_+$/g, '')
+        .toLowerCase()}`;
+      const created = await relay.api('POST', '/v1/events', {
+        name: codeName,
+        code_name: codeName,
+        properties: { metaData: [{ name: 'n', type: 'number', required: true }] },
+      });
       if (created.status !== 201) throw new Error(`event type ${codeName}: ${created.status} ${JSON.stringify(created.body)}`);
       const endpoint = async (role: string, extra: Record<string, unknown>) => {
         const p = `/r/${codeName}/${role}`;
@@ -220,7 +229,11 @@ async function startOn(infra: TestStack | undefined, pgBase: string, options: { 
       };
       const primary = await endpoint('primary', { timeout_ms: opts.primaryTimeoutMs ?? 2000 });
       const steady = await endpoint('steady', { max_concurrency: opts.steadyConcurrency ?? 4 });
-      const scenario = await relay.api('POST', '/v1/scenarios', { name: `${codeName} scenario`, code_names: [codeName], actions: [{ type: 'webhook', webhook_id: steady.id }] });
+      const scenario = await relay.api('POST', '/v1/scenarios', {
+        name: `${codeName} scenario`,
+        code_names: [codeName],
+        actions: [{ type: 'webhook', webhook_id: steady.id }],
+      });
       if (scenario.status !== 201) throw new Error(`scenario ${codeName}: ${scenario.status} ${JSON.stringify(scenario.body)}`);
       return {
         row,

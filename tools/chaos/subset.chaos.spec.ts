@@ -36,7 +36,14 @@ describe('chaos subset: kills, poison and a PostgreSQL cut lose nothing (e2e)', 
   it('every acknowledged event reaches history (or the DLQ) and every webhook it owes', async () => {
     const fx: RowFixture = await stack.fixture('ci');
     const load = startLoad(
-      { gatewayUrl: stack.relay.gatewayUrl, apiKey: stack.relay.apiKey, teamId: stack.relay.teamId, contacts: stack.contacts, producer: stack.producer, registry: stack.registry },
+      {
+        gatewayUrl: stack.relay.gatewayUrl,
+        apiKey: stack.relay.apiKey,
+        teamId: stack.relay.teamId,
+        contacts: stack.contacts,
+        producer: stack.producer,
+        registry: stack.registry,
+      },
       stack.ledger,
       { row: fx.row, codeName: fx.codeName, ...LOAD },
     );
@@ -50,7 +57,10 @@ describe('chaos subset: kills, poison and a PostgreSQL cut lose nothing (e2e)', 
       }
       const key = `${stack.relay.teamId}:contact:email:c1@example.com`;
       await produceRaw(stack, fx.row, key, Buffer.from('not the wire format'));
-      const good = await stack.registry.encode('ingested', makeEnvelope({ team_id: stack.relay.teamId, code_name: fx.codeName, contact: makeContactRef({ email: 'c1@example.com' }), meta_data_json: '{"n":0}' }));
+      const good = await stack.registry.encode(
+        'ingested',
+        makeEnvelope({ team_id: stack.relay.teamId, code_name: fx.codeName, contact: makeContactRef({ email: 'c1@example.com' }), meta_data_json: '{"n":0}' }),
+      );
       await produceRaw(stack, fx.row, key, good.subarray(0, 12));
       const cutAt = Date.now();
       expect(await stack.terminatePgBackends()).toBeGreaterThan(0);
@@ -61,16 +71,21 @@ describe('chaos subset: kills, poison and a PostgreSQL cut lose nothing (e2e)', 
     const { verdict, historyDuplicates } = await settle(stack, fx, 90000);
     process.stderr.write(`[chaos subset] acked=${verdict.acked} recovery (s): ${JSON.stringify(recovery)}\n`);
     for (const [what, seconds] of Object.entries(recovery)) expect({ what, within60s: seconds < 60 }).toEqual({ what, within60s: true });
-    expect({ lost: verdict.lost, undelivered: verdict.undelivered, foreignDupes: verdict.foreignDupes, historyDuplicates, examples: verdict.examples }).toEqual({
-      lost: 0,
-      undelivered: 0,
-      foreignDupes: 0,
-      historyDuplicates: 0,
-      examples: { lost: [], undelivered: [], foreignDupes: [] },
-    });
+    expect({ lost: verdict.lost, undelivered: verdict.undelivered, foreignDupes: verdict.foreignDupes, historyDuplicates, examples: verdict.examples }).toEqual(
+      {
+        lost: 0,
+        undelivered: 0,
+        foreignDupes: 0,
+        historyDuplicates: 0,
+        examples: { lost: [], undelivered: [], foreignDupes: [] },
+      },
+    );
     // The poison records are in the DLQ with their reason (not merely "not lost").
     const poison = stack.ledger.of(fx.row).filter((e) => !e.owesWebhooks);
-    expect(poison.map((e) => stack.dlqReasons.get(`${e.partition}:${e.offset}`) ?? 'missing')).toEqual([expect.stringMatching(/^validator /), expect.stringMatching(/^validator /)]);
+    expect(poison.map((e) => stack.dlqReasons.get(`${e.partition}:${e.offset}`) ?? 'missing')).toEqual([
+      expect.stringMatching(/^validator /),
+      expect.stringMatching(/^validator /),
+    ]);
     expect(verdict.acked).toBeGreaterThan(50);
   }, 400000);
 });

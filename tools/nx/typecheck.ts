@@ -21,12 +21,16 @@ if (!projectRoot) {
 const prefix = path.join(root, projectRoot) + path.sep;
 
 function parse(file: string): ts.ParsedCommandLine {
-  const parsed = ts.getParsedCommandLineOfConfigFile(path.join(root, file), { noEmit: true }, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (d) => {
-      throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+  const parsed = ts.getParsedCommandLineOfConfigFile(
+    path.join(root, file),
+    { noEmit: true },
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (d) => {
+        throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+      },
     },
-  });
+  );
   if (!parsed) throw new Error(`${file} could not be read`);
   return parsed;
 }
@@ -53,7 +57,13 @@ function check(config: ts.ParsedCommandLine, fileNames: string[]): { diagnostics
 const prod = parse('tsconfig.prod.json');
 const all = parse('tsconfig.json');
 const prodFiles = new Set(prod.fileNames);
-const results = [check(prod, prod.fileNames), check(all, all.fileNames.filter((f) => !prodFiles.has(f)))];
+const results = [
+  check(prod, prod.fileNames),
+  check(
+    all,
+    all.fileNames.filter((f) => !prodFiles.has(f)),
+  ),
+];
 const diagnostics = results.flatMap((r) => r.diagnostics);
 const checked = results.reduce((n, r) => n + r.files, 0);
 

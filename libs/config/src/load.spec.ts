@@ -1,5 +1,12 @@
 import { ConfigError, describeConfig, loadConfig } from './load';
-import { devStackConfigSchema, dispatcherConfigSchema, gatewayConfigSchema, historyConfigSchema, testStackConfigSchema, validatorConfigSchema } from './schemas';
+import {
+  devStackConfigSchema,
+  dispatcherConfigSchema,
+  gatewayConfigSchema,
+  historyConfigSchema,
+  testStackConfigSchema,
+  validatorConfigSchema,
+} from './schemas';
 
 describe('loadConfig', () => {
   it('applies defaults and parses lists', () => {
@@ -22,11 +29,7 @@ describe('loadConfig', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     const ce = error as ConfigError;
-    expect(ce.problems.map((p) => p.variable).sort()).toEqual([
-      'RELAY_GATEWAY_PORT',
-      'RELAY_KAFKA_BROKERS',
-      'RELAY_PG_URL',
-    ]);
+    expect(ce.problems.map((p) => p.variable).sort()).toEqual(['RELAY_GATEWAY_PORT', 'RELAY_KAFKA_BROKERS', 'RELAY_PG_URL']);
     expect(ce.message).toContain('RELAY_GATEWAY_PORT');
     expect(ce.message).not.toContain('seventy');
   });
@@ -37,9 +40,9 @@ describe('loadConfig', () => {
   });
 
   it('masks secrets and URL credentials', () => {
-    expect(
-      describeConfig({ CLICKHOUSE_PASSWORD: 'p', RELAY_DEV_API_KEY: 'k', RELAY_API_KEY_CACHE_MS: 5, RELAY_PG_URL: 'postgres://u:pw@h/db', A: 1 }),
-    ).toEqual({ CLICKHOUSE_PASSWORD: '***', RELAY_DEV_API_KEY: '***', RELAY_API_KEY_CACHE_MS: 5, RELAY_PG_URL: 'postgres://***@h/db', A: 1 });
+    expect(describeConfig({ CLICKHOUSE_PASSWORD: 'p', RELAY_DEV_API_KEY: 'k', RELAY_API_KEY_CACHE_MS: 5, RELAY_PG_URL: 'postgres://u:pw@h/db', A: 1 })).toEqual(
+      { CLICKHOUSE_PASSWORD: '***', RELAY_DEV_API_KEY: '***', RELAY_API_KEY_CACHE_MS: 5, RELAY_PG_URL: 'postgres://***@h/db', A: 1 },
+    );
   });
 
   it('takes 1 or 3 Kafka nodes for the local stacks, nothing else', () => {
@@ -80,7 +83,19 @@ describe('RELAY_WEBHOOK_ALLOWED_TARGETS', () => {
   });
 
   it('refuses wildcards, ranges, missing ports and URLs, naming each bad entry', () => {
-    for (const bad of ['127.0.0.1', '127.0.0.1:*', '*:8080', '10.0.0.0/8:80', '127.0.0.1:0', '127.0.0.1:70000', 'http://127.0.0.1:80', '::1:80', '[zz]:80', 'a_b:80', 'localhost.:80']) {
+    for (const bad of [
+      '127.0.0.1',
+      '127.0.0.1:*',
+      '*:8080',
+      '10.0.0.0/8:80',
+      '127.0.0.1:0',
+      '127.0.0.1:70000',
+      'http://127.0.0.1:80',
+      '::1:80',
+      '[zz]:80',
+      'a_b:80',
+      'localhost.:80',
+    ]) {
       expect([bad, problem({ RELAY_WEBHOOK_ALLOWED_TARGETS: bad })]).toEqual([bad, expect.stringContaining('RELAY_WEBHOOK_ALLOWED_TARGETS')]);
     }
     expect(problem({ RELAY_WEBHOOK_ALLOWED_TARGETS: '127.0.0.1:80,*:1,127.0.0.1' })).toMatch(/\*:1[\s\S]*"127\.0\.0\.1" is not host:port/);

@@ -14,10 +14,7 @@ export class ConfigError extends Error {
     readonly service: string,
     readonly problems: { variable: string; message: string }[],
   ) {
-    super(
-      `Invalid configuration for ${service}:\n` +
-        problems.map((p) => `  - ${p.variable}: ${p.message}`).join('\n'),
-    );
+    super(`Invalid configuration for ${service}:\n` + problems.map((p) => `  - ${p.variable}: ${p.message}`).join('\n'));
     this.name = 'ConfigError';
   }
 }
@@ -26,11 +23,7 @@ export class ConfigError extends Error {
  * Validates the environment once, at boot, into a typed read-only object. This is the
  * only place in the project that reads process.env.
  */
-export function loadConfig<S extends ConfigSchema>(
-  service: string,
-  schema: S,
-  env: NodeJS.ProcessEnv = process.env,
-): Readonly<z.infer<S>> {
+export function loadConfig<S extends ConfigSchema>(service: string, schema: S, env: NodeJS.ProcessEnv = process.env): Readonly<z.infer<S>> {
   const input: Record<string, string | undefined> = {};
   for (const key of Object.keys(schema.shape)) {
     const raw = env[key];

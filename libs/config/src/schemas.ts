@@ -5,13 +5,16 @@ const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).def
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const csv = z
   .string()
-  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  )
   .refine((list) => list.length > 0, 'must list at least one host:port')
   .refine((list) => list.every((b) => /^[^:\s]+:\d+$/.test(b)), 'each entry must be host:port');
 const url = z.string().url('must be a URL');
-const bool = z
-  .enum(['true', 'false', '1', '0'])
-  .transform((v) => v === 'true' || v === '1');
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 /** Shared by every service. */
 export const commonVars = {
@@ -51,7 +54,10 @@ export const clickhouseVars = {
   CLICKHOUSE_URL: url.optional(),
   CLICKHOUSE_USER: z.string().optional(),
   CLICKHOUSE_PASSWORD: z.string().optional(),
-  CLICKHOUSE_DATABASE: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/).default('relay'),
+  CLICKHOUSE_DATABASE: z
+    .string()
+    .regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/)
+    .default('relay'),
   /** Data directory of the embedded engine (ignored with CLICKHOUSE_URL). */
   RELAY_CHDB_PATH: z.string().min(1).default('.relay/chdb'),
   RELAY_HISTORY_RETENTION_DAYS: positiveInt(365),
@@ -68,7 +74,10 @@ const webhookTargetVars = {
     .string()
     .transform((value, ctx): WebhookTarget[] => {
       const targets: WebhookTarget[] = [];
-      for (const entry of value.split(',').map((e) => e.trim()).filter(Boolean)) {
+      for (const entry of value
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean)) {
         try {
           targets.push(parseWebhookTarget(entry));
         } catch (error) {
@@ -80,7 +89,8 @@ const webhookTargetVars = {
     .default([]),
   /** Removed: it let every loopback address through. Set, it fails validation with the way out. */
   RELAY_ALLOW_LOOPBACK_WEBHOOKS: z.undefined({
-    error: 'removed (it allowed every loopback address): list the exact receivers as host:port in RELAY_WEBHOOK_ALLOWED_TARGETS instead, e.g. RELAY_WEBHOOK_ALLOWED_TARGETS=127.0.0.1:8080',
+    error:
+      'removed (it allowed every loopback address): list the exact receivers as host:port in RELAY_WEBHOOK_ALLOWED_TARGETS instead, e.g. RELAY_WEBHOOK_ALLOWED_TARGETS=127.0.0.1:8080',
   }),
 };
 
@@ -126,17 +136,19 @@ const consumerVars = {
    */
   RELAY_HANDLER_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
   /** A stage's fetch: the broker answers once this many bytes are there or RELAY_FETCH_MAX_WAIT_MS has passed. */
-  RELAY_FETCH_MIN_BYTES: z.coerce.number().int().min(1).max(10 * 1024 * 1024).default(16 * 1024),
+  RELAY_FETCH_MIN_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(10 * 1024 * 1024)
+    .default(16 * 1024),
   RELAY_FETCH_MAX_WAIT_MS: z.coerce.number().int().min(1).max(10000).default(25),
   /** Offsets whose output is durable are committed together at most this often (0: after every chunk). */
   RELAY_COMMIT_INTERVAL_MS: z.coerce.number().int().min(0).max(5000).default(250),
 };
 
 /** Kafka's own rule: a member must get several heartbeats in before its session expires. */
-function heartbeatWithinSession(
-  config: { RELAY_KAFKA_SESSION_TIMEOUT_MS: number; RELAY_KAFKA_HEARTBEAT_MS: number },
-  ctx: z.RefinementCtx,
-): void {
+function heartbeatWithinSession(config: { RELAY_KAFKA_SESSION_TIMEOUT_MS: number; RELAY_KAFKA_HEARTBEAT_MS: number }, ctx: z.RefinementCtx): void {
   if (config.RELAY_KAFKA_HEARTBEAT_MS * 3 > config.RELAY_KAFKA_SESSION_TIMEOUT_MS) {
     ctx.addIssue({ code: 'custom', path: ['RELAY_KAFKA_HEARTBEAT_MS'], message: 'must be at most a third of RELAY_KAFKA_SESSION_TIMEOUT_MS' });
   }
@@ -179,84 +191,92 @@ export const gatewayConfigSchema = z.object({
   ...webhookVars,
 });
 
-export const validatorConfigSchema = z.object({
-  ...commonVars,
-  ...kafkaVars,
-  ...registryVars,
-  ...postgresVars,
-  ...consumerVars,
-  RELAY_VALIDATOR_PORT: port(3001),
-}).superRefine(heartbeatWithinSession);
+export const validatorConfigSchema = z
+  .object({
+    ...commonVars,
+    ...kafkaVars,
+    ...registryVars,
+    ...postgresVars,
+    ...consumerVars,
+    RELAY_VALIDATOR_PORT: port(3001),
+  })
+  .superRefine(heartbeatWithinSession);
 
-export const matcherConfigSchema = z.object({
-  ...commonVars,
-  ...kafkaVars,
-  ...registryVars,
-  ...postgresVars,
-  ...consumerVars,
-  RELAY_MATCHER_PORT: port(3002),
-  /** Idle time after which a team's cached scenarios are dropped (memory only: changes apply at once). */
-  RELAY_SCENARIO_CACHE_MS: positiveInt(30000),
-  /** Full reload of the subscription directory used for fan-out (changes apply at once regardless). */
-  RELAY_WEBHOOK_ENDPOINT_CACHE_MS: positiveInt(2000),
-  /** Same bound for cached contacts, and how many contacts a matcher keeps in memory. */
-  RELAY_CONTACT_CACHE_MS: positiveInt(60000),
-  RELAY_CONTACT_CACHE_MAX: positiveInt(200000),
-  /** Multiplies every scenario action delay; 1 in production, e.g. 0.00001 in tests so P2D takes ~2 s. */
-  RELAY_DELAY_SCALE: z.coerce.number().positive().max(1).default(1),
-  /** How often the scheduler looks for due actions (due actions are released within this + produce time). */
-  RELAY_SCHEDULER_POLL_MS: positiveInt(200),
-  RELAY_SCHEDULER_BATCH: positiveInt(500),
-}).superRefine(heartbeatWithinSession);
+export const matcherConfigSchema = z
+  .object({
+    ...commonVars,
+    ...kafkaVars,
+    ...registryVars,
+    ...postgresVars,
+    ...consumerVars,
+    RELAY_MATCHER_PORT: port(3002),
+    /** Idle time after which a team's cached scenarios are dropped (memory only: changes apply at once). */
+    RELAY_SCENARIO_CACHE_MS: positiveInt(30000),
+    /** Full reload of the subscription directory used for fan-out (changes apply at once regardless). */
+    RELAY_WEBHOOK_ENDPOINT_CACHE_MS: positiveInt(2000),
+    /** Same bound for cached contacts, and how many contacts a matcher keeps in memory. */
+    RELAY_CONTACT_CACHE_MS: positiveInt(60000),
+    RELAY_CONTACT_CACHE_MAX: positiveInt(200000),
+    /** Multiplies every scenario action delay; 1 in production, e.g. 0.00001 in tests so P2D takes ~2 s. */
+    RELAY_DELAY_SCALE: z.coerce.number().positive().max(1).default(1),
+    /** How often the scheduler looks for due actions (due actions are released within this + produce time). */
+    RELAY_SCHEDULER_POLL_MS: positiveInt(200),
+    RELAY_SCHEDULER_BATCH: positiveInt(500),
+  })
+  .superRefine(heartbeatWithinSession);
 
-export const dispatcherConfigSchema = z.object({
-  ...commonVars,
-  ...kafkaVars,
-  ...registryVars,
-  ...postgresVars,
-  ...consumerVars,
-  ...webhookVars,
-  RELAY_DISPATCHER_PORT: port(3003),
-  /** Delays before each retry after a failed attempt (ms, s, m, h units); its length + 1 is the number of attempts. */
-  RELAY_WEBHOOK_RETRY_SCHEDULE: z
-    .string()
-    .regex(/^\s*\d+(ms|s|m|h)(\s*,\s*\d+(ms|s|m|h))*\s*$/, 'comma-separated durations, e.g. 5s,5m,30m,2h')
-    .default('5s,5m,30m,2h,5h,10h,10h'),
-  /** Full reload of the endpoint directory (changes themselves are seen at once, see EndpointDirectory). */
-  RELAY_WEBHOOK_ENDPOINT_CACHE_MS: positiveInt(2000),
-  /** How often due retries are claimed from PostgreSQL. */
-  RELAY_WEBHOOK_POLL_MS: positiveInt(250),
-  /** An endpoint with no success for this long (while failing) is auto-disabled. */
-  RELAY_WEBHOOK_AUTO_DISABLE_MS: positiveInt(5 * 24 * 3600 * 1000),
-  /** Deliveries held in memory per endpoint; the rest wait in PostgreSQL (bounds memory). */
-  RELAY_WEBHOOK_QUEUE_MAX: positiveInt(1000),
-  /**
-   * Lease on deliveries a dispatcher holds (renewed every third of it): how long a crashed
-   * instance's deliveries wait before another instance (or its restart) sends them. Shorter
-   * = faster recovery but more renewal writes and less slack for a stalled process.
-   */
-  RELAY_WEBHOOK_LEASE_MS: z.coerce.number().int().min(3000).default(60000),
-  /**
-   * How long a finished delivery's id is remembered so a duplicate delivery record arriving
-   * later (producer retry, topic replay, offsets reset) is not sent again. Default: the
-   * retention of the deliveries topic (7 days), beyond which no duplicate can arrive.
-   */
-  RELAY_WEBHOOK_DEDUPE_WINDOW_MS: positiveInt(7 * 24 * 3600 * 1000),
-}).superRefine(heartbeatWithinSession);
+export const dispatcherConfigSchema = z
+  .object({
+    ...commonVars,
+    ...kafkaVars,
+    ...registryVars,
+    ...postgresVars,
+    ...consumerVars,
+    ...webhookVars,
+    RELAY_DISPATCHER_PORT: port(3003),
+    /** Delays before each retry after a failed attempt (ms, s, m, h units); its length + 1 is the number of attempts. */
+    RELAY_WEBHOOK_RETRY_SCHEDULE: z
+      .string()
+      .regex(/^\s*\d+(ms|s|m|h)(\s*,\s*\d+(ms|s|m|h))*\s*$/, 'comma-separated durations, e.g. 5s,5m,30m,2h')
+      .default('5s,5m,30m,2h,5h,10h,10h'),
+    /** Full reload of the endpoint directory (changes themselves are seen at once, see EndpointDirectory). */
+    RELAY_WEBHOOK_ENDPOINT_CACHE_MS: positiveInt(2000),
+    /** How often due retries are claimed from PostgreSQL. */
+    RELAY_WEBHOOK_POLL_MS: positiveInt(250),
+    /** An endpoint with no success for this long (while failing) is auto-disabled. */
+    RELAY_WEBHOOK_AUTO_DISABLE_MS: positiveInt(5 * 24 * 3600 * 1000),
+    /** Deliveries held in memory per endpoint; the rest wait in PostgreSQL (bounds memory). */
+    RELAY_WEBHOOK_QUEUE_MAX: positiveInt(1000),
+    /**
+     * Lease on deliveries a dispatcher holds (renewed every third of it): how long a crashed
+     * instance's deliveries wait before another instance (or its restart) sends them. Shorter
+     * = faster recovery but more renewal writes and less slack for a stalled process.
+     */
+    RELAY_WEBHOOK_LEASE_MS: z.coerce.number().int().min(3000).default(60000),
+    /**
+     * How long a finished delivery's id is remembered so a duplicate delivery record arriving
+     * later (producer retry, topic replay, offsets reset) is not sent again. Default: the
+     * retention of the deliveries topic (7 days), beyond which no duplicate can arrive.
+     */
+    RELAY_WEBHOOK_DEDUPE_WINDOW_MS: positiveInt(7 * 24 * 3600 * 1000),
+  })
+  .superRefine(heartbeatWithinSession);
 
-export const historyConfigSchema = z.object({
-  ...commonVars,
-  ...kafkaVars,
-  ...registryVars,
-  ...clickhouseVars,
-  ...consumerVars,
-  RELAY_HISTORY_PORT: port(3004),
-  RELAY_HISTORY_HOST: z.string().default('127.0.0.1'),
-  RELAY_HISTORY_FLUSH_MS: positiveInt(200),
-  ...historyTokenVars,
-  /** How long a validated event waits for the matcher's outcome before history writes it as `validated`. */
-  RELAY_HISTORY_OUTCOME_WAIT_MS: positiveInt(1500),
-}).superRefine(heartbeatWithinSession);
+export const historyConfigSchema = z
+  .object({
+    ...commonVars,
+    ...kafkaVars,
+    ...registryVars,
+    ...clickhouseVars,
+    ...consumerVars,
+    RELAY_HISTORY_PORT: port(3004),
+    RELAY_HISTORY_HOST: z.string().default('127.0.0.1'),
+    RELAY_HISTORY_FLUSH_MS: positiveInt(200),
+    ...historyTokenVars,
+    /** How long a validated event waits for the matcher's outcome before history writes it as `validated`. */
+    RELAY_HISTORY_OUTCOME_WAIT_MS: positiveInt(1500),
+  })
+  .superRefine(heartbeatWithinSession);
 
 export const serviceConfigSchemas = {
   gateway: gatewayConfigSchema,
@@ -320,7 +340,10 @@ export const devStackConfigSchema = z.object({
   RELAY_STATE_DIR: z.string().min(1).default('.relay'),
   /** Downloads (Kafka and Apicurio from Maven Central); outside the repository by default. */
   RELAY_CACHE_DIR: z.string().min(1).optional(),
-  RELAY_DEV_TEAM_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - (1–64)').default('dev-team'),
+  RELAY_DEV_TEAM_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - (1–64)')
+    .default('dev-team'),
   /** Fixed dev API key; generated once and kept in the state directory when unset. */
   RELAY_DEV_API_KEY: z.string().min(16, 'at least 16 characters').max(256).optional(),
   /** Admin token for /admin/v1 and `npm run relay`; generated once and kept in the state directory when unset. */

@@ -9,10 +9,7 @@ import type { AvroRecordSchema } from './schemas';
  * emit classes; this is ~60 lines and exact for our subset.
  */
 export function generateTypes(schemas: AvroRecordSchema[]): string {
-  const out: string[] = [
-    '// Generated from schemas/*.avsc by `npm run gen:types`. Do not edit by hand.',
-    '',
-  ];
+  const out: string[] = ['// Generated from schemas/*.avsc by `npm run gen:types`. Do not edit by hand.', ''];
   const seen = new Set<string>();
   const emit = (record: AvroRecordSchema): void => {
     if (seen.has(record.name)) return;

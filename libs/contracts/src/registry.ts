@@ -160,11 +160,7 @@ export class ContractRegistry {
       try {
         resolver = writer.equals(reader) ? null : reader.createResolver(writer);
       } catch (cause) {
-        throw new ContractError(
-          'INCOMPATIBLE_SCHEMA',
-          `Schema id ${schemaId} cannot be read as ${TOPICS[key].schema}: ${(cause as Error).message}`,
-          { cause },
-        );
+        throw new ContractError('INCOMPATIBLE_SCHEMA', `Schema id ${schemaId} cannot be read as ${TOPICS[key].schema}: ${(cause as Error).message}`, { cause });
       }
       entry = { writer, resolver };
       this.resolvers.set(cacheKey, entry);

@@ -62,10 +62,7 @@ export const TOPICS = {
     partitions: 3,
     config: { 'retention.ms': String(30 * 24 * 3600 * 1000) },
   },
-} as const satisfies Record<
-  string,
-  { suffix: string; schema: SchemaName; key: string; partitions: number; config: Record<string, string> }
->;
+} as const satisfies Record<string, { suffix: string; schema: SchemaName; key: string; partitions: number; config: Record<string, string> }>;
 
 export type TopicKey = keyof typeof TOPICS;
 

@@ -27,11 +27,7 @@ export async function ensureDatabase(url: string): Promise<{ created: boolean }>
   try {
     await client.connect();
   } catch (cause) {
-    throw new ControlPlaneError(
-      'DATABASE_UNAVAILABLE',
-      `PostgreSQL does not answer at ${admin.host}: ${(cause as Error).message}. ${HOW_TO_START}`,
-      { cause },
-    );
+    throw new ControlPlaneError('DATABASE_UNAVAILABLE', `PostgreSQL does not answer at ${admin.host}: ${(cause as Error).message}. ${HOW_TO_START}`, { cause });
   }
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);

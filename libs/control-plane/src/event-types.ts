@@ -63,10 +63,7 @@ export class EventTypesRepository {
   }
 
   async get(teamId: string, codeName: string): Promise<StoredEventType | null> {
-    const { rows } = await this.pool.query<Row>(`${SELECT} WHERE t.team_id = $1 AND t.code_name = $2 AND t.deleted_at IS NULL`, [
-      teamId,
-      codeName,
-    ]);
+    const { rows } = await this.pool.query<Row>(`${SELECT} WHERE t.team_id = $1 AND t.code_name = $2 AND t.deleted_at IS NULL`, [teamId, codeName]);
     return rows[0] ? toStored(rows[0]) : null;
   }
 
@@ -107,10 +104,10 @@ export class EventTypesRepository {
     merge: (current: EventTypeDefinition) => { ok: true; value: EventTypeDefinition } | { ok: false; errors: string[] },
   ): Promise<StoredEventType> {
     return this.tx(async (client) => {
-      const { rows } = await client.query<Row>(
-        `${SELECT} WHERE t.team_id = $1 AND t.code_name = $2 AND t.deleted_at IS NULL FOR UPDATE OF t`,
-        [teamId, codeName],
-      );
+      const { rows } = await client.query<Row>(`${SELECT} WHERE t.team_id = $1 AND t.code_name = $2 AND t.deleted_at IS NULL FOR UPDATE OF t`, [
+        teamId,
+        codeName,
+      ]);
       const current = rows[0];
       if (!current) throw new ControlPlaneError('EVENT_TYPE_NOT_FOUND', `Event type not found: ${codeName}`);
       const merged = merge({
@@ -141,10 +138,10 @@ export class EventTypesRepository {
   }
 
   async delete(teamId: string, codeName: string): Promise<void> {
-    const { rowCount } = await this.pool.query(
-      'UPDATE event_types SET deleted_at = now() WHERE team_id = $1 AND code_name = $2 AND deleted_at IS NULL',
-      [teamId, codeName],
-    );
+    const { rowCount } = await this.pool.query('UPDATE event_types SET deleted_at = now() WHERE team_id = $1 AND code_name = $2 AND deleted_at IS NULL', [
+      teamId,
+      codeName,
+    ]);
     if (!rowCount) throw new ControlPlaneError('EVENT_TYPE_NOT_FOUND', `Event type not found: ${codeName}`);
   }
 
@@ -165,7 +162,6 @@ export class EventTypesRepository {
     return withTransaction(this.pool, work);
   }
 }
-
 
 /**
  * Read-through cache of event types for the hot path (gateway triggers, validator),

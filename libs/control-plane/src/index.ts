@@ -39,15 +39,7 @@ export {
   type RateLimitsOptions,
 } from './rate-limits';
 export { KeyChangeListener, KEY_CHANGES_CHANNEL, type KeyChange } from './key-changes';
-export {
-  AuditRepository,
-  REDACTED,
-  redactSecrets,
-  type ActorType,
-  type AuditActor,
-  type AuditEntry,
-  type AuditInput,
-} from './audit';
+export { AuditRepository, REDACTED, redactSecrets, type ActorType, type AuditActor, type AuditEntry, type AuditInput } from './audit';
 export { EventTypesRepository, EventTypeCache, type StoredEventType } from './event-types';
 export { IdempotencyRepository, IdentityLinksRepository, IDEMPOTENCY_WINDOW_HOURS, IDENTIFY_LINK_DAYS } from './ingestion';
 export { NO_CHANGES, SeqCache, TeamChanges, type TeamSeq } from './team-changes';

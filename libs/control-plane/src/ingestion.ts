@@ -20,10 +20,7 @@ export class IdempotencyRepository {
       [teamId, key, eventId],
     );
     if (rows[0]) return { eventId: rows[0].event_id, fresh: rows[0].event_id === eventId };
-    const existing = await this.pool.query<{ event_id: string }>(
-      'SELECT event_id FROM idempotency_keys WHERE team_id = $1 AND key = $2',
-      [teamId, key],
-    );
+    const existing = await this.pool.query<{ event_id: string }>('SELECT event_id FROM idempotency_keys WHERE team_id = $1 AND key = $2', [teamId, key]);
     return { eventId: existing.rows[0]?.event_id ?? eventId, fresh: false };
   }
 

@@ -94,11 +94,7 @@ export class TeamsRepository {
    * Idempotent on `id` (the fixed dev team). The team's limit is the explicit one, else
    * its plan's (seed 003: starter 1000/h, pro 10000/h), else none.
    */
-  async create(
-    name: string,
-    id: string = uuidv7(),
-    options: { plan?: Plan; rateLimit?: RateLimit | null } = {},
-  ): Promise<Team> {
+  async create(name: string, id: string = uuidv7(), options: { plan?: Plan; rateLimit?: RateLimit | null } = {}): Promise<Team> {
     const limit = options.rateLimit ?? (options.plan ? PLAN_LIMITS[options.plan] : null);
     await this.pool.query(
       `INSERT INTO teams (id, name, plan, rate_limit_requests, rate_limit_per_s) VALUES ($1, $2, $3, $4, $5)
@@ -111,10 +107,7 @@ export class TeamsRepository {
   }
 
   async get(id: string): Promise<Team | null> {
-    const { rows } = await this.pool.query<TeamRow>(
-      'SELECT id, name, plan, rate_limit_requests, rate_limit_per_s, created_at FROM teams WHERE id = $1',
-      [id],
-    );
+    const { rows } = await this.pool.query<TeamRow>('SELECT id, name, plan, rate_limit_requests, rate_limit_per_s, created_at FROM teams WHERE id = $1', [id]);
     return rows[0] ? toTeam(rows[0]) : null;
   }
 
@@ -277,10 +270,7 @@ export class ApiKeysRepository {
 
   /** The team's keys, newest first; never the key or its digest. */
   async list(teamId: string): Promise<ApiKeyRecord[]> {
-    const { rows } = await this.pool.query<KeyRow>(
-      `SELECT ${KEY_COLUMNS} FROM api_keys WHERE team_id = $1 ORDER BY created_at DESC, id DESC`,
-      [teamId],
-    );
+    const { rows } = await this.pool.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE team_id = $1 ORDER BY created_at DESC, id DESC`, [teamId]);
     const now = Date.now();
     return rows.map((r) => toRecord(r, now));
   }
@@ -309,10 +299,10 @@ export class ApiKeysRepository {
           from === 'revoked' ? 'A revoked key cannot change state; create or rotate to a new key' : `Cannot ${action} a key that is ${from}`,
         );
       }
-      const updated = await client.query<KeyRow>(
-        `UPDATE api_keys SET status = $2, status_changed_at = now() WHERE id = $1 RETURNING ${KEY_COLUMNS}`,
-        [id, rule.to],
-      );
+      const updated = await client.query<KeyRow>(`UPDATE api_keys SET status = $2, status_changed_at = now() WHERE id = $1 RETURNING ${KEY_COLUMNS}`, [
+        id,
+        rule.to,
+      ]);
       await client.query('COMMIT');
       this.invalidate({ keyId: id });
       return { key: toRecord(updated.rows[0] as KeyRow), changed: true, from };
@@ -354,10 +344,7 @@ export class ApiKeysRepository {
                WHERE id = $1 RETURNING ${KEY_COLUMNS}`,
               [id, overlapSeconds],
             )
-          : await client.query<KeyRow>(
-              `UPDATE api_keys SET status = 'revoked', status_changed_at = now() WHERE id = $1 RETURNING ${KEY_COLUMNS}`,
-              [id],
-            );
+          : await client.query<KeyRow>(`UPDATE api_keys SET status = 'revoked', status_changed_at = now() WHERE id = $1 RETURNING ${KEY_COLUMNS}`, [id]);
       await client.query('COMMIT');
       this.invalidate({ keyId: id });
       return {

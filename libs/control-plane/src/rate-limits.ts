@@ -124,8 +124,7 @@ export class RateLimits {
     if (subjects.length === 0) return null;
     const results = await Promise.all(subjects.map(async (s) => this.take(s)));
     const refused = results.filter((r) => !r.allowed).sort((a, b) => b.resetMs - a.resetMs)[0];
-    const decisive =
-      refused ?? [...results].sort((a, b) => a.remaining / a.subject.limit.requests - b.remaining / b.subject.limit.requests)[0];
+    const decisive = refused ?? [...results].sort((a, b) => a.remaining / a.subject.limit.requests - b.remaining / b.subject.limit.requests)[0];
     if (!decisive) return null;
     return {
       allowed: !refused,

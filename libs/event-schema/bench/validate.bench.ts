@@ -1,12 +1,7 @@
 // Micro-benchmark: µs per trigger validation of seed 000's example, to keep the gateway's
 // synchronous check and the validator service's per-message cost visible.
 //   npx node -r ./tools/register.js libs/event-schema/bench/validate.bench.ts
-import {
-  compileTriggerValidator,
-  type EventTypeDefinition,
-  parseEventTypeDefinition,
-  validateTriggerPayload,
-} from '../src';
+import { compileTriggerValidator, type EventTypeDefinition, parseEventTypeDefinition, validateTriggerPayload } from '../src';
 import { storePurchaseType } from '@relay/testing';
 
 const created = parseEventTypeDefinition(storePurchaseType());

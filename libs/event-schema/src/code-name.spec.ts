@@ -47,7 +47,13 @@ describe('validateCodeName', () => {
         'code_name must start with a letter (A-Z or a-z)',
       ],
     ],
-    ['événement', ['code_name must contain only letters (A-Z, a-z), digits, underscores and one dot; invalid character(s): "é"', 'code_name must start with a letter (A-Z or a-z)']],
+    [
+      'événement',
+      [
+        'code_name must contain only letters (A-Z, a-z), digits, underscores and one dot; invalid character(s): "é"',
+        'code_name must start with a letter (A-Z or a-z)',
+      ],
+    ],
   ])('rejects %j', (s, errors) => {
     expect(validateCodeName(s)).toEqual(errors);
   });

@@ -45,9 +45,7 @@ export function validateCodeName(s: unknown): string[] {
   if (hasSpace) errors.push('code_name must not contain spaces');
   if (invalid.size > 0) {
     const listed = [...invalid].map(quote).join(', ');
-    errors.push(
-      `code_name must contain only letters (A-Z, a-z), digits, underscores and one dot; invalid character(s): ${listed}`,
-    );
+    errors.push(`code_name must contain only letters (A-Z, a-z), digits, underscores and one dot; invalid character(s): ${listed}`);
   }
   if (dots > 1) errors.push('code_name may contain at most one dot');
   if (s.startsWith('.') || s.endsWith('.')) errors.push('code_name must not start or end with a dot');

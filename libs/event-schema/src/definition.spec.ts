@@ -1,9 +1,4 @@
-import {
-  type EventTypeDefinition,
-  mergeEventTypePatch,
-  parseEventTypeDefinition,
-  parseEventTypePatch,
-} from './index';
+import { type EventTypeDefinition, mergeEventTypePatch, parseEventTypeDefinition, parseEventTypePatch } from './index';
 import { storePurchaseType } from '@relay/testing';
 
 const seedCreate = storePurchaseType;
@@ -206,7 +201,10 @@ describe('mergeEventTypePatch', () => {
   };
 
   it('replaces given slots, removes null ones, keeps the rest', () => {
-    const r = mergeEventTypePatch(current(), patch({ name: 'Store purchase', properties: { customData: null, 'contact.customData': [{ name: 't', type: 'text' }] } }));
+    const r = mergeEventTypePatch(
+      current(),
+      patch({ name: 'Store purchase', properties: { customData: null, 'contact.customData': [{ name: 't', type: 'text' }] } }),
+    );
     expect(r).toEqual({
       ok: true,
       value: {

@@ -40,13 +40,7 @@ const FORBIDDEN_SLOT: Record<EventTarget, Slot | undefined> = {
 
 const own = (o: Record<string, unknown>, k: string): unknown => (Object.hasOwn(o, k) ? o[k] : undefined);
 
-function parseText(
-  v: unknown,
-  path: string,
-  max: number,
-  notBlank: boolean,
-  errors: ErrorSink,
-): string | undefined {
+function parseText(v: unknown, path: string, max: number, notBlank: boolean, errors: ErrorSink): string | undefined {
   if (typeof v !== 'string') {
     errors.push(msg.invalidType(path, 'text', kindOf(v)));
     return undefined;
@@ -81,12 +75,7 @@ function parseCodeName(v: unknown, errors: ErrorSink): string | undefined {
   return problems.length === 0 ? v : undefined;
 }
 
-function parseField(
-  v: unknown,
-  path: string,
-  seen: Map<string, string>,
-  errors: ErrorSink,
-): FieldSpec | undefined {
+function parseField(v: unknown, path: string, seen: Map<string, string>, errors: ErrorSink): FieldSpec | undefined {
   if (!isPlainObject(v)) {
     errors.push(msg.invalidType(path, 'object', kindOf(v)));
     return undefined;
@@ -176,12 +165,7 @@ function parseSlot(v: unknown, path: string, maxFields: number, errors: ErrorSin
  * Parses the `properties` object. In a patch, a slot set to null means "remove it".
  * Returns undefined when anything in it is invalid (errors are reported).
  */
-function parseProperties(
-  v: unknown,
-  maxFields: number,
-  allowNullSlots: boolean,
-  errors: ErrorSink,
-): { [S in Slot]?: FieldSpec[] | null } | undefined {
+function parseProperties(v: unknown, maxFields: number, allowNullSlots: boolean, errors: ErrorSink): { [S in Slot]?: FieldSpec[] | null } | undefined {
   if (!isPlainObject(v)) {
     errors.push(msg.invalidType('properties', 'object', kindOf(v)));
     return undefined;
@@ -208,11 +192,7 @@ function parseProperties(
   return ok ? out : undefined;
 }
 
-function checkSlotsForTarget(
-  target: EventTarget,
-  properties: { [S in Slot]?: FieldSpec[] | null },
-  errors: ErrorSink,
-): boolean {
+function checkSlotsForTarget(target: EventTarget, properties: { [S in Slot]?: FieldSpec[] | null }, errors: ErrorSink): boolean {
   const forbidden = FORBIDDEN_SLOT[target];
   if (forbidden === undefined) return true;
   const fields = properties[forbidden];
@@ -253,9 +233,7 @@ export function parseEventTypeDefinition(body: unknown, options?: DefinitionOpti
 
     const rawDescription = own(body, 'description');
     const description =
-      rawDescription === undefined || rawDescription === null
-        ? undefined
-        : parseText(rawDescription, 'description', DESCRIPTION_MAX_LENGTH, false, errors);
+      rawDescription === undefined || rawDescription === null ? undefined : parseText(rawDescription, 'description', DESCRIPTION_MAX_LENGTH, false, errors);
 
     const rawTarget = own(body, 'target');
     const target = rawTarget === undefined ? 'contact' : parseTarget(rawTarget, errors);
@@ -328,11 +306,7 @@ export function parseEventTypePatch(body: unknown, options?: DefinitionOptions):
  * (so e.g. switching target to 'visitor' while contact.customData fields remain fails).
  * Never throws.
  */
-export function mergeEventTypePatch(
-  current: EventTypeDefinition,
-  patch: EventTypePatch,
-  options?: DefinitionOptions,
-): Result<EventTypeDefinition> {
+export function mergeEventTypePatch(current: EventTypeDefinition, patch: EventTypePatch, options?: DefinitionOptions): Result<EventTypeDefinition> {
   return guard('event type', () => {
     const properties: Record<string, unknown> = { ...current.properties };
     for (const slot of SLOTS) {

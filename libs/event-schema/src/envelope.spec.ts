@@ -4,7 +4,10 @@ import { validateTriggerPayload } from './payload';
 describe('envelope mapping', () => {
   it('round-trips a validated event through the envelope slots', () => {
     const result = validateTriggerPayload(
-      { target: 'contact', properties: { metaData: [{ name: 'n', type: 'number', required: true }], 'contact.customData': [{ name: 'tier', type: 'text', required: false }] } },
+      {
+        target: 'contact',
+        properties: { metaData: [{ name: 'n', type: 'number', required: true }], 'contact.customData': [{ name: 'tier', type: 'text', required: false }] },
+      },
       { contact: { id: 7, email: 'A@B.CO', customData: { tier: 'gold' } }, metaData: { n: 1 } },
     );
     if (!result.ok) throw new Error(result.errors.join());

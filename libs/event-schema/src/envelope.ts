@@ -10,10 +10,7 @@ const json = (value: unknown): string | null => (value === undefined ? null : JS
  * text). Contact profile fields outside the event-type schema (external id, name,
  * attributes) are taken from `profile` when given.
  */
-export function envelopeSlots(
-  event: NormalizedEvent,
-  profile?: Pick<ContactRef, 'external_id' | 'name' | 'attributes_json'> | null,
-): EnvelopeSlots {
+export function envelopeSlots(event: NormalizedEvent, profile?: Pick<ContactRef, 'external_id' | 'name' | 'attributes_json'> | null): EnvelopeSlots {
   return {
     contact: event.contact
       ? {

@@ -194,11 +194,7 @@ describe('fuzz: event type definitions', () => {
     },
     { requiredKeys: ['name', 'type'] },
   );
-  const properties = fc.dictionary(
-    fc.oneof(fc.constantFrom(...SLOTS), fc.string()),
-    fc.oneof(fc.array(field, { maxLength: 5 }), anything),
-    { maxKeys: 5 },
-  );
+  const properties = fc.dictionary(fc.oneof(fc.constantFrom(...SLOTS), fc.string()), fc.oneof(fc.array(field, { maxLength: 5 }), anything), { maxKeys: 5 });
   const definitionLike = fc.record(
     {
       name: fc.oneof(fc.string({ maxLength: 300 }), anything),
@@ -225,10 +221,9 @@ describe('fuzz: event type definitions', () => {
       code_name: fc.stringMatching(CODE_NAME_PATTERN).filter((c) => c.length <= 100),
       description: fc.string({ maxLength: 1000 }),
       target: fc.constantFrom('contact', 'visitor', 'both'),
-      properties: fc.record(
-        Object.fromEntries(SLOTS.map((slot) => [slot, fc.uniqueArray(validField, { selector: (f) => f.name, maxLength: 6 })])),
-        { requiredKeys: [] },
-      ),
+      properties: fc.record(Object.fromEntries(SLOTS.map((slot) => [slot, fc.uniqueArray(validField, { selector: (f) => f.name, maxLength: 6 })])), {
+        requiredKeys: [],
+      }),
     },
     { requiredKeys: ['name', 'code_name'] },
   );

@@ -146,9 +146,7 @@ function cloneJson(v: unknown, fieldPath: string, path: string, level: number, c
     if (level >= ctx.maxJsonDepth) {
       if (ctx.depthReported !== fieldPath) {
         ctx.depthReported = fieldPath;
-        ctx.errors.push(
-          msg.invalidValue(fieldPath, `json (at most ${ctx.maxJsonDepth} levels of nesting)`, 'deeper nesting'),
-        );
+        ctx.errors.push(msg.invalidValue(fieldPath, `json (at most ${ctx.maxJsonDepth} levels of nesting)`, 'deeper nesting'));
       }
       return INVALID;
     }
@@ -171,13 +169,7 @@ function cloneArray(v: unknown[], fieldPath: string, path: string, level: number
   return ok && !ctx.aborted ? out : INVALID;
 }
 
-function cloneObject(
-  v: Record<string, unknown>,
-  fieldPath: string,
-  path: string,
-  level: number,
-  ctx: CheckContext,
-): Checked {
+function cloneObject(v: Record<string, unknown>, fieldPath: string, path: string, level: number, ctx: CheckContext): Checked {
   const keys = Object.keys(v);
   if (!chargeKeys(ctx, keys.length)) return INVALID;
   const out: Record<string, unknown> = {};

@@ -16,12 +16,7 @@ export {
   parseEventTypePatch,
 } from './definition';
 export { compileTriggerValidator, type TriggerValidator, validateTriggerPayload } from './payload';
-export {
-  checkValidationOptions,
-  DEFAULT_LIMITS,
-  type DefinitionOptions,
-  type TriggerValidationOptions,
-} from './options';
+export { checkValidationOptions, DEFAULT_LIMITS, type DefinitionOptions, type TriggerValidationOptions } from './options';
 export { type PathNames, SENDMATOR_PATHS, SIMON_PATHS, TRIGGER_PATHS, type TriggerPath } from './path-names';
 export { LONGTEXT_MAX_LENGTH, TEXT_MAX_LENGTH } from './field-types';
 export { EMAIL_MAX_LENGTH, ID_MAX_LENGTH, PHONE_MAX_INPUT_LENGTH } from './identity';

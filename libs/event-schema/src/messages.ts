@@ -6,17 +6,13 @@ export const msg = {
   /** Seed 000 wording. */
   missing: (path: string): string => `Missing required property: ${path}`,
   /** Seed 000 wording: the JSON kind of the value can never satisfy the declared type. */
-  invalidType: (path: string, expected: string, got: string): string =>
-    `Invalid type for property: ${path}. Expected ${expected}, got ${got}`,
+  invalidType: (path: string, expected: string, got: string): string => `Invalid type for property: ${path}. Expected ${expected}, got ${got}`,
   /** Right JSON kind, but outside the declared type's range, length or format. */
-  invalidValue: (path: string, expected: string, got: string): string =>
-    `Invalid value for property: ${path}. Expected ${expected}, got ${got}`,
+  invalidValue: (path: string, expected: string, got: string): string => `Invalid value for property: ${path}. Expected ${expected}, got ${got}`,
   unknown: (path: string): string => `Unknown property: ${path}`,
   notAllowedForTarget: (path: string, target: string): string => `Property not allowed for target ${target}: ${path}`,
-  tooManyProperties: (path: string, count: number, max: number): string =>
-    `Too many properties in ${path}: ${count} (at most ${max})`,
-  tooManyFields: (path: string, count: number, max: number): string =>
-    `Too many fields in ${path}: ${count} (at most ${max})`,
+  tooManyProperties: (path: string, count: number, max: number): string => `Too many properties in ${path}: ${count} (at most ${max})`,
+  tooManyFields: (path: string, count: number, max: number): string => `Too many fields in ${path}: ${count} (at most ${max})`,
   duplicateField: (path: string, name: string, firstPath: string): string =>
     `Duplicate field name: ${path} ${JSON.stringify(name)} (already declared at ${firstPath})`,
   payloadType: (what: string, got: string): string => `Invalid type for ${what}. Expected object, got ${got}`,

@@ -161,9 +161,7 @@ describe('checkValidationOptions on pathNames', () => {
       'pathNames["customData"] must be a non-empty string',
       'pathNames["metaData"] must be a non-empty string',
     ]);
-    expect(checkValidationOptions({ pathNames: 'event_data' as unknown as PathNames })).toEqual([
-      'pathNames must be an object mapping trigger paths to names',
-    ]);
+    expect(checkValidationOptions({ pathNames: 'event_data' as unknown as PathNames })).toEqual(['pathNames must be an object mapping trigger paths to names']);
     const schema: TriggerSchema = { target: 'contact', properties: { customData: [field('plan', 'text', true)] } };
     expect(errorsOf(schema, { contact: { id: ' x' } }, bad)).toEqual([
       'Invalid value for property: ok. Expected text (not empty, no leading or trailing whitespace, at most 255 characters), got " x"',

@@ -57,9 +57,7 @@ export const SIMON_PATHS: PathNames = Object.freeze({
 
 const KNOWN: ReadonlySet<string> = new Set(TRIGGER_PATHS);
 
-const IDENTITY: ResolvedPathNames = Object.freeze(
-  Object.fromEntries(TRIGGER_PATHS.map((p) => [p, p])) as Record<TriggerPath, string>,
-);
+const IDENTITY: ResolvedPathNames = Object.freeze(Object.fromEntries(TRIGGER_PATHS.map((p) => [p, p])) as Record<TriggerPath, string>);
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const usable = (v: unknown): v is string => typeof v === 'string' && v !== '';

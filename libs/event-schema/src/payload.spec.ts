@@ -41,10 +41,7 @@ describe('seed 000 examples', () => {
     const body = { contact: { email: 'marie.dupont@example.com' }, metaData: { order_id: '12345', store_code: 'PAR-13' } };
     expect(validateTriggerPayload(storePurchase(), body)).toEqual({
       ok: false,
-      errors: [
-        'Missing required property: metaData.total_amount',
-        'Invalid type for property: metaData.order_id. Expected number, got string',
-      ],
+      errors: ['Missing required property: metaData.total_amount', 'Invalid type for property: metaData.order_id. Expected number, got string'],
     });
   });
 
@@ -315,7 +312,10 @@ describe('compileTriggerValidator', () => {
 
   it('validates the normalised output again to the same value (idempotent)', () => {
     const s = storePurchase();
-    const first = validateTriggerPayload(s, { contact: { email: 'MARIE@Example.com', phone: '+33 6 12 34 56 78' }, metaData: { order_id: 1, total_amount: 2 } });
+    const first = validateTriggerPayload(s, {
+      contact: { email: 'MARIE@Example.com', phone: '+33 6 12 34 56 78' },
+      metaData: { order_id: 1, total_amount: 2 },
+    });
     if (!first.ok) throw new Error(first.errors.join());
     const { targetKey, ...again } = first.value;
     expect(validateTriggerPayload(s, again)).toEqual({ ok: true, value: { ...again, targetKey } });

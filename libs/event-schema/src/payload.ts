@@ -109,12 +109,7 @@ const CONTACT_KEYS = new Set(['id', 'email', 'phone', 'customData']);
 const VISITOR_KEYS = new Set(['id', 'customData']);
 
 /** Own, defined members of a record, with undeclared ones reported. */
-function members(
-  v: Record<string, unknown>,
-  path: string,
-  allowed: Set<string>,
-  ctx: CheckContext,
-): Map<string, unknown> | undefined {
+function members(v: Record<string, unknown>, path: string, allowed: Set<string>, ctx: CheckContext): Map<string, unknown> | undefined {
   const keys = Object.keys(v);
   if (!chargeKeys(ctx, keys.length)) return undefined;
   const found = new Map<string, unknown>();
@@ -127,12 +122,7 @@ function members(
   return found;
 }
 
-function checkContact(
-  v: unknown,
-  schema: CompiledSchema,
-  ctx: CheckContext,
-  opts: ResolvedTriggerOptions,
-): NormalizedContact | undefined {
+function checkContact(v: unknown, schema: CompiledSchema, ctx: CheckContext, opts: ResolvedTriggerOptions): NormalizedContact | undefined {
   const n = opts.pathNames;
   if (!isPlainObject(v)) {
     ctx.errors.push(msg.invalidType(n.contact, 'object', kindOf(v)));
@@ -161,12 +151,7 @@ function checkContact(
   return out;
 }
 
-function checkVisitor(
-  v: unknown,
-  schema: CompiledSchema,
-  ctx: CheckContext,
-  opts: ResolvedTriggerOptions,
-): NormalizedVisitor | undefined {
+function checkVisitor(v: unknown, schema: CompiledSchema, ctx: CheckContext, opts: ResolvedTriggerOptions): NormalizedVisitor | undefined {
   const n = opts.pathNames;
   if (!isPlainObject(v)) {
     ctx.errors.push(msg.invalidType(n.visitor, 'object', kindOf(v)));
@@ -290,10 +275,6 @@ export function compileTriggerValidator(schema: TriggerSchema, options?: Trigger
  * Validates a triggerEvent body against an event type (seed 000 "Validation on trigger"),
  * collecting every error. Never throws, whatever `body` is.
  */
-export function validateTriggerPayload(
-  schema: TriggerSchema,
-  body: unknown,
-  options?: TriggerValidationOptions,
-): Result<NormalizedEvent> {
+export function validateTriggerPayload(schema: TriggerSchema, body: unknown, options?: TriggerValidationOptions): Result<NormalizedEvent> {
   return compileTriggerValidator(schema, options)(body);
 }

@@ -148,7 +148,10 @@ function parseOptions(argv: string[]): Options {
 }
 
 const progress = (line: string): void => void process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
-const loadText = (): string => `load average ${loadavg().map((l) => l.toFixed(2)).join(', ')}`;
+const loadText = (): string =>
+  `load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(', ')}`;
 const thousands = (n: number): string => Math.round(n).toLocaleString('en-US').replace(/,/g, ' ');
 const rate = (rows: number, ms: number): string => (ms > 0 ? `${thousands(rows / (ms / 1000))}` : '–');
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
@@ -198,11 +201,7 @@ function generate(total: number, from: number, to: number, endMs: number): Sampl
  * table at a time because the embedded engine runs one statement at a time anyway, so
  * mixing them would only make each table's share of the time ambiguous.
  */
-async function measureTableWriter<T>(
-  table: HistoryTable,
-  open: (opts: HistoryWriterOptions) => TableWriter<T>,
-  rows: readonly T[],
-): Promise<TableRate> {
+async function measureTableWriter<T>(table: HistoryTable, open: (opts: HistoryWriterOptions) => TableWriter<T>, rows: readonly T[]): Promise<TableRate> {
   const result: TableRate = { table, rows: 0, inserts: 0, insertMs: 0, wallMs: 0 };
   const writer = open({
     ...WRITER_OPTIONS,
@@ -384,8 +383,13 @@ function report(r: SizeResult): string {
   const lines: string[] = [];
   const parts = r.parts.map((p) => `${p.table} ${thousands(p.rows)} rows in ${p.parts} parts / ${p.partitions} partitions`).join('; ');
   lines.push(`## ${thousands(r.size)} events`, '');
-  lines.push(`${r.engine}. Wall time ${seconds(r.wallMs)}. Before: ${r.loadBefore}${r.waitedMs > 1000 ? ` (waited ${seconds(r.waitedMs)} for it)` : ''}; after: ${r.loadAfter}.`);
-  lines.push(`Active parts at query time (merges ${r.settle.settled ? `settled after ${seconds(r.settle.ms)}` : `still running after ${seconds(r.settle.ms)}`}, never forced): ${parts}.`, '');
+  lines.push(
+    `${r.engine}. Wall time ${seconds(r.wallMs)}. Before: ${r.loadBefore}${r.waitedMs > 1000 ? ` (waited ${seconds(r.waitedMs)} for it)` : ''}; after: ${r.loadAfter}.`,
+  );
+  lines.push(
+    `Active parts at query time (merges ${r.settle.settled ? `settled after ${seconds(r.settle.ms)}` : `still running after ${seconds(r.settle.ms)}`}, never forced): ${parts}.`,
+    '',
+  );
   lines.push(
     `Writer: the newest ${thousands(r.writer.events)} events and their runs and attempts, each table through its writer as the history ` +
       `consumer drives it (chunks of ${CONSUMER_CHUNK} rows, ${CONSUMER_CONCURRENCY} in flight, add() then flush(), maxRows ${WRITER_OPTIONS.maxRows}, ` +
@@ -396,7 +400,9 @@ function report(r: SizeResult): string {
   );
   for (const t of r.writer.tables) {
     const inserts = Math.max(1, t.inserts);
-    lines.push(`| ${t.table} | ${thousands(t.rows)} | ${t.inserts} | ${thousands(t.rows / inserts)} | ${(t.insertMs / inserts).toFixed(1)} | ${rate(t.rows, t.wallMs)} |`);
+    lines.push(
+      `| ${t.table} | ${thousands(t.rows)} | ${t.inserts} | ${thousands(t.rows / inserts)} | ${(t.insertMs / inserts).toFixed(1)} | ${rate(t.rows, t.wallMs)} |`,
+    );
   }
   lines.push(
     '',

@@ -68,7 +68,9 @@ async function main(): Promise<void> {
       const ms = await timeIt(() => insertEvents(client, rows));
       rates.push(BATCH / (ms / 1000));
     }
-    console.log(`  rows/s  first ${Math.round(rates[0]!)}  median ${Math.round(pct(rates, 50))}  min ${Math.round(Math.min(...rates))}  max ${Math.round(Math.max(...rates))}`);
+    console.log(
+      `  rows/s  first ${Math.round(rates[0]!)}  median ${Math.round(pct(rates, 50))}  min ${Math.round(Math.min(...rates))}  max ${Math.round(Math.max(...rates))}`,
+    );
 
     // Status progression through the buffered writer, as the history service does it.
     const progressed = Math.floor(BATCH * BATCHES * PROGRESSED);

@@ -57,9 +57,7 @@ let engineClosing: Promise<void> | null = null;
 function openEmbedded(dataDir: string, database: string): HistoryClient {
   const key = dataDir === ':memory:' ? dataDir : resolve(dataDir);
   if (engine && engine.key !== key) {
-    throw new Error(
-      `embedded history store already open at ${engine.key}; chDB allows one data directory per process (requested ${key})`,
-    );
+    throw new Error(`embedded history store already open at ${engine.key}; chDB allows one data directory per process (requested ${key})`);
   }
   if (!engine) {
     if (engineClosing) throw new Error('embedded history store is still closing; await close() before opening it again');

@@ -149,7 +149,9 @@ export async function runMigrations(client: HistoryClient, opts: MigrationOption
   const result: MigrationResult = {
     applied: [],
     alreadyApplied: files.filter((f) => applied.has(f.version)).map(label),
-    unknownApplied: [...applied.values()].filter((r) => !files.some((f) => f.version === Number(r.version))).map((r) => label({ version: Number(r.version), name: r.name })),
+    unknownApplied: [...applied.values()]
+      .filter((r) => !files.some((f) => f.version === Number(r.version)))
+      .map((r) => label({ version: Number(r.version), name: r.name })),
     retentionUpdated: false,
   };
   const values = { database: db, retention_days: String(retentionDays) };

@@ -50,7 +50,9 @@ function expectedOrder(filter: (e: (typeof fixture.all)[number]) => boolean = ()
     .map((e) => e.event_id);
 }
 
-async function readAll(params: Omit<Parameters<HistoryQueries['listEventHistories']>[0], 'cursor'>): Promise<{ ids: string[]; pages: number; rows: EventHistoryRow[] }> {
+async function readAll(
+  params: Omit<Parameters<HistoryQueries['listEventHistories']>[0], 'cursor'>,
+): Promise<{ ids: string[]; pages: number; rows: EventHistoryRow[] }> {
   const rows: EventHistoryRow[] = [];
   let cursor: string | undefined;
   let pages = 0;
@@ -71,10 +73,22 @@ beforeAll(async () => {
   // Several inserts so the versions of an event sit in different parts, as in production.
   const statuses = fixture.all.filter((e) => e.status === 'accepted');
   const progressions = fixture.all.filter((e) => e.status !== 'accepted');
-  await insertEvents(store.client, statuses.slice(0, 500).map((e) => makeEvent(e)));
-  await insertEvents(store.client, progressions.map((e) => makeEvent(e)));
-  await insertEvents(store.client, statuses.slice(500).map((e) => makeEvent(e)));
-  await insertEvents(store.client, statuses.slice(0, 100).map((e) => makeEvent(e))); // a redelivery
+  await insertEvents(
+    store.client,
+    statuses.slice(0, 500).map((e) => makeEvent(e)),
+  );
+  await insertEvents(
+    store.client,
+    progressions.map((e) => makeEvent(e)),
+  );
+  await insertEvents(
+    store.client,
+    statuses.slice(500).map((e) => makeEvent(e)),
+  );
+  await insertEvents(
+    store.client,
+    statuses.slice(0, 100).map((e) => makeEvent(e)),
+  ); // a redelivery
 });
 afterAll(async () => store.cleanup());
 
@@ -150,7 +164,14 @@ describe('listEventHistories filters', () => {
     ]);
     // The matcher's decisions, as later versions of two of them.
     await insertEvents(store.client, [
-      makeEvent({ event_id: 'by-email', team_id: team, contact_email: 'x@example.com', received_at: BASE_MS + 2, status: 'matched', resolved_contact_id: 'c-42' }),
+      makeEvent({
+        event_id: 'by-email',
+        team_id: team,
+        contact_email: 'x@example.com',
+        received_at: BASE_MS + 2,
+        status: 'matched',
+        resolved_contact_id: 'c-42',
+      }),
       makeEvent({ event_id: 'someone-else', team_id: team, contact_id: 'c-7', received_at: BASE_MS, status: 'unmatched', resolved_contact_id: 'c-7' }),
     ]);
     expect((await readAll({ teamId: team, contactId: 'c-42' })).ids).toEqual(['by-id', 'by-email']);
@@ -206,7 +227,10 @@ describe('listEventHistories over every look-back window', () => {
 
   it('a sparse team (nothing in the last month) still gets its newest rows first', async () => {
     const old = 'team-windows-old';
-    await insertEvents(store.client, [3, 1, 2].map((d) => makeEvent({ event_id: `old-${d}`, team_id: old, received_at: now - (40 + d) * 86_400_000 })));
+    await insertEvents(
+      store.client,
+      [3, 1, 2].map((d) => makeEvent({ event_id: `old-${d}`, team_id: old, received_at: now - (40 + d) * 86_400_000 })),
+    );
     expect((await readAll({ teamId: old, limit: 2 })).ids).toEqual(['old-1', 'old-2', 'old-3']);
   });
 

@@ -246,10 +246,7 @@ export class HistoryQueries {
       cursorMs = c.receivedAtMs;
       // Written as a range on received_at plus a tie-break, rather than a tuple
       // comparison, so the primary key and partition pruning can use the bound.
-      where.push(
-        `received_at <= {cursor_at:DateTime64(3, 'UTC')}`,
-        `(received_at < {cursor_at:DateTime64(3, 'UTC')} OR event_id < {cursor_id:String})`,
-      );
+      where.push(`received_at <= {cursor_at:DateTime64(3, 'UTC')}`, `(received_at < {cursor_at:DateTime64(3, 'UTC')} OR event_id < {cursor_id:String})`);
       query_params.cursor_at = msToClickHouse(c.receivedAtMs);
       query_params.cursor_id = c.eventId;
     }

@@ -64,7 +64,15 @@ describe('scenario_runs and webhook_attempts', () => {
       for (const d of row.deliveries) {
         const mine = attempts.filter((a) => a.delivery_id === d.delivery_id);
         const last = mine[mine.length - 1];
-        const expected = !last ? (planned.find((p) => p.delivery_id === d.delivery_id)?.status === 'scheduled' ? 'scheduled' : 'pending') : last.outcome === 'succeeded' ? 'delivered' : last.outcome === 'dead' ? 'failed' : 'retrying';
+        const expected = !last
+          ? planned.find((p) => p.delivery_id === d.delivery_id)?.status === 'scheduled'
+            ? 'scheduled'
+            : 'pending'
+          : last.outcome === 'succeeded'
+            ? 'delivered'
+            : last.outcome === 'dead'
+              ? 'failed'
+              : 'retrying';
         expect([d.delivery_id, d.status, d.attempts]).toEqual([d.delivery_id, expected, mine.length]);
       }
     }
@@ -76,7 +84,12 @@ describe('scenario_runs and webhook_attempts', () => {
   it('filters by visitor and phone', async () => {
     const visitor = sample.events.find((e) => e.visitor_id)?.visitor_id as string;
     const page = await queries.listEventHistories({ teamId: TEAM, visitorId: visitor, limit: 500 });
-    expect(page.data.map((r) => r.event_id).sort()).toEqual(sample.events.filter((e) => e.visitor_id === visitor).map((e) => e.event_id).sort());
+    expect(page.data.map((r) => r.event_id).sort()).toEqual(
+      sample.events
+        .filter((e) => e.visitor_id === visitor)
+        .map((e) => e.event_id)
+        .sort(),
+    );
     expect(page.data.length).toBeGreaterThan(0);
   });
 });
@@ -174,7 +187,7 @@ describe('runTeamSql', () => {
     ['a system table in a join', 'SELECT e.team_id FROM events AS e CROSS JOIN system.parts AS p'],
     ['information_schema', 'SELECT * FROM INFORMATION_SCHEMA.tables'],
     ['a table of the current database', 'SELECT * FROM relay_schema_migrations'],
-    ['a settings change', "SELECT team_id FROM events SETTINGS readonly = 0"],
+    ['a settings change', 'SELECT team_id FROM events SETTINGS readonly = 0'],
     ['a settings change in a subquery', 'SELECT * FROM (SELECT team_id FROM events SETTINGS readonly = 0)'],
     ['FINAL on a scoped table', 'SELECT count() FROM events FINAL'],
     ['SHOW', 'SHOW TABLES FROM relay'],

@@ -51,9 +51,7 @@ function optionalText(value: string | null | undefined, field: string, fallback:
 }
 
 function rankOf(row: EventHistoryInput, status: string): number {
-  const known = Object.prototype.hasOwnProperty.call(EVENT_STATUS_RANK, status)
-    ? EVENT_STATUS_RANK[status as keyof typeof EVENT_STATUS_RANK]
-    : undefined;
+  const known = Object.prototype.hasOwnProperty.call(EVENT_STATUS_RANK, status) ? EVENT_STATUS_RANK[status as keyof typeof EVENT_STATUS_RANK] : undefined;
   const rank = row.status_rank ?? known;
   if (rank === undefined) {
     throw new HistoryValidationError('INVALID_ROW', `status ${status} has no known rank; pass status_rank (event_id=${row.event_id})`);

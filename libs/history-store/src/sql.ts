@@ -162,7 +162,10 @@ export function teamSqlRefusal(treeLines: readonly string[], databases: readonly
       if (name === DUMMY_TABLE) return null;
       if (parts.length > 1 && dbs.has((parts[0] ?? '').toLowerCase())) return `${name}: name tables without a database; ${tables}`;
       const position = node.parent?.text ?? '';
-      const inOperand = /^LIST id: \d+, nodes: 2$/.test(position) && node.parent?.children[1] === node && IN_FUNCTIONS.has(/function_name: (\w+)/.exec(node.parent?.parent?.parent?.text ?? '')?.[1] ?? '');
+      const inOperand =
+        /^LIST id: \d+, nodes: 2$/.test(position) &&
+        node.parent?.children[1] === node &&
+        IN_FUNCTIONS.has(/function_name: (\w+)/.exec(node.parent?.parent?.parent?.text ?? '')?.[1] ?? '');
       if (TABLE_POSITIONS.has(position) || inOperand) {
         const table = name.replace(/, table_expression_modifiers: .*$/, '');
         if (/table_expression_modifiers: .*FINAL/.test(name)) return `leave out FINAL: ${TEAM_TABLES.join(', ')} are already collapsed`;
@@ -219,6 +222,10 @@ export function formatTable(result: Pick<SqlResult, 'columns' | 'rows'>): string
   const body = result.rows.map((r) => r.map(cell));
   const widths = header.map((h, i) => Math.min(80, Math.max(h.length, ...body.map((r) => (r[i] ?? '').length))));
   const fit = (s: string, w: number): string => (s.length > w ? `${s.slice(0, w - 1)}…` : s.padEnd(w));
-  const line = (cells: string[]): string => cells.map((c, i) => fit(c, widths[i] ?? 0)).join(' │ ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => fit(c, widths[i] ?? 0))
+      .join(' │ ')
+      .trimEnd();
   return [line(header), widths.map((w) => '─'.repeat(w)).join('─┼─'), ...body.map(line)].join('\n');
 }

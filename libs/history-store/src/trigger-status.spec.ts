@@ -50,7 +50,12 @@ const delivery = (delivery_id: string, status: DeliveryView['status'], extra: Pa
   };
 };
 
-const event = (status: string, runs: ScenarioRunView[] = [], deliveries: DeliveryView[] = [], extra: Partial<EventHistoryWithRelations> = {}): EventHistoryWithRelations => ({
+const event = (
+  status: string,
+  runs: ScenarioRunView[] = [],
+  deliveries: DeliveryView[] = [],
+  extra: Partial<EventHistoryWithRelations> = {},
+): EventHistoryWithRelations => ({
   event_id: 'ev-1',
   team_id: 'team-a',
   environment: 'production',
@@ -145,7 +150,11 @@ describe('triggerStatus', () => {
     },
     {
       name: 'scheduled for later → scheduled',
-      event: event('scheduled', [run('scheduled', [action('d1', 'scheduled', { due_at: at(3_600_000) })])], [delivery('d1', 'scheduled', { due_at: at(3_600_000) })]),
+      event: event(
+        'scheduled',
+        [run('scheduled', [action('d1', 'scheduled', { due_at: at(3_600_000) })])],
+        [delivery('d1', 'scheduled', { due_at: at(3_600_000) })],
+      ),
       expected: { status: 'scheduled', summary: { ...zero, total_contacts: 1, scheduled: 1 }, completed_at: null },
     },
     {
@@ -176,7 +185,11 @@ describe('triggerStatus', () => {
       event: event(
         'matched',
         [run('matched', [action('d1')])],
-        [delivery('d1', 'delivered'), delivery('sub-1', 'retrying', { kind: 'subscription', scenario_id: null }), delivery('n-1', 'delivered', { kind: 'relay', scenario_id: null })],
+        [
+          delivery('d1', 'delivered'),
+          delivery('sub-1', 'retrying', { kind: 'subscription', scenario_id: null }),
+          delivery('n-1', 'delivered', { kind: 'relay', scenario_id: null }),
+        ],
       ),
       expected: { status: 'processing', summary: { ...zero, total_contacts: 1, sent: 1, pending: 1 } },
     },

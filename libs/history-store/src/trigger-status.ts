@@ -133,7 +133,15 @@ function actionOf(action: ScenarioRunView['actions'][number], byId: Map<string, 
   const base = { action_index: action.action_index, webhook_id: action.webhook_id, delivery_id: action.delivery_id, planned: action.status };
   const delivery = action.delivery_id ? byId.get(action.delivery_id) : undefined;
   if (action.status === 'failed' || !action.delivery_id) {
-    return { ...base, status: 'failed', attempts: 0, last_http_status: null, last_error: null, due_at: null, error: action.error ?? 'action could not be built' };
+    return {
+      ...base,
+      status: 'failed',
+      attempts: 0,
+      last_http_status: null,
+      last_error: null,
+      due_at: null,
+      error: action.error ?? 'action could not be built',
+    };
   }
   const dueAt = action.due_at ?? delivery?.due_at ?? null;
   const planned: ActionState = action.status === 'scheduled' ? 'scheduled' : 'pending';

@@ -17,9 +17,7 @@ afterAll(async () => store.cleanup());
 const team = (name: string): { team_id: string } => ({ team_id: `writer-${name}` });
 
 function batch(teamId: string, n: number, status = 'accepted'): EventHistoryInput[] {
-  return Array.from({ length: n }, (_, i) =>
-    makeEvent({ event_id: `e-${String(i).padStart(5, '0')}`, team_id: teamId, status, received_at: BASE_MS + i }),
-  );
+  return Array.from({ length: n }, (_, i) => makeEvent({ event_id: `e-${String(i).padStart(5, '0')}`, team_id: teamId, status, received_at: BASE_MS + i }));
 }
 
 describe('insertEvents idempotency', () => {

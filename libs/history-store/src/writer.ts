@@ -13,17 +13,29 @@ export type HistoryTable = 'events' | 'scenario_runs' | 'webhook_attempts';
  */
 export async function insertEvents(client: HistoryClient, rows: readonly EventHistoryInput[]): Promise<void> {
   const now = Date.now();
-  await insertPrepared(client, 'events', rows.map((r) => toInsertRow(r, now)));
+  await insertPrepared(
+    client,
+    'events',
+    rows.map((r) => toInsertRow(r, now)),
+  );
 }
 
 export async function insertScenarioRuns(client: HistoryClient, rows: readonly ScenarioRunInput[]): Promise<void> {
   const now = Date.now();
-  await insertPrepared(client, 'scenario_runs', rows.map((r) => toScenarioRunRow(r, now)));
+  await insertPrepared(
+    client,
+    'scenario_runs',
+    rows.map((r) => toScenarioRunRow(r, now)),
+  );
 }
 
 export async function insertWebhookAttempts(client: HistoryClient, rows: readonly WebhookAttemptInput[]): Promise<void> {
   const now = Date.now();
-  await insertPrepared(client, 'webhook_attempts', rows.map((r) => toWebhookAttemptRow(r, now)));
+  await insertPrepared(
+    client,
+    'webhook_attempts',
+    rows.map((r) => toWebhookAttemptRow(r, now)),
+  );
 }
 
 /**
@@ -199,11 +211,14 @@ export class TableWriter<In> {
 
   #armTimer(): void {
     if (this.#timer || this.#closed || this.#buffer.length === 0) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      const target = this.#added;
-      this.#background(() => this.#writeUntil(target));
-    }, this.#lastFailed ? Math.max(this.#maxWaitMs, RETRY_DELAY_MS) : this.#maxWaitMs);
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = null;
+        const target = this.#added;
+        this.#background(() => this.#writeUntil(target));
+      },
+      this.#lastFailed ? Math.max(this.#maxWaitMs, RETRY_DELAY_MS) : this.#maxWaitMs,
+    );
     // Buffered rows must not keep a process alive on their own; shutdown calls close().
     this.#timer.unref();
   }

@@ -89,15 +89,33 @@ export function sampleHistory(opts: { teamId: string; n: number; endMs?: number;
       reason: fires ? '' : 'filter: rule is false',
       contact_id,
       actions: fires
-        ? [{ action_index: 0, webhook_id: endpoint_id, delivery_id, status: scheduled ? 'scheduled' : 'produced', due_at: scheduled ? received_at + 86_400_000 : null }]
+        ? [
+            {
+              action_index: 0,
+              webhook_id: endpoint_id,
+              delivery_id,
+              status: scheduled ? 'scheduled' : 'produced',
+              due_at: scheduled ? received_at + 86_400_000 : null,
+            },
+          ]
         : [],
       received_at,
       decided_at,
     });
     if (i % 2 === 0) {
       out.runs.push({
-        event_id, team_id: opts.teamId, environment, code_name, scenario_id: 'sc-vip', scenario_name: 'VIP follow-up',
-        outcome: 'cooldown', reason: 'fired within PT24H', contact_id, actions: [], received_at, decided_at,
+        event_id,
+        team_id: opts.teamId,
+        environment,
+        code_name,
+        scenario_id: 'sc-vip',
+        scenario_name: 'VIP follow-up',
+        outcome: 'cooldown',
+        reason: 'fired within PT24H',
+        contact_id,
+        actions: [],
+        received_at,
+        decided_at,
       });
     }
     if (fires && !scheduled) {

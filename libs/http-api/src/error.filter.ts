@@ -67,8 +67,7 @@ export class ApiErrorFilter implements ExceptionFilter {
     if (host.getType() !== 'http') return throwError(() => exception);
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const request = host.switchToHttp().getRequest<FastifyRequest>();
-    const error =
-      this.options.translate?.(exception) ?? toApiError(exception) ?? new ApiError('INTERNAL', ['Internal error; the request can be retried']);
+    const error = this.options.translate?.(exception) ?? toApiError(exception) ?? new ApiError('INTERNAL', ['Internal error; the request can be retried']);
     if (error.statusCode >= 500) this.options.logError(exception);
     const headers: Record<string, string> = {};
     if (error.statusCode === 503) headers['retry-after'] = '1';

@@ -68,7 +68,11 @@ export function ZodQuery(schema: z.ZodObject | z.ZodPipe<z.ZodObject, z.ZodType>
     const json = requestSchema(schema instanceof z.ZodPipe ? schema.in : schema) as { properties?: Record<string, SchemaObject>; required?: string[] };
     for (const [param, property] of Object.entries(json.properties ?? {})) {
       const { description, ...rest } = property;
-      ApiQuery({ name: param, required: json.required?.includes(param) ?? false, schema: rest, ...(description ? { description } : {}) })(target, name, descriptor);
+      ApiQuery({ name: param, required: json.required?.includes(param) ?? false, schema: rest, ...(description ? { description } : {}) })(
+        target,
+        name,
+        descriptor,
+      );
     }
   };
 }
@@ -119,7 +123,17 @@ export function completeDocument(document: OpenAPIObject, rules: ErrorRule[]): O
       const params = (op.parameters ?? []) as ParameterObject[];
       const kept = params
         .filter((p) => !(p.in === 'header' && ['x-api-key', 'spm-api-key', 'authorization'].includes(p.name.toLowerCase())))
-        .map((p) => (p.in === 'header' && p.name.toLowerCase() === 'idempotency-key' ? { ...p, name: 'Idempotency-Key', required: false, schema: { type: 'string', maxLength: 255 }, description: 'Optional: a request repeated with the same key answers the first event_id instead of queueing the event again' } : p));
+        .map((p) =>
+          p.in === 'header' && p.name.toLowerCase() === 'idempotency-key'
+            ? {
+                ...p,
+                name: 'Idempotency-Key',
+                required: false,
+                schema: { type: 'string', maxLength: 255 },
+                description: 'Optional: a request repeated with the same key answers the first event_id instead of queueing the event again',
+              }
+            : p,
+        );
       op.parameters = kept;
       if (!rule) continue;
       op.security = [...rule.security];
@@ -166,7 +180,13 @@ export function exampleOf(schema: SchemaObject | undefined): unknown {
     case 'array':
       return s.items ? [exampleOf(s.items as SchemaObject)] : [];
     case 'string':
-      return s.format === 'date-time' ? '2026-01-01T00:00:00.000Z' : s.format === 'uuid' ? '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b' : s.format === 'email' ? 'marie@example.com' : 'string';
+      return s.format === 'date-time'
+        ? '2026-01-01T00:00:00.000Z'
+        : s.format === 'uuid'
+          ? '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b'
+          : s.format === 'email'
+            ? 'marie@example.com'
+            : 'string';
     case 'integer':
     case 'number':
       return typeof s.minimum === 'number' ? s.minimum : 1;

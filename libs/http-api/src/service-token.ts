@@ -40,7 +40,9 @@ export function historyToken(value: string | undefined): string {
 export function historyTokenFor(value: string | undefined, nodeEnv: string, warn: (message: string) => void): string {
   if (value) return value;
   if (nodeEnv === 'production') {
-    throw new Error('RELAY_HISTORY_TOKEN is required when NODE_ENV=production (the service credential between the gateway and history): refusing the built-in dev-only token');
+    throw new Error(
+      'RELAY_HISTORY_TOKEN is required when NODE_ENV=production (the service credential between the gateway and history): refusing the built-in dev-only token',
+    );
   }
   warn('RELAY_HISTORY_TOKEN is not set: the history API uses the DEV-ONLY token; set it (the same on the gateway and history) in any real deployment');
   return DEV_ONLY_HISTORY_TOKEN;

@@ -30,8 +30,7 @@ describe('handleIsolatingPoison', () => {
 
   it('retries a transient failure of the whole batch without dead-lettering anything', async () => {
     let failures = 2;
-    const handler = (messages: number[]) =>
-      failures-- > 0 ? Promise.reject(new StoreDown('down')) : Promise.resolve(messages.map(() => ok()));
+    const handler = (messages: number[]) => (failures-- > 0 ? Promise.reject(new StoreDown('down')) : Promise.resolve(messages.map(() => ok())));
     const result = await handleIsolatingPoison(handler, ids(4), { attempts: 3, ...noSleep });
     expect(result).toEqual({ kind: 'done', outcomes: ids(4).map(() => ok()), poison: 0 });
   });
@@ -96,8 +95,7 @@ describe('handleIsolatingPoison', () => {
     // Down for the whole-batch tries and most of the search, up for the rest: the first
     // three messages failed alone, but succeed when tried again after their neighbour.
     let calls = 0;
-    const handler = (messages: number[]) =>
-      ++calls <= 7 ? Promise.reject(new StoreDown('down')) : Promise.resolve(messages.map(() => ok()));
+    const handler = (messages: number[]) => (++calls <= 7 ? Promise.reject(new StoreDown('down')) : Promise.resolve(messages.map(() => ok())));
     const result = await handleIsolatingPoison(handler, ids(4), { attempts: 2, ...noSleep });
     expect(result).toEqual({ kind: 'done', outcomes: ids(4).map(() => ok()), poison: 0 });
   });

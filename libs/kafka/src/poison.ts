@@ -19,9 +19,7 @@ export interface IsolationOptions {
  *   lone message has no neighbour to compare with): the caller leaves the chunk uncommitted
  *   and retries later. Nothing is dead-lettered in that case.
  */
-export type IsolationResult =
-  | { kind: 'done'; outcomes: MessageOutcome[]; poison: number }
-  | { kind: 'stalled'; error: unknown; attempts: number };
+export type IsolationResult = { kind: 'done'; outcomes: MessageOutcome[]; poison: number } | { kind: 'stalled'; error: unknown; attempts: number };
 
 export const defaultBackoff = (attempt: number): number => Math.min(5000, 200 * 2 ** (attempt - 1));
 
@@ -53,10 +51,7 @@ export async function handleIsolatingPoison<M>(
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const running = options.isRunning ?? (() => true);
 
-  const tryUpTo = async (
-    group: M[],
-    tries: number,
-  ): Promise<{ ok: true; outcomes: MessageOutcome[] } | { ok: false; error: unknown; tries: number }> => {
+  const tryUpTo = async (group: M[], tries: number): Promise<{ ok: true; outcomes: MessageOutcome[] } | { ok: false; error: unknown; tries: number }> => {
     let lastError: unknown;
     for (let attempt = 1; attempt <= tries; attempt++) {
       try {

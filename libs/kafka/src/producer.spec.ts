@@ -180,7 +180,13 @@ describe('DurableProducer lifecycle', () => {
  */
 async function state(promise: Promise<unknown>): Promise<'resolved' | 'rejected' | 'pending'> {
   const pending = Symbol('pending');
-  const result = await Promise.race([promise.then(() => 'resolved' as const, () => 'rejected' as const), new Promise<symbol>((r) => setImmediate(() => r(pending)))]);
+  const result = await Promise.race([
+    promise.then(
+      () => 'resolved' as const,
+      () => 'rejected' as const,
+    ),
+    new Promise<symbol>((r) => setImmediate(() => r(pending))),
+  ]);
   return result === pending ? 'pending' : (result as 'resolved' | 'rejected');
 }
 

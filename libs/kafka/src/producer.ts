@@ -169,9 +169,7 @@ export class LingeringProducer {
 
   send(topic: string, message: Message): Promise<void> {
     if (this.pending >= this.maxPending) {
-      return Promise.reject(
-        new ProduceError('PRODUCER_QUEUE_FULL', `${this.pending} records already wait for Kafka (limit ${this.maxPending})`),
-      );
+      return Promise.reject(new ProduceError('PRODUCER_QUEUE_FULL', `${this.pending} records already wait for Kafka (limit ${this.maxPending})`));
     }
     this.pending++;
     return new Promise<void>((resolve, reject) => {

@@ -161,8 +161,7 @@ export class StageConsumer {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      const committed = (offsets: { partitions: { offset: string }[] }[]) =>
-        offsets.some((t) => t.partitions.some((p) => Number(p.offset) >= 0));
+      const committed = (offsets: { partitions: { offset: string }[] }[]) => offsets.some((t) => t.partitions.some((p) => Number(p.offset) >= 0));
       if (committed(await admin.fetchOffsets({ groupId, topics }))) return;
       const source = await admin.fetchOffsets({ groupId: from, topics });
       if (!committed(source)) return;
@@ -340,8 +339,14 @@ export class StageConsumer {
       const startedAt = process.hrtime.bigint();
       metrics.consumed.inc({ stage, topic: batch.topic }, chunk.length);
 
-      const outcomes = await this.process(topicKey, batch.topic, batch.partition, chunk, handler, () => payload.heartbeat(), () =>
-        payload.isRunning() && !payload.isStale(),
+      const outcomes = await this.process(
+        topicKey,
+        batch.topic,
+        batch.partition,
+        chunk,
+        handler,
+        () => payload.heartbeat(),
+        () => payload.isRunning() && !payload.isStale(),
       );
       await this.writeOutcomes(batch.topic, batch.partition, chunk, outcomes);
 
@@ -396,12 +401,14 @@ export class StageConsumer {
       }
     }
     if (decoded.length > 0) {
-      const results = await this.callHandler(handler, decoded.map((d) => d.message), heartbeat, isRunning);
+      const results = await this.callHandler(
+        handler,
+        decoded.map((d) => d.message),
+        heartbeat,
+        isRunning,
+      );
       if (results.length !== decoded.length) {
-        throw new StageConsumerError(
-          'OUTCOME_MISMATCH',
-          `${this.options.stage} handler returned ${results.length} outcomes for ${decoded.length} messages`,
-        );
+        throw new StageConsumerError('OUTCOME_MISMATCH', `${this.options.stage} handler returned ${results.length} outcomes for ${decoded.length} messages`);
       }
       decoded.forEach((d, j) => (outcomes[d.index] = results[j]));
     }
@@ -427,11 +434,9 @@ export class StageConsumer {
       },
     });
     if (result.kind === 'stalled') {
-      throw new StageConsumerError(
-        'HANDLER_FAILED',
-        `${stage} handler failed ${result.attempts} times on every message; the chunk stays uncommitted`,
-        { cause: result.error },
-      );
+      throw new StageConsumerError('HANDLER_FAILED', `${stage} handler failed ${result.attempts} times on every message; the chunk stays uncommitted`, {
+        cause: result.error,
+      });
     }
     return result.outcomes;
   }

@@ -72,7 +72,11 @@ describe('ensureTopics', () => {
   it('provisions every topic of the map by default', async () => {
     const f = fakeAdmin({});
     const result = await ensureTopics(f.admin, 'spec');
-    expect(result.created.sort()).toEqual(Object.keys(TOPICS).map((k) => topicName('spec', k as keyof typeof TOPICS)).sort());
+    expect(result.created.sort()).toEqual(
+      Object.keys(TOPICS)
+        .map((k) => topicName('spec', k as keyof typeof TOPICS))
+        .sort(),
+    );
   });
 
   it('grows a topic with fewer partitions than declared, and never shrinks one with more', async () => {

@@ -43,18 +43,18 @@ export async function ensureTopics(
     await admin
       .createTopics({
         waitForLeaders: false,
-      topics: missing.map((t) => ({
-        topic: t.name,
-        numPartitions: TOPICS[t.key].partitions,
-        replicationFactor: factor,
-        configEntries: [
-          ...Object.entries(TOPICS[t.key].config).map(([name, value]) => ({ name, value })),
-          { name: 'min.insync.replicas', value: String(minInsyncReplicas) },
-        ],
-      })),
-    })
+        topics: missing.map((t) => ({
+          topic: t.name,
+          numPartitions: TOPICS[t.key].partitions,
+          replicationFactor: factor,
+          configEntries: [
+            ...Object.entries(TOPICS[t.key].config).map(([name, value]) => ({ name, value })),
+            { name: 'min.insync.replicas', value: String(minInsyncReplicas) },
+          ],
+        })),
+      })
       .catch((error: unknown) => {
-        const nested = (error as { errors?: { type?: string }[]; type?: string });
+        const nested = error as { errors?: { type?: string }[]; type?: string };
         const all = nested.errors ?? [nested];
         if (!all.every((e) => e.type === 'TOPIC_ALREADY_EXISTS')) throw error;
       });
@@ -78,11 +78,7 @@ export async function ensureTopics(
  * What every stage does at boot before touching Kafka: its topics exist with the declared
  * partitions, and the value schemas are registered (BACKWARD) so encode/decode work.
  */
-export async function prepareWire(
-  kafka: import('kafkajs').Kafka,
-  registry: import('@relay/contracts').ContractRegistry,
-  prefix: string,
-): Promise<void> {
+export async function prepareWire(kafka: import('kafkajs').Kafka, registry: import('@relay/contracts').ContractRegistry, prefix: string): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {

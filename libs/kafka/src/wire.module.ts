@@ -69,8 +69,7 @@ export class WireModule {
       providers: [
         {
           provide: KAFKA,
-          useFactory: () =>
-            createKafka({ brokers: w.brokers, clientId: w.clientId ?? `relay-${w.service}`, logger: createLogger(w.service, w.logLevel) }),
+          useFactory: () => createKafka({ brokers: w.brokers, clientId: w.clientId ?? `relay-${w.service}`, logger: createLogger(w.service, w.logLevel) }),
         },
         {
           provide: KAFKA_ADMIN,

@@ -199,7 +199,9 @@ export async function startApicurio(options: StartApicurioOptions): Promise<Apic
     await proc.stop(5000);
     throw error;
   }
-  log(`Apicurio Registry ${artifact.version} ready on ${url} in ${((Date.now() - started) / 1000).toFixed(1)} s (pid ${proc.pid}, database ${options.postgres.database})`);
+  log(
+    `Apicurio Registry ${artifact.version} ready on ${url} in ${((Date.now() - started) / 1000).toFixed(1)} s (pid ${proc.pid}, database ${options.postgres.database})`,
+  );
 
   return {
     url,

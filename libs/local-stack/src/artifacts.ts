@@ -67,11 +67,7 @@ async function runMaven(args: string[], what: string, options: ArtifactOptions):
     timer.unref();
     child.once('error', (error: NodeJS.ErrnoException) => {
       clearInterval(timer);
-      reject(
-        error.code === 'ENOENT'
-          ? new Error(`Maven not found (${mvn}); it fetches Kafka and Apicurio from Maven Central: apt-get install maven`)
-          : error,
-      );
+      reject(error.code === 'ENOENT' ? new Error(`Maven not found (${mvn}); it fetches Kafka and Apicurio from Maven Central: apt-get install maven`) : error);
     });
     // 'close', not 'exit': 'exit' can fire before the pipes are drained, and the error
     // would then miss Maven's last lines, the ones that say what went wrong.
@@ -115,7 +111,11 @@ export async function ensureKafka(options: EnsureKafkaOptions = {}): Promise<Kaf
     const partial = `${classpathFile}.${process.pid}.partial`;
     const pom = path.join(options.infraDir ?? defaultInfraDir(), 'kafka', 'pom.xml');
     try {
-      await runMaven(['-f', pom, 'dependency:build-classpath', `-Dkafka.version=${version}`, `-Dmdep.outputFile=${partial}`], `resolving Kafka ${version}`, options);
+      await runMaven(
+        ['-f', pom, 'dependency:build-classpath', `-Dkafka.version=${version}`, `-Dmdep.outputFile=${partial}`],
+        `resolving Kafka ${version}`,
+        options,
+      );
       renameSync(partial, classpathFile);
     } finally {
       rmSync(partial, { force: true });
@@ -150,7 +150,11 @@ export async function ensureApicurio(options: EnsureApicurioOptions = {}): Promi
     const pom = path.join(options.infraDir ?? defaultInfraDir(), 'apicurio', 'pom.xml');
     rmSync(partial, { recursive: true, force: true });
     try {
-      await runMaven(['-f', pom, 'dependency:unpack', `-Dapicurio.version=${version}`, `-Drelay.apicurioDir=${partial}`], `fetching Apicurio Registry ${version}`, options);
+      await runMaven(
+        ['-f', pom, 'dependency:unpack', `-Dapicurio.version=${version}`, `-Drelay.apicurioDir=${partial}`],
+        `fetching Apicurio Registry ${version}`,
+        options,
+      );
       if (!findRunJar(partial)) throw new Error(`the unpacked Apicurio Registry ${version} has no quarkus-run.jar nor *-runner.jar`);
       rmSync(path.join(partial, '.maven-markers'), { recursive: true, force: true });
       // Another process may have finished the same download meanwhile: keep the first.

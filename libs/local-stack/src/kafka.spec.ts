@@ -46,7 +46,9 @@ describe('Kafka configuration', () => {
   });
 
   it('lets callers override settings', () => {
-    const props = parse(renderServerProperties({ host: 'h', port: 1, controllerPort: 2, logDirs: 'd', overrides: { 'num.partitions': 6, 'auto.create.topics.enable': true } }));
+    const props = parse(
+      renderServerProperties({ host: 'h', port: 1, controllerPort: 2, logDirs: 'd', overrides: { 'num.partitions': 6, 'auto.create.topics.enable': true } }),
+    );
     expect(props['num.partitions']).toBe('6');
     expect(props['auto.create.topics.enable']).toBe('true');
   });

@@ -358,7 +358,11 @@ export async function startKafka(options: StartKafkaOptions): Promise<KafkaHandl
   );
   writeFileSync(
     stateFile,
-    JSON.stringify({ clusterId, ...(ports[0] as { port: number; controllerPort: number }), ...(count > 1 ? { others: ports.slice(1) } : {}) } satisfies RememberedState, null, 2),
+    JSON.stringify(
+      { clusterId, ...(ports[0] as { port: number; controllerPort: number }), ...(count > 1 ? { others: ports.slice(1) } : {}) } satisfies RememberedState,
+      null,
+      2,
+    ),
   );
 
   const brokers = ports.map((p) => `${host}:${p.port}`);
@@ -369,7 +373,12 @@ export async function startKafka(options: StartKafkaOptions): Promise<KafkaHandl
       timeoutMs: options.readyTimeoutMs ?? 120000,
       intervalMs: 300,
       process: proc,
-      hints: [{ whenLogContains: 'Address already in use', hint: `one of ports ${ports.flatMap((p) => [p.port, p.controllerPort]).join(', ')} is taken; pass other ports` }],
+      hints: [
+        {
+          whenLogContains: 'Address already in use',
+          hint: `one of ports ${ports.flatMap((p) => [p.port, p.controllerPort]).join(', ')} is taken; pass other ports`,
+        },
+      ],
     });
   };
   try {

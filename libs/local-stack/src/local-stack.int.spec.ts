@@ -161,7 +161,14 @@ describe('Kafka 4.x with kafkajs 2.2.4', () => {
       expect(committed?.partitions.reduce((sum, p) => sum + Number(p.offset), 0)).toBe(120);
 
       // The same group resumes after the commits: it only sees what was produced since.
-      await producer.send({ topic, acks: -1, messages: [{ key: 'late', value: 'late-1' }, { key: 'late', value: 'late-2' }] });
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: [
+          { key: 'late', value: 'late-1' },
+          { key: 'late', value: 'late-2' },
+        ],
+      });
       expect(await consumeWithManualCommits(2)).toEqual(['late-1', 'late-2']);
     } finally {
       await producer.disconnect();

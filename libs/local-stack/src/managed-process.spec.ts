@@ -31,7 +31,15 @@ describe('spawnManaged', () => {
   const options = (script: string) => {
     const { marker } = jvmMarker('test');
     // `sh -c SCRIPT NAME`: NAME ($0) carries the marker into the command line.
-    return { name: 'test', command: 'sh', args: ['-c', script, marker], marker, cwd: dir, logFile: path.join(dir, 'logs', 'test.log'), stateDir: path.join(dir, 'run') };
+    return {
+      name: 'test',
+      command: 'sh',
+      args: ['-c', script, marker],
+      marker,
+      cwd: dir,
+      logFile: path.join(dir, 'logs', 'test.log'),
+      stateDir: path.join(dir, 'run'),
+    };
   };
 
   it('logs to a file, writes a pid file, and stops with SIGTERM', async () => {
@@ -71,7 +79,9 @@ describe('spawnManaged', () => {
         cwd: ${JSON.stringify(dir)}, logFile: ${JSON.stringify(path.join(dir, 'orphan.log'))}, stateDir: ${JSON.stringify(path.join(dir, 'run'))}, stopTimeoutMs: 2000 })
         .then((p) => { process.stdout.write(p.pid + '\\n'); setInterval(() => undefined, 1000); });
     `;
-    const owner = spawn(process.execPath, ['-r', path.join(__dirname, '..', '..', '..', 'tools', 'register.js'), '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const owner = spawn(process.execPath, ['-r', path.join(__dirname, '..', '..', '..', 'tools', 'register.js'), '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const childPid = await new Promise<number>((resolve, reject) => {
       owner.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
       owner.once('exit', () => reject(new Error('owner exited early')));

@@ -169,8 +169,7 @@ interface Slot {
  */
 export async function startRelayServices(specs: RelayServiceSpec[], options: StartServicesOptions): Promise<RelayServices> {
   mkdirSync(options.logDir, { recursive: true });
-  const policy: Required<RestartPolicy> | null =
-    options.supervise ? { ...DEFAULT_POLICY, ...(options.supervise === true ? {} : options.supervise) } : null;
+  const policy: Required<RestartPolicy> | null = options.supervise ? { ...DEFAULT_POLICY, ...(options.supervise === true ? {} : options.supervise) } : null;
   const readyTimeoutMs = options.readyTimeoutMs ?? 120000;
   const say = (line: string) => options.onProgress?.(line);
 

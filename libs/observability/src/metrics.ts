@@ -219,7 +219,7 @@ export class RelayMetrics {
     });
     this.schedulerLateness = new Histogram({
       name: 'relay_scheduler_lateness_seconds',
-      help: 'Time from a delayed action\'s due time to its durable production (budget: under 1 s).',
+      help: "Time from a delayed action's due time to its durable production (budget: under 1 s).",
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2, 5, 30],
       registers,
     });

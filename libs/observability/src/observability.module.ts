@@ -62,10 +62,7 @@ class HealthController {
       this.readiness.entries().map(([name, check]) => async () => {
         const session = this.indicators.check(name);
         try {
-          await Promise.race([
-            check(),
-            new Promise((_, reject) => setTimeout(() => reject(new Error('timed out')), READINESS_TIMEOUT_MS).unref()),
-          ]);
+          await Promise.race([check(), new Promise((_, reject) => setTimeout(() => reject(new Error('timed out')), READINESS_TIMEOUT_MS).unref())]);
           return session.up();
         } catch (error) {
           return session.down({ message: (error as Error).message });

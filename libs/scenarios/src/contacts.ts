@@ -179,10 +179,15 @@ export class ContactsRepository {
     for (const kind of ['id', 'external_id', 'email', 'phone'] as const) {
       const list = byKind(kind);
       if (list.length === 0) continue;
-      params.push(list.map((r) => r.team_id), list.map((r) => r.value));
+      params.push(
+        list.map((r) => r.team_id),
+        list.map((r) => r.value),
+      );
       const t = params.length - 1;
       parts.push(
-        `SELECT ${COLUMNS.split(', ').map((c) => `c.${c}`).join(', ')} FROM contacts c
+        `SELECT ${COLUMNS.split(', ')
+          .map((c) => `c.${c}`)
+          .join(', ')} FROM contacts c
          JOIN unnest($${t}::text[], $${t + 1}::text[]) AS k(team_id, v) ON c.team_id = k.team_id AND c.${kind} = k.v`,
       );
     }

@@ -71,7 +71,14 @@ export class DryRun {
 
     const subscribed = (await this.scenarios.listForTeam(teamId)).filter((s) => s.code_names.includes(envelope.code_name)).map(compileScenario);
     const { details, candidates } = judgeEvent(subscribed, event, contact);
-    const cooling = contact && !wouldCreate ? await this.cooldownsInEffect(candidates.map((s) => s.scenario.id), contact.id, envelope.received_at) : new Set<string>();
+    const cooling =
+      contact && !wouldCreate
+        ? await this.cooldownsInEffect(
+            candidates.map((s) => s.scenario.id),
+            contact.id,
+            envelope.received_at,
+          )
+        : new Set<string>();
     const results: DryRunResult['scenarios'] = details.map((d) => ({ ...d, deliveries: [] }));
     let failed = 0;
     for (const compiled of candidates) {

@@ -1,9 +1,4 @@
-export type ScenariosErrorCode =
-  | 'VALIDATION_FAILED'
-  | 'CONTACT_NOT_FOUND'
-  | 'SCENARIO_NOT_FOUND'
-  | 'IDENTITY_CONFLICT'
-  | 'WEBHOOK_NOT_FOUND';
+export type ScenariosErrorCode = 'VALIDATION_FAILED' | 'CONTACT_NOT_FOUND' | 'SCENARIO_NOT_FOUND' | 'IDENTITY_CONFLICT' | 'WEBHOOK_NOT_FOUND';
 
 /** A caller mistake or a missing record, with a stable code; the gateway maps it to HTTP. */
 export class ScenariosError extends Error {

@@ -62,10 +62,7 @@ export function compileScenario(scenario: Scenario): CompiledScenario {
  * Why a scenario did or did not fire for one event. `cooldown` is decided later by the
  * store (it needs PostgreSQL); everything else here is pure.
  */
-export type Verdict =
-  | { outcome: 'candidate' }
-  | { outcome: 'paused' | 'stopped' }
-  | { outcome: 'filtered'; reason: 'tags' | 'filter'; detail: string };
+export type Verdict = { outcome: 'candidate' } | { outcome: 'paused' | 'stopped' } | { outcome: 'filtered'; reason: 'tags' | 'filter'; detail: string };
 
 export function tagsHold(filter: TagFilter, tags: readonly string[]): string | null {
   const has = new Set(tags);

@@ -44,15 +44,7 @@ export {
   type PlanOptions,
   type Verdict,
 } from './evaluate';
-export {
-  ContactsRepository,
-  BUMP_CONTACT_SEQ,
-  contactFromEvent,
-  resolveAmong,
-  toContact,
-  type ContactRefInput,
-  type IdentifierKind,
-} from './contacts';
+export { ContactsRepository, BUMP_CONTACT_SEQ, contactFromEvent, resolveAmong, toContact, type ContactRefInput, type IdentifierKind } from './contacts';
 export { ScenariosRepository, SCENARIOS_CHANNEL } from './scenarios';
 export {
   MatchStore,

@@ -113,12 +113,7 @@ export class MatchStore {
           `UPDATE contacts c SET custom_data = c.custom_data || u.data, name = COALESCE(u.name, c.name), updated_at = now()
              FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::text[]) AS u(team_id, id, data, name)
             WHERE c.team_id = u.team_id AND c.id = u.id`,
-          [
-            merges.map((m) => m.team_id),
-            merges.map((m) => m.contact_id),
-            merges.map((m) => JSON.stringify(m.custom_data)),
-            merges.map((m) => m.name),
-          ],
+          [merges.map((m) => m.team_id), merges.map((m) => m.contact_id), merges.map((m) => JSON.stringify(m.custom_data)), merges.map((m) => m.name)],
         );
       },
 
@@ -242,10 +237,9 @@ export class ScheduleStore {
         await client.query(`UPDATE scheduled_actions SET status = 'released', finished_at = now() WHERE id = ANY ($1)`, [live.map((d) => d.id)]);
       }
       if (dead.length) {
-        await client.query(
-          `UPDATE scheduled_actions SET status = 'cancelled', finished_at = now(), cancel_reason = 'scenario inactive' WHERE id = ANY ($1)`,
-          [dead],
-        );
+        await client.query(`UPDATE scheduled_actions SET status = 'cancelled', finished_at = now(), cancel_reason = 'scenario inactive' WHERE id = ANY ($1)`, [
+          dead,
+        ]);
       }
       return { released: live, cancelled: dead.length };
     });

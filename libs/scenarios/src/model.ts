@@ -45,7 +45,11 @@ export function normalizePhone(v: string): string | null {
   return parsed && parsed.isValid() && !parsed.ext ? parsed.number : null;
 }
 
-const idText = z.string().min(1).max(255).refine((s) => s.trim() === s, 'no leading or trailing whitespace');
+const idText = z
+  .string()
+  .min(1)
+  .max(255)
+  .refine((s) => s.trim() === s, 'no leading or trailing whitespace');
 const tag = z.string().min(1).max(100);
 
 /** What PUT/POST /v1/contacts accept (documented in the OpenAPI document from this schema). */
@@ -133,7 +137,11 @@ const actionSchema = z
     webhook_id: idText,
     delay: z.string().nullable().optional(),
     delay_max: z.string().nullable().optional(),
-    template: z.string().max(64 * 1024).nullable().optional(),
+    template: z
+      .string()
+      .max(64 * 1024)
+      .nullable()
+      .optional(),
   })
   .strict();
 

@@ -69,14 +69,23 @@ describe('scenario filters', () => {
     expect(
       errorOf(() =>
         parseScenarioDefinition({
-        name: 's',
-        code_names: ['bad code'],
-        filter: { nope: [1] },
-        cooldown: 'a day',
-        actions: [{ type: 'webhook', webhook_id: 'w', delay: 'PT5S', delay_max: 'PT1S', template: '{{#if}}' }],
+          name: 's',
+          code_names: ['bad code'],
+          filter: { nope: [1] },
+          cooldown: 'a day',
+          actions: [{ type: 'webhook', webhook_id: 'w', delay: 'PT5S', delay_max: 'PT1S', template: '{{#if}}' }],
         }),
       ),
-    ).toMatchObject({ code: 'VALIDATION_FAILED', errors: expect.arrayContaining([expect.stringMatching(/^code_names\.0/), expect.stringMatching(/^filter: Unrecognized operation nope/), expect.stringMatching(/^cooldown/), expect.stringMatching(/delay_max: must not be shorter/), expect.stringMatching(/template/)]) });
+    ).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      errors: expect.arrayContaining([
+        expect.stringMatching(/^code_names\.0/),
+        expect.stringMatching(/^filter: Unrecognized operation nope/),
+        expect.stringMatching(/^cooldown/),
+        expect.stringMatching(/delay_max: must not be shorter/),
+        expect.stringMatching(/template/),
+      ]),
+    });
   });
 });
 
@@ -84,7 +93,13 @@ describe('actions', () => {
   it('renders the Handlebars template over event, contact and variables into payload_json', () => {
     const s = scenario({
       variables: { brand: 'Relay' },
-      actions: [{ type: 'webhook', webhook_id: 'w1', template: '{"to":"{{contact.email}}","total":{{event.metaData.total_amount}},"brand":"{{brand}}","c":{{json contact.custom_data}} }' }],
+      actions: [
+        {
+          type: 'webhook',
+          webhook_id: 'w1',
+          template: '{"to":"{{contact.email}}","total":{{event.metaData.total_amount}},"brand":"{{brand}}","c":{{json contact.custom_data}} }',
+        },
+      ],
     });
     const { planned } = planActions(compileScenario(s), event(), contact(), { now: 1, delayScale: 1 });
     expect(planned).toHaveLength(1);

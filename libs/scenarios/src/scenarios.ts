@@ -52,10 +52,7 @@ export class ScenariosRepository {
   }
 
   async get(teamId: string, id: string): Promise<Scenario | null> {
-    const { rows } = await this.pool.query<Row>(
-      `SELECT ${COLUMNS} FROM scenarios WHERE team_id = $1 AND id = $2 AND deleted_at IS NULL`,
-      [teamId, id],
-    );
+    const { rows } = await this.pool.query<Row>(`SELECT ${COLUMNS} FROM scenarios WHERE team_id = $1 AND id = $2 AND deleted_at IS NULL`, [teamId, id]);
     return rows[0] ? toScenario(rows[0]) : null;
   }
 
@@ -125,16 +122,17 @@ export class ScenariosRepository {
     if (!exists[0]?.t) return;
     let found: Set<string>;
     try {
-      const { rows } = await this.pool.query<{ id: string }>('SELECT id FROM webhook_endpoints WHERE team_id = $1 AND id = ANY ($2)', [
-        teamId,
-        ids,
-      ]);
+      const { rows } = await this.pool.query<{ id: string }>('SELECT id FROM webhook_endpoints WHERE team_id = $1 AND id = ANY ($2)', [teamId, ids]);
       found = new Set(rows.map((r) => r.id));
     } catch (error) {
       if ((error as { code?: string }).code === '42703') return; // a different shape: do not guess
       throw error;
     }
     const missing = ids.filter((i) => !found.has(i));
-    if (missing.length) throw new ScenariosError('WEBHOOK_NOT_FOUND', missing.map((m) => `Webhook endpoint not found: ${m}`));
+    if (missing.length)
+      throw new ScenariosError(
+        'WEBHOOK_NOT_FOUND',
+        missing.map((m) => `Webhook endpoint not found: ${m}`),
+      );
   }
 }

@@ -11,10 +11,10 @@ export class TriggersRepository {
 
   /** The contact the matcher resolved: id, how (matched_by), identifier conflicts, created. Null for no_target or unknown events. */
   async resolvedContact(teamId: string, id: string): Promise<JsonMap | null> {
-    const { rows } = await this.pool.query<{ contact: JsonMap | null }>(
-      `SELECT details->'contact' AS contact FROM triggers WHERE team_id = $1 AND id = $2`,
-      [teamId, id],
-    );
+    const { rows } = await this.pool.query<{ contact: JsonMap | null }>(`SELECT details->'contact' AS contact FROM triggers WHERE team_id = $1 AND id = $2`, [
+      teamId,
+      id,
+    ]);
     return rows[0]?.contact ?? null;
   }
 }

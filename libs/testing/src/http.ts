@@ -3,9 +3,7 @@
  * content type; without one the request has neither. `headers` come last and win.
  */
 export function jsonRequest(method: string, body?: unknown, headers: Record<string, string> = {}): RequestInit {
-  return body === undefined
-    ? { method, headers }
-    : { method, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
+  return body === undefined ? { method, headers } : { method, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
 }
 
 export interface JsonResponse<T> {

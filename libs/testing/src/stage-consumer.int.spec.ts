@@ -16,8 +16,7 @@ const until = <T>(probe: () => Promise<T | undefined> | T | undefined, what: str
     throw new Error(`${what}: ${(error as Error).message}`);
   });
 
-const handlerFailures = async (metrics: RelayMetrics): Promise<number> =>
-  (await metrics.handlerFailures.get()).values.reduce((sum, v) => sum + v.value, 0);
+const handlerFailures = async (metrics: RelayMetrics): Promise<number> => (await metrics.handlerFailures.get()).values.reduce((sum, v) => sum + v.value, 0);
 
 const envelope = (code: string): EventEnvelope => makeEnvelope({ team_id: 'team-poison', code_name: code });
 

@@ -71,7 +71,6 @@ export type EndpointInput = Pick<
   | 'rate_limit'
 > & { status: 'enabled' | 'disabled' };
 
-
 /**
  * What `contact_fields` may name (seed 004's "contact fields supplied in createWebhook"):
  * a profile field of the contact, or one key of its custom data as `custom_data.<key>`.
@@ -86,17 +85,16 @@ export function contactFieldErrors(fields: unknown): string[] {
   for (const f of fields) {
     if (typeof f !== 'string') errors.push(`contact_fields: ${JSON.stringify(f)} is not a string`);
     else if (!(CONTACT_PROFILE_FIELDS as readonly string[]).includes(f) && !CUSTOM_DATA_FIELD.test(f)) {
-      errors.push(`contact_fields: "${f}" is neither a contact profile field (${CONTACT_PROFILE_FIELDS.join(', ')}) nor a custom data key written custom_data.<key>`);
+      errors.push(
+        `contact_fields: "${f}" is neither a contact profile field (${CONTACT_PROFILE_FIELDS.join(', ')}) nor a custom data key written custom_data.<key>`,
+      );
     }
   }
   return errors;
 }
 
 /** A row as pg returns it: timestamps as Dates, batch and rate limit in columns, the secrets encrypted. */
-type Row = Omit<
-  WebhookEndpoint,
-  'batch' | 'rate_limit' | 'last_success_at' | 'last_failure_at' | 'secret_rotation_ends_at' | 'created_at' | 'updated_at'
-> & {
+type Row = Omit<WebhookEndpoint, 'batch' | 'rate_limit' | 'last_success_at' | 'last_failure_at' | 'secret_rotation_ends_at' | 'created_at' | 'updated_at'> & {
   batch_max_events: number | null;
   batch_max_wait_ms: number | null;
   rate_limit_requests: number | null;
@@ -152,9 +150,25 @@ export class WebhookEndpointsRepository {
       `INSERT INTO webhook_endpoints (id, team_id, url, description, events, contact_fields, batch_max_events, batch_max_wait_ms,
          environment, signature, success_contract, status, timeout_ms, max_concurrency, secret_enc, rate_limit_requests, rate_limit_per)
        VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17) RETURNING *`,
-      [id, teamId, input.url, input.description, input.events, input.contact_fields, input.batch?.max_events ?? null, input.batch?.max_wait_ms ?? null,
-        input.environment, input.signature, input.success_contract, input.status, input.timeout_ms, input.max_concurrency, this.box.seal(secret, id),
-        input.rate_limit?.requests ?? null, input.rate_limit?.per ?? null],
+      [
+        id,
+        teamId,
+        input.url,
+        input.description,
+        input.events,
+        input.contact_fields,
+        input.batch?.max_events ?? null,
+        input.batch?.max_wait_ms ?? null,
+        input.environment,
+        input.signature,
+        input.success_contract,
+        input.status,
+        input.timeout_ms,
+        input.max_concurrency,
+        this.box.seal(secret, id),
+        input.rate_limit?.requests ?? null,
+        input.rate_limit?.per ?? null,
+      ],
     );
     return { endpoint: toEndpoint(rows[0] as Row), secret };
   }

@@ -97,9 +97,12 @@ export class DeliveryEngine {
       if (!this.stopping) this.pollTimer = setTimeout(() => void poll(), this.o.pollMs);
     };
     this.pollTimer = setTimeout(() => void poll(), this.o.pollMs);
-    this.renewTimer = setInterval(() => {
-      this.o.store.renew([...this.held]).catch((error: unknown) => this.log.warn({ err: error }, 'lease renewal failed'));
-    }, Math.max(1000, Math.floor(this.o.leaseMs / 3)));
+    this.renewTimer = setInterval(
+      () => {
+        this.o.store.renew([...this.held]).catch((error: unknown) => this.log.warn({ err: error }, 'lease renewal failed'));
+      },
+      Math.max(1000, Math.floor(this.o.leaseMs / 3)),
+    );
   }
 
   /** Stops claiming, lets attempts in flight finish (bounded by their timeouts), flushes. */
@@ -317,7 +320,11 @@ export class DeliveryEngine {
   }
 
   /** The fields of an attempt record every outcome shares. */
-  private attemptRecord(job: Job, endpointId: string, attemptedAt: number): Omit<WebhookAttempt, 'attempt' | 'outcome' | 'http_status' | 'latency_ms' | 'error' | 'response_snippet'> {
+  private attemptRecord(
+    job: Job,
+    endpointId: string,
+    attemptedAt: number,
+  ): Omit<WebhookAttempt, 'attempt' | 'outcome' | 'http_status' | 'latency_ms' | 'error' | 'response_snippet'> {
     return {
       attempt_id: uuidv7(),
       delivery_id: job.delivery.delivery_id,
@@ -339,7 +346,12 @@ export class DeliveryEngine {
   private async attempt(endpoint: DispatchEndpoint, jobs: Job[]): Promise<void> {
     const deliveries = jobs.map((j) => j.delivery);
     const { id, body } = requestBody(deliveries, endpoint.contact_fields, endpoint.batch !== null);
-    const headers = signatureHeaders(endpoint.signature, { id, timestampSeconds: Math.floor(Date.now() / 1000), body, secrets: signingSecrets(endpoint, Date.now()) });
+    const headers = signatureHeaders(endpoint.signature, {
+      id,
+      timestampSeconds: Math.floor(Date.now() / 1000),
+      body,
+      secrets: signingSecrets(endpoint, Date.now()),
+    });
     const attemptedAt = Date.now();
     const result: SendResult = await this.o.sender.post(endpoint.url, body, headers, endpoint.timeout_ms, endpoint.success_contract);
     const now = Date.now();
@@ -447,7 +459,16 @@ export class DeliveryEngine {
           last_http_status: dead.last_http_status,
           last_error: dead.last_error,
         };
-        out.push({ topic: 'deliveries', key: s.id, value: relayDelivery('delivery.failed', { id: d.delivery_id, team_id: d.team_id, environment: d.environment, event_id: d.event_id, code_name: d.code_name }, s.id, payload) });
+        out.push({
+          topic: 'deliveries',
+          key: s.id,
+          value: relayDelivery(
+            'delivery.failed',
+            { id: d.delivery_id, team_id: d.team_id, environment: d.environment, event_id: d.event_id, code_name: d.code_name },
+            s.id,
+            payload,
+          ),
+        });
       }
     }
     return out;

@@ -19,7 +19,16 @@ export {
   type WebhookEndpoint,
 } from './endpoints';
 export { endpointCreateSchema, endpointPatchSchema, parseEndpointInput, withDefaults, type EndpointCreateBody, type EndpointPatchBody } from './endpoint-input';
-export { deliveryIdFor, deliveryItem, rejectedDelivery, relayDelivery, requestBody, subscriptionDelivery, type ContactSnapshot, type DeliveryItem } from './payload';
+export {
+  deliveryIdFor,
+  deliveryItem,
+  rejectedDelivery,
+  relayDelivery,
+  requestBody,
+  subscriptionDelivery,
+  type ContactSnapshot,
+  type DeliveryItem,
+} from './payload';
 export { PendingStore, WebhookActivityRepository, type AttemptView, type Completion, type PendingJob } from './pending';
 export { WebhookSender, type SendResult } from './sender';
 export { EndpointRateLimiters, rateLimitPeriodMs } from './rate-limit';

@@ -27,17 +27,31 @@ const envelope = {
 
 describe('subscription delivery items', () => {
   it('fill contact.fields from the resolved contact, not from the identifiers the event carried', () => {
-    const item = deliveryItem(subscriptionDelivery(envelope, 'ep', marie, 0), ['email', 'phone', 'name', 'tags', 'custom_data.tier', 'custom_data.a.b', 'custom_data.none']);
+    const item = deliveryItem(subscriptionDelivery(envelope, 'ep', marie, 0), [
+      'email',
+      'phone',
+      'name',
+      'tags',
+      'custom_data.tier',
+      'custom_data.a.b',
+      'custom_data.none',
+    ]);
     expect(item.contact).toEqual({
       base: ['c-1'],
-      fields: [{ email: 'marie@example.com', phone: null, name: 'Marie', tags: ['vip'], 'custom_data.tier': 'gold', 'custom_data.a.b': 1, 'custom_data.none': null }],
+      fields: [
+        { email: 'marie@example.com', phone: null, name: 'Marie', tags: ['vip'], 'custom_data.tier': 'gold', 'custom_data.a.b': 1, 'custom_data.none': null },
+      ],
       target: 'contact',
     });
     expect(item.payload).toMatchObject({ metaData: { n: 1 } });
   });
 
   it('say who the event was about when it is nobody known, or a visitor', () => {
-    expect(deliveryItem(subscriptionDelivery(envelope, 'ep', { target: 'unknown' }, 0), ['email']).contact).toEqual({ base: [], fields: [], target: 'unknown' });
+    expect(deliveryItem(subscriptionDelivery(envelope, 'ep', { target: 'unknown' }, 0), ['email']).contact).toEqual({
+      base: [],
+      fields: [],
+      target: 'unknown',
+    });
     expect(deliveryItem(subscriptionDelivery(envelope, 'ep', { target: 'visitor', visitor_id: 'v' }, 0), ['email']).contact).toEqual({
       base: [],
       fields: [],
@@ -49,7 +63,7 @@ describe('subscription delivery items', () => {
     expect(deliveryItem(subscriptionDelivery(envelope, 'ep', marie, 0), []).contact).toEqual({ base: ['c-1'], fields: [], target: 'contact' });
   });
 
-  it("keep reading a bare custom key for endpoints created before contact_fields were checked", () => {
+  it('keep reading a bare custom key for endpoints created before contact_fields were checked', () => {
     const d = subscriptionDelivery(envelope, 'ep', marie, 0);
     expect(deliveryItem(d, ['tier']).contact.fields).toEqual([{ tier: 'gold' }]);
   });

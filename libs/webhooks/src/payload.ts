@@ -18,9 +18,7 @@ export function deliveryIdFor(...parts: string[]): string {
  * (anonymous id only) or an unknown target (no contact matched the event's identifiers).
  */
 export type ContactSnapshot =
-  | ({ target: 'contact' } & Omit<Contact, 'created_at' | 'updated_at'>)
-  | { target: 'visitor'; visitor_id: string | null }
-  | { target: 'unknown' };
+  ({ target: 'contact' } & Omit<Contact, 'created_at' | 'updated_at'>) | { target: 'visitor'; visitor_id: string | null } | { target: 'unknown' };
 
 /** One item of a POST: seed 004's event shape plus Relay's own fields. */
 export interface DeliveryItem {
@@ -111,7 +109,15 @@ export function requestBody(deliveries: readonly WebhookDelivery[], contactField
   const id =
     deliveries.length === 1
       ? (deliveries[0] as WebhookDelivery).delivery_id
-      : `batch_${createHash('sha256').update(deliveries.map((d) => d.delivery_id).sort().join(',')).digest('base64url').slice(0, 32)}`;
+      : `batch_${createHash('sha256')
+          .update(
+            deliveries
+              .map((d) => d.delivery_id)
+              .sort()
+              .join(','),
+          )
+          .digest('base64url')
+          .slice(0, 32)}`;
   return { id, body: JSON.stringify({ events: deliveries.map((d) => deliveryItem(d, contactFields)) }) };
 }
 

@@ -123,10 +123,7 @@ export class PendingStore {
    * endpoint's other waiting deliveries are made due now, so they fail (ENDPOINT_DISABLED,
    * with the reason) within a poll instead of at their next retry time.
    */
-  async complete(
-    items: readonly Completion[],
-    autoDisableMs: number,
-  ): Promise<{ id: string; team_id: string; environment: string; reason: string }[]> {
+  async complete(items: readonly Completion[], autoDisableMs: number): Promise<{ id: string; team_id: string; environment: string; reason: string }[]> {
     const attempts = items.flatMap((c) => ((c.kind === 'succeeded' || c.kind === 'retrying' || c.kind === 'dead') && c.attempt ? [c.attempt] : []));
     const retrying = items.flatMap((c) =>
       c.kind === 'retrying'
@@ -138,9 +135,7 @@ export class PendingStore {
     const dead = items.filter((c): c is Extract<Completion, { kind: 'dead' }> => c.kind === 'dead');
     const succeededEndpoints = [...new Set(items.filter((c) => c.kind === 'succeeded').map((c) => c.job.delivery.endpoint_id))];
     const failedEndpoints = [
-      ...new Set(
-        items.filter((c) => (c.kind === 'retrying' || (c.kind === 'dead' && !c.unsent)) && c.attempt).map((c) => c.job.delivery.endpoint_id),
-      ),
+      ...new Set(items.filter((c) => (c.kind === 'retrying' || (c.kind === 'dead' && !c.unsent)) && c.attempt).map((c) => c.job.delivery.endpoint_id)),
     ];
     const client = await this.pool.connect();
     try {
@@ -167,9 +162,7 @@ export class PendingStore {
           ],
         );
       }
-      const finished = items.flatMap((c) =>
-        c.kind === 'succeeded' || c.kind === 'dead' ? [{ id: c.job.delivery.delivery_id, outcome: c.kind }] : [],
-      );
+      const finished = items.flatMap((c) => (c.kind === 'succeeded' || c.kind === 'dead' ? [{ id: c.job.delivery.delivery_id, outcome: c.kind }] : []));
       if (finished.length > 0) {
         await client.query('DELETE FROM webhook_pending WHERE delivery_id = ANY($1::text[])', [finished.map((f) => f.id)]);
         // The tombstones that keep a late duplicate of these deliveries from being sent again.

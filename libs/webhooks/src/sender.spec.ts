@@ -49,7 +49,11 @@ describe('WebhookSender against a real local receiver', () => {
   it('does not follow redirects, applies the strict contract, honours Retry-After, caps the body', async () => {
     const s = new WebhookSender(WebhookTargetPolicy.of(`127.0.0.1:${port}`));
     expect(await s.post(`http://127.0.0.1:${port}/redirect`, '{}', {}, 2000, '2xx')).toMatchObject({ ok: false, status: 302 });
-    expect(await s.post(`http://127.0.0.1:${port}/plain`, '{}', {}, 2000, 'strict')).toMatchObject({ ok: false, status: 200, error: expect.stringMatching(/STRICT_CONTRACT/) });
+    expect(await s.post(`http://127.0.0.1:${port}/plain`, '{}', {}, 2000, 'strict')).toMatchObject({
+      ok: false,
+      status: 200,
+      error: expect.stringMatching(/STRICT_CONTRACT/),
+    });
     expect(await s.post(`http://127.0.0.1:${port}/plain`, '{}', {}, 2000, '2xx')).toMatchObject({ ok: true, snippet: 'ok' });
     expect(await s.post(`http://127.0.0.1:${port}/busy`, '{}', {}, 2000, '2xx')).toMatchObject({ ok: false, status: 429, retryAfterMs: 7000 });
     const big = await s.post(`http://127.0.0.1:${port}/big`, '{}', {}, 2000, '2xx');
@@ -82,8 +86,20 @@ describe('schedule, secrets, signatures', () => {
 
   it('signs seed 001 style and verifies with the helper', () => {
     const h = signatureHeaders('shopimind', { id: 'd1', timestampSeconds: 1700000000, body: '{"a":1}', secrets: ['s3cret'] });
-    expect(verifyShopimindSignature('s3cret', { timestamp: h['x-shopimind-timestamp'], signature: h['x-shopimind-signature'] }, '{"a":1}', { nowSeconds: 1700000010 })).toBe(true);
-    expect(verifyShopimindSignature('s3cret', { timestamp: h['x-shopimind-timestamp'], signature: h['x-shopimind-signature'] }, '{"a":2}', { nowSeconds: 1700000010 })).toBe(false);
-    expect(verifyShopimindSignature('s3cret', { timestamp: h['x-shopimind-timestamp'], signature: h['x-shopimind-signature'] }, '{"a":1}', { nowSeconds: 1700009999 })).toBe(false);
+    expect(
+      verifyShopimindSignature('s3cret', { timestamp: h['x-shopimind-timestamp'], signature: h['x-shopimind-signature'] }, '{"a":1}', {
+        nowSeconds: 1700000010,
+      }),
+    ).toBe(true);
+    expect(
+      verifyShopimindSignature('s3cret', { timestamp: h['x-shopimind-timestamp'], signature: h['x-shopimind-signature'] }, '{"a":2}', {
+        nowSeconds: 1700000010,
+      }),
+    ).toBe(false);
+    expect(
+      verifyShopimindSignature('s3cret', { timestamp: h['x-shopimind-timestamp'], signature: h['x-shopimind-signature'] }, '{"a":1}', {
+        nowSeconds: 1700009999,
+      }),
+    ).toBe(false);
   });
 });

@@ -102,6 +102,8 @@ describe('assertDeliverableUrl (endpoint creation)', () => {
   it('keeps the syntax rules', async () => {
     expect(await refusal('ftp://127.0.0.1:41234/', policy)).toMatch(/^URL_SCHEME/);
     expect(await refusal('http://user:pw@127.0.0.1:41234/', policy)).toMatch(/^URL_INVALID/);
-    expect(await refusal('http://nowhere.invalid:41234/', policy, () => Promise.reject(Object.assign(new Error('x'), { code: 'ENOTFOUND' })))).toMatch(/^URL_UNRESOLVABLE/);
+    expect(await refusal('http://nowhere.invalid:41234/', policy, () => Promise.reject(Object.assign(new Error('x'), { code: 'ENOTFOUND' })))).toMatch(
+      /^URL_UNRESOLVABLE/,
+    );
   });
 });

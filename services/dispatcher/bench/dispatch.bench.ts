@@ -26,9 +26,20 @@ const BACKLOG = 10000;
 function delivery(endpointId: string, teamId: string): WebhookDelivery {
   const now = Date.now();
   return {
-    delivery_id: randomUUID(), team_id: teamId, environment: 'production', endpoint_id: endpointId, kind: 'subscription',
-    action: 'bench', event_id: randomUUID(), code_name: 'bench', scenario_id: null, action_index: null,
-    contact_json: JSON.stringify({ email: 'a@b.c' }), payload_json: '{"metaData":{"order_id":1}}', occurred_at: now, created_at: now,
+    delivery_id: randomUUID(),
+    team_id: teamId,
+    environment: 'production',
+    endpoint_id: endpointId,
+    kind: 'subscription',
+    action: 'bench',
+    event_id: randomUUID(),
+    code_name: 'bench',
+    scenario_id: null,
+    action_index: null,
+    contact_json: JSON.stringify({ email: 'a@b.c' }),
+    payload_json: '{"metaData":{"order_id":1}}',
+    occurred_at: now,
+    created_at: now,
   };
 }
 
@@ -53,7 +64,18 @@ async function main(): Promise<void> {
   try {
     await pool.query(`INSERT INTO teams (id, name) VALUES ('bench', 'bench')`);
     const repo = new WebhookEndpointsRepository(pool, new SecretBox(Buffer.alloc(32, 9)));
-    const base = { description: null, events: ['bench'], contact_fields: [], batch: null, environment: 'production' as const, signature: 'standard' as const, success_contract: '2xx' as const, status: 'enabled' as const, timeout_ms: 10000, rate_limit: null };
+    const base = {
+      description: null,
+      events: ['bench'],
+      contact_fields: [],
+      batch: null,
+      environment: 'production' as const,
+      signature: 'standard' as const,
+      success_contract: '2xx' as const,
+      status: 'enabled' as const,
+      timeout_ms: 10000,
+      rate_limit: null,
+    };
     const healthy = await repo.create('bench', { ...base, url: `http://127.0.0.1:${port}/`, max_concurrency: 16 });
     const deadPort = await freePort();
     const dead = await repo.create('bench', { ...base, url: `http://127.0.0.1:${deadPort}/`, max_concurrency: 4 });
@@ -61,9 +83,16 @@ async function main(): Promise<void> {
     await directory.start();
     let produced = 0;
     const engine = new DeliveryEngine({
-      store: new PendingStore(pool, 60000), directory, endpoints: repo, sender: new WebhookSender(WebhookTargetPolicy.of(`127.0.0.1:${port}`, `127.0.0.1:${deadPort}`)),
+      store: new PendingStore(pool, 60000),
+      directory,
+      endpoints: repo,
+      sender: new WebhookSender(WebhookTargetPolicy.of(`127.0.0.1:${port}`, `127.0.0.1:${deadPort}`)),
       produce: async (records) => void (produced += records.length),
-      schedule: [5000, 300000, 1800000], queueMax: Number(process.env.QUEUE_MAX ?? 1000), pollMs: 250, leaseMs: 60000, autoDisableMs: 10 * 24 * 3600 * 1000,
+      schedule: [5000, 300000, 1800000],
+      queueMax: Number(process.env.QUEUE_MAX ?? 1000),
+      pollMs: 250,
+      leaseMs: 60000,
+      autoDisableMs: 10 * 24 * 3600 * 1000,
       logger: createLogger('bench', 'error'),
     });
     engine.start();
@@ -82,7 +111,17 @@ async function main(): Promise<void> {
     const seconds = (performance.now() - t0) / 1000;
     await engine.flush();
     const sorted = [...latencies].sort((a, b) => a - b);
-    console.log(JSON.stringify({ test: rate > 0 ? `paced ${rate}/s` : 'throughput', deliveries: N, seconds: +seconds.toFixed(2), deliveries_per_s: Math.round(N / seconds), p50_ms: pct(sorted, 50), p99_ms: pct(sorted, 99), attempt_records: produced }));
+    console.log(
+      JSON.stringify({
+        test: rate > 0 ? `paced ${rate}/s` : 'throughput',
+        deliveries: N,
+        seconds: +seconds.toFixed(2),
+        deliveries_per_s: Math.round(N / seconds),
+        p50_ms: pct(sorted, 50),
+        p99_ms: pct(sorted, 99),
+        attempt_records: produced,
+      }),
+    );
 
     const rss0 = process.memoryUsage().rss;
     for (let i = 0; i < BACKLOG; i += 500) await engine.accept(Array.from({ length: 500 }, () => delivery(dead.endpoint.id, 'bench')));
@@ -95,8 +134,21 @@ async function main(): Promise<void> {
       peakHeap = Math.max(peakHeap, m.heapUsed);
       await new Promise((r) => setTimeout(r, 100));
     }
-    const { rows } = await pool.query<{ retrying: string; pending: string }>(`SELECT count(*) FILTER (WHERE attempts > 0) AS retrying, count(*) AS pending FROM webhook_pending`);
-    console.log(JSON.stringify({ test: 'dead-endpoint backlog', deliveries: BACKLOG, in_memory_now: engine.heldCount, pending_rows: Number(rows[0]?.pending), rows_failed_once: Number(rows[0]?.retrying), rss_mb_before: Math.round(rss0 / 1048576), peak_rss_mb: Math.round(peakRss / 1048576), peak_heap_mb: Math.round(peakHeap / 1048576) }));
+    const { rows } = await pool.query<{ retrying: string; pending: string }>(
+      `SELECT count(*) FILTER (WHERE attempts > 0) AS retrying, count(*) AS pending FROM webhook_pending`,
+    );
+    console.log(
+      JSON.stringify({
+        test: 'dead-endpoint backlog',
+        deliveries: BACKLOG,
+        in_memory_now: engine.heldCount,
+        pending_rows: Number(rows[0]?.pending),
+        rows_failed_once: Number(rows[0]?.retrying),
+        rss_mb_before: Math.round(rss0 / 1048576),
+        peak_rss_mb: Math.round(peakRss / 1048576),
+        peak_heap_mb: Math.round(peakHeap / 1048576),
+      }),
+    );
     await engine.stop();
     directory.stop();
   } finally {
@@ -106,7 +158,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

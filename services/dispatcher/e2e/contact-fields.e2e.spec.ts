@@ -66,7 +66,12 @@ describe('subscription deliveries carry the resolved contact (seed 004 contact.f
 
   it('events naming the contact by id, email or external id deliver the same complete fields, batched and single', async () => {
     const url = (path: string) => hook.url.replace(/\/hook$/, `/${path}`);
-    const batched = await api('POST', '/v1/webhooks', { url: url('batched'), events: ['cf_order'], contact_fields: FIELDS, batch: { max_events: 3, max_wait_ms: 60000 } });
+    const batched = await api('POST', '/v1/webhooks', {
+      url: url('batched'),
+      events: ['cf_order'],
+      contact_fields: FIELDS,
+      batch: { max_events: 3, max_wait_ms: 60000 },
+    });
     const single = await api('POST', '/v1/webhooks', { url: url('single'), events: ['cf_order'], contact_fields: FIELDS });
     expect([batched.status, single.status]).toEqual([201, 201]);
     const byRef = [await fire({ id: 'c-cf' }), await fire({ email: 'marie@example.com' }), await fire({ id: 'crm-42' })];
@@ -117,7 +122,11 @@ describe('subscription deliveries carry the resolved contact (seed 004 contact.f
   });
 
   it('a contact update between two events shows in the second delivery and not in the first', async () => {
-    const res = await api('POST', '/v1/webhooks', { url: hook.url.replace(/\/hook$/, '/update'), events: ['cf_order'], contact_fields: ['name', 'custom_data.tier'] });
+    const res = await api('POST', '/v1/webhooks', {
+      url: hook.url.replace(/\/hook$/, '/update'),
+      events: ['cf_order'],
+      contact_fields: ['name', 'custom_data.tier'],
+    });
     expect(res.status).toBe(201);
     const secret = res.body.secret as string;
     const first = await fire({ id: 'c-cf' });

@@ -49,7 +49,10 @@ describe('DeliveryEngine on PostgreSQL', () => {
   });
 
   const createEndpoint = async (overrides: Record<string, unknown> = {}) => {
-    const parsed = parseEndpointInput({ url: 'https://receiver.example.com/hook', events: ['purchase'], ...overrides }, false, { environment: 'production', timeoutMs: 5000 });
+    const parsed = parseEndpointInput({ url: 'https://receiver.example.com/hook', events: ['purchase'], ...overrides }, false, {
+      environment: 'production',
+      timeoutMs: 5000,
+    });
     if (!parsed.ok) throw new Error(parsed.errors.join('; '));
     return (await endpoints.create(teamId, parsed.value as EndpointInput)).endpoint;
   };
@@ -146,7 +149,9 @@ describe('DeliveryEngine on PostgreSQL', () => {
       attempts: 0,
     });
     await engine.flush();
-    const { rows } = await pool.query<{ outcome: string; error: string }>('SELECT outcome, error FROM webhook_attempts WHERE delivery_id = $1', [d.delivery_id]);
+    const { rows } = await pool.query<{ outcome: string; error: string }>('SELECT outcome, error FROM webhook_attempts WHERE delivery_id = $1', [
+      d.delivery_id,
+    ]);
     expect(rows).toEqual([{ outcome: 'dead', error: expect.stringMatching(/^ENDPOINT_NOT_FOUND/) }]);
     const unsent = (await metrics.webhookUnsent.get()).values.find((v) => v.labels.reason === 'ENDPOINT_NOT_FOUND');
     expect(unsent?.value).toBe(1);
@@ -159,10 +164,14 @@ describe('DeliveryEngine on PostgreSQL', () => {
     const late = await createEndpoint();
     const d = delivery(late.id, Date.now() - 3600000);
     await engine.accept([d]);
-    await eventually(async () => {
-      const { rows } = await pool.query<{ last_error: string | null }>('SELECT last_error FROM webhook_pending WHERE delivery_id = $1', [d.delivery_id]);
-      return rows[0]?.last_error === 'endpoint not found yet' ? true : undefined;
-    }, 10000, 20);
+    await eventually(
+      async () => {
+        const { rows } = await pool.query<{ last_error: string | null }>('SELECT last_error FROM webhook_pending WHERE delivery_id = $1', [d.delivery_id]);
+        return rows[0]?.last_error === 'endpoint not found yet' ? true : undefined;
+      },
+      10000,
+      20,
+    );
     expect(produced.filter((r) => (r.value as { delivery_id?: string }).delivery_id === d.delivery_id)).toEqual([]);
     await directory.refresh();
     await eventually(async () => (sent.includes(d.delivery_id) ? true : undefined), 10000, 20);
@@ -172,11 +181,16 @@ describe('DeliveryEngine on PostgreSQL', () => {
     const endpoint = await createEndpoint({ max_concurrency: 1 });
     let goneNow = false;
     // 500 first (a retry is planned an hour later), then 410 Gone.
-    const { engine, produced, directory } = await startEngine(() => (goneNow ? { ok: false, status: 410, error: 'HTTP 410' } : { ok: false, status: 500, error: 'HTTP 500' }), [3600000]);
+    const { engine, produced, directory } = await startEngine(
+      () => (goneNow ? { ok: false, status: 410, error: 'HTTP 410' } : { ok: false, status: 500, error: 'HTTP 500' }),
+      [3600000],
+    );
     const waiting = delivery(endpoint.id);
     await engine.accept([waiting]);
     const outcomeOf = (id: string) =>
-      produced.filter((r) => r.topic === 'attempts' && (r.value as { delivery_id: string }).delivery_id === id).map((r) => r.value as { outcome: string; http_status: number | null; error: string | null });
+      produced
+        .filter((r) => r.topic === 'attempts' && (r.value as { delivery_id: string }).delivery_id === id)
+        .map((r) => r.value as { outcome: string; http_status: number | null; error: string | null });
     await eventually(async () => (outcomeOf(waiting.delivery_id).length === 1 ? true : undefined), 10000, 20);
     expect(outcomeOf(waiting.delivery_id)[0]).toMatchObject({ outcome: 'retrying', http_status: 500 });
     await engine.flush();
@@ -185,7 +199,9 @@ describe('DeliveryEngine on PostgreSQL', () => {
     const gone = delivery(endpoint.id);
     await engine.accept([gone]);
     await eventually(async () => (outcomeOf(gone.delivery_id).length === 1 ? true : undefined), 10000, 20);
-    expect(outcomeOf(gone.delivery_id)).toEqual([expect.objectContaining({ outcome: 'dead', http_status: 410, error: expect.stringMatching(/^ENDPOINT_GONE/) })]);
+    expect(outcomeOf(gone.delivery_id)).toEqual([
+      expect.objectContaining({ outcome: 'dead', http_status: 410, error: expect.stringMatching(/^ENDPOINT_GONE/) }),
+    ]);
     await engine.flush();
     expect(await endpoints.get(teamId, endpoint.id)).toMatchObject({ status: 'auto-disabled', disabled_reason: 'the receiver answered 410 Gone' });
 
@@ -196,7 +212,9 @@ describe('DeliveryEngine on PostgreSQL', () => {
     expect(last?.outcome).toBe('dead');
     expect(last?.error).toMatch(/^(ENDPOINT_DISABLED: endpoint is auto-disabled \(the receiver answered 410 Gone\)|ENDPOINT_GONE)/);
     await engine.flush();
-    const { rows } = await pool.query<{ delivery_id: string }>('SELECT delivery_id FROM webhook_dead WHERE endpoint_id = $1 ORDER BY delivery_id', [endpoint.id]);
+    const { rows } = await pool.query<{ delivery_id: string }>('SELECT delivery_id FROM webhook_dead WHERE endpoint_id = $1 ORDER BY delivery_id', [
+      endpoint.id,
+    ]);
     expect(rows.map((r) => r.delivery_id).sort()).toEqual([waiting.delivery_id, gone.delivery_id].sort());
     expect((await pool.query('SELECT 1 FROM webhook_pending WHERE endpoint_id = $1', [endpoint.id])).rowCount).toBe(0);
   });

@@ -36,8 +36,13 @@ describe('metrics after traffic (every service)', () => {
       },
     });
     expect(
-      (await api('POST', '/v1/events', { name: 'Order', code_name: 'metrics_order', properties: { metaData: [{ name: 'total', type: 'number', required: true }] } }))
-        .status,
+      (
+        await api('POST', '/v1/events', {
+          name: 'Order',
+          code_name: 'metrics_order',
+          properties: { metaData: [{ name: 'total', type: 'number', required: true }] },
+        })
+      ).status,
     ).toBe(201);
     const endpoint = await api('POST', '/v1/webhooks', { url: hook.url, events: ['metrics_order'] });
     expect(endpoint.status).toBe(201);
@@ -55,7 +60,14 @@ describe('metrics after traffic (every service)', () => {
     const nobody = await api('POST', '/v1/events/trigger/metrics_order', { contact: { email: `${uuidv7()}@example.com` }, metaData: { total: 1 } });
     expect(nobody.status).toBe(202);
     expect((await api('POST', '/v1/events/trigger/metrics_order', { contact: { email }, metaData: { total: 'twelve' } })).status).toBe(400);
-    unbounded.push(contact, email, fired.body.event_id as string, nobody.body.event_id as string, (endpoint.body.data as { id: string }).id, (scenario.body.data as { id: string }).id);
+    unbounded.push(
+      contact,
+      email,
+      fired.body.event_id as string,
+      nobody.body.event_id as string,
+      (endpoint.body.data as { id: string }).id,
+      (scenario.body.data as { id: string }).id,
+    );
 
     const registry = new ContractRegistry({ url: relay.infra.registryUrl, topicPrefix: relay.topicPrefix });
     const producer = createKafka({ brokers: relay.infra.brokers, clientId: 'metrics-e2e', logger: createLogger('metrics-e2e', 'error') }).producer();
@@ -65,18 +77,22 @@ describe('metrics after traffic (every service)', () => {
 
     // Both deliveries (subscription + scenario action) end delivered, the first after a retry.
     await eventually(async () => (hook.requests.length >= 3 ? true : undefined), 30_000);
-    await eventually(async () => {
-      for (const service of ['gateway', 'validator', 'matcher', 'dispatcher', 'history'] as const) scraped.set(service, await scrape(service));
-      const d = scraped.get('dispatcher') ?? [];
-      const h = scraped.get('history') ?? [];
-      const written = (table: string) => sumOf(h, 'relay_history_rows_written_total', { table });
-      return sumOf(d, 'relay_webhook_attempts_total', { outcome: 'succeeded' }) >= 2 &&
-        written('webhook_attempts') >= 3 &&
-        written('scenario_runs') >= 1 &&
-        written('events') >= 2
-        ? true
-        : undefined;
-    }, 30_000, 300);
+    await eventually(
+      async () => {
+        for (const service of ['gateway', 'validator', 'matcher', 'dispatcher', 'history'] as const) scraped.set(service, await scrape(service));
+        const d = scraped.get('dispatcher') ?? [];
+        const h = scraped.get('history') ?? [];
+        const written = (table: string) => sumOf(h, 'relay_history_rows_written_total', { table });
+        return sumOf(d, 'relay_webhook_attempts_total', { outcome: 'succeeded' }) >= 2 &&
+          written('webhook_attempts') >= 3 &&
+          written('scenario_runs') >= 1 &&
+          written('events') >= 2
+          ? true
+          : undefined;
+      },
+      30_000,
+      300,
+    );
   }, 180_000);
 
   afterAll(async () => {
@@ -96,7 +112,7 @@ describe('metrics after traffic (every service)', () => {
     expect(sumOf(g, 'relay_http_request_duration_seconds_count')).toBeGreaterThan(0);
   });
 
-  it("gateway: /metrics is not on the public port (404 there), only on the metrics port, which serves nothing else", async () => {
+  it('gateway: /metrics is not on the public port (404 there), only on the metrics port, which serves nothing else', async () => {
     const publicPort = await fetch(`${relay.gatewayUrl}/metrics`);
     expect(publicPort.status).toBe(404);
     expect(await publicPort.text()).not.toContain('relay_http_requests_total');

@@ -22,7 +22,11 @@ describe('outbound webhooks: crash recovery, rate limits, seed 001 contract, rep
 
   const api = (method: string, path: string, body?: unknown, apiKey?: string) => relay.api(method, path, body, apiKey);
   const eventType = async (code: string) => {
-    const res = await api('POST', '/v1/events', { name: code, code_name: code, properties: { metaData: [{ name: 'order_id', type: 'number', required: true }] } });
+    const res = await api('POST', '/v1/events', {
+      name: code,
+      code_name: code,
+      properties: { metaData: [{ name: 'order_id', type: 'number', required: true }] },
+    });
     expect(res.status).toBe(201);
   };
   const trigger = async (code: string, orderId: number) => {
@@ -145,7 +149,9 @@ describe('outbound webhooks: crash recovery, rate limits, seed 001 contract, rep
     }, 30000);
     const duplicates = r.requests.filter((_, i) => statuses[i] === 200).length - 300;
     // Numbers for the report (at-least-once: the requests in flight at the kill are re-sent).
-    console.info(`crash test: ${atKill} requests before SIGKILL, dispatcher ready again after ${restartedIn} ms, ${r.requests.length} requests in all, ${duplicates} duplicate 200s`);
+    console.info(
+      `crash test: ${atKill} requests before SIGKILL, dispatcher ready again after ${restartedIn} ms, ${r.requests.length} requests in all, ${duplicates} duplicate 200s`,
+    );
   }, 180000);
 
   it('rate_limit {"requests": 5, "per": "PT1S"} spreads 20 deliveries over >= 3 s while another endpoint gets them at once', async () => {
@@ -256,7 +262,10 @@ describe('outbound webhooks: crash recovery, rate limits, seed 001 contract, rep
     const { failing, watcher, createdAt } = autoDisable;
     await sleep(Math.max(0, createdAt + AUTO_DISABLE_MS + 200 - Date.now()));
     await trigger('health_test', 1); // its first (failed) attempt finds the window over
-    const notice = await eventually(async () => watcher.requests.find((q) => (item(q.body).payload as { endpoint_id?: string }).endpoint_id === failing.id), 20000);
+    const notice = await eventually(
+      async () => watcher.requests.find((q) => (item(q.body).payload as { endpoint_id?: string }).endpoint_id === failing.id),
+      20000,
+    );
     expect(item(notice.body)).toMatchObject({ action: 'endpoint.disabled', kind: 'relay', payload: { endpoint_id: failing.id, status: 'auto-disabled' } });
     const got = await api('GET', `/v1/webhooks/${failing.id}`);
     expect(got.body.data).toMatchObject({ status: 'auto-disabled', disabled_reason: `no successful delivery for ${AUTO_DISABLE_MS / 1000} s` });

@@ -73,7 +73,9 @@ describe('outbound webhooks (dispatcher e2e)', () => {
     }
     const bad = await api('POST', '/v1/webhooks', { url: 'https://example.com', events: ['not a code name'], batch: { max_events: 0, max_wait_ms: 1 } });
     expect(bad.status).toBe(400);
-    expect(bad.body.errors).toEqual(expect.arrayContaining([expect.stringMatching(/neither a code_name nor a Relay kind/), expect.stringMatching(/batch.max_events/)]));
+    expect(bad.body.errors).toEqual(
+      expect.arrayContaining([expect.stringMatching(/neither a code_name nor a Relay kind/), expect.stringMatching(/batch.max_events/)]),
+    );
   });
 
   it('CRUD is team-scoped and the secret is only shown at creation and rotation', async () => {
@@ -83,7 +85,13 @@ describe('outbound webhooks (dispatcher e2e)', () => {
     const got = await api('GET', `/v1/webhooks/${created.id}`);
     expect(got.status).toBe(200);
     expect(JSON.stringify(got.body)).not.toContain(created.secret);
-    expect(got.body.data).toMatchObject({ events: ['crud_test', 'delivery.failed'], status: 'enabled', signature: 'standard', success_contract: '2xx', batch: null });
+    expect(got.body.data).toMatchObject({
+      events: ['crud_test', 'delivery.failed'],
+      status: 'enabled',
+      signature: 'standard',
+      success_contract: '2xx',
+      batch: null,
+    });
     const other = await relay.addTeam();
     expect((await api('GET', `/v1/webhooks/${created.id}`, undefined, other.apiKey)).status).toBe(404);
     expect((await api('DELETE', `/v1/webhooks/${created.id}`, undefined, other.apiKey)).status).toBe(404);

@@ -61,9 +61,7 @@ export class DispatcherModule {
     const logger = createLogger('dispatcher', config.RELAY_LOG_LEVEL);
     return {
       module: DispatcherModule,
-      imports: [
-        WireModule.forService('dispatcher', config), PostgresModule.forRoot(config),
-      ],
+      imports: [WireModule.forService('dispatcher', config), PostgresModule.forRoot(config)],
       controllers: [FanOutController, DeliveriesController],
       providers: [
         {
@@ -82,7 +80,11 @@ export class DispatcherModule {
             return directory;
           },
         },
-        { provide: PendingStore, inject: [PG_POOL], useFactory: (pool: Pool) => new PendingStore(pool, config.RELAY_WEBHOOK_LEASE_MS, config.RELAY_WEBHOOK_DEDUPE_WINDOW_MS) },
+        {
+          provide: PendingStore,
+          inject: [PG_POOL],
+          useFactory: (pool: Pool) => new PendingStore(pool, config.RELAY_WEBHOOK_LEASE_MS, config.RELAY_WEBHOOK_DEDUPE_WINDOW_MS),
+        },
         { provide: WebhookSender, useFactory: () => new WebhookSender(new WebhookTargetPolicy(config.RELAY_WEBHOOK_ALLOWED_TARGETS)) },
         {
           provide: DeliveryEngine,

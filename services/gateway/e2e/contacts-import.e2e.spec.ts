@@ -60,7 +60,11 @@ describe('contacts NDJSON import', () => {
       [20, JSON.stringify({ id: 'x'.repeat(300) })],
     ]);
     const lineOf = (n: number) =>
-      n === 5 ? '' : n === 6 ? JSON.stringify({ email: 'TAKEN@example.com', name: 'New', custom_data: { drop: null, added: true } }) : (bad.get(n) ?? contactLine(n));
+      n === 5
+        ? ''
+        : n === 6
+          ? JSON.stringify({ email: 'TAKEN@example.com', name: 'New', custom_data: { drop: null, added: true } })
+          : (bad.get(n) ?? contactLine(n));
     // First 1,500 lines, then wait for the first batch's progress *before* sending the
     // rest: the import is processed while the body is still arriving (not buffered).
     for (let n = 1; n <= 1500; n++) req.write(`${lineOf(n)}\n`);
@@ -91,9 +95,14 @@ describe('contacts NDJSON import', () => {
 
     const { rows } = await pg.query<{ n: string }>(`SELECT count(*) AS n FROM contacts WHERE team_id = $1 AND 'imported' = ANY (tags)`, [relay.teamId]);
     expect(Number(rows[0]?.n)).toBe(2493);
-    const existing = await pg.query<{ name: string; custom_data: unknown }>(`SELECT name, custom_data FROM contacts WHERE team_id = $1 AND id = 'existing'`, [relay.teamId]);
+    const existing = await pg.query<{ name: string; custom_data: unknown }>(`SELECT name, custom_data FROM contacts WHERE team_id = $1 AND id = 'existing'`, [
+      relay.teamId,
+    ]);
     expect(existing.rows[0]).toEqual({ name: 'New', custom_data: { keep: 1, added: true } });
-    const last = await pg.query<{ email: string; custom_data: unknown }>(`SELECT email, custom_data FROM contacts WHERE team_id = $1 AND external_id = 'imp-2500'`, [relay.teamId]);
+    const last = await pg.query<{ email: string; custom_data: unknown }>(
+      `SELECT email, custom_data FROM contacts WHERE team_id = $1 AND external_id = 'imp-2500'`,
+      [relay.teamId],
+    );
     expect(last.rows[0]).toEqual({ email: 'imp2500@example.com', custom_data: { n: 2500 } });
   });
 

@@ -51,10 +51,14 @@ describe('gateway: request timeout and unavailable dependencies', () => {
       // The database goes away for the gateway: existing connections cut, new ones refused.
       await admin.query(`ALTER DATABASE "${dbName}" ALLOW_CONNECTIONS false`);
       await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [dbName]);
-      const down = await eventually(async () => {
-        const res = await fetch(`${relay.gatewayUrl}/v1/webhooks`, { headers: { 'x-api-key': relay.apiKey } });
-        return res.status === 503 ? res : undefined;
-      }, 20000, 100);
+      const down = await eventually(
+        async () => {
+          const res = await fetch(`${relay.gatewayUrl}/v1/webhooks`, { headers: { 'x-api-key': relay.apiKey } });
+          return res.status === 503 ? res : undefined;
+        },
+        20000,
+        100,
+      );
       expect(down.headers.get('retry-after')).toBe('1');
       // DEPENDENCY_UNAVAILABLE for PostgreSQL's own errors; STORE_UNAVAILABLE where the
       // control-plane library already classified it.

@@ -99,10 +99,28 @@ describe('ingestion dialects end to end', () => {
     const table: [string, () => Promise<{ status: number; body: Record<string, unknown> }>, number, string, string][] = [
       ['missing event_name', () => sendmator({ user_info: { email: 'a@b.co' } }), 400, 'Event name is required', 'Bad Request'],
       ['malformed trigger_at', () => sendmator({ event_name: 'user_signup', trigger_at: '15/12/2024 10:00' }), 400, 'Invalid trigger_at format', 'Bad Request'],
-      ['past trigger_at', () => sendmator({ event_name: 'user_signup', trigger_at: '2024-12-15T10:00:00Z' }), 400, 'trigger_at must be a future date', 'Bad Request'],
+      [
+        'past trigger_at',
+        () => sendmator({ event_name: 'user_signup', trigger_at: '2024-12-15T10:00:00Z' }),
+        400,
+        'trigger_at must be a future date',
+        'Bad Request',
+      ],
       ['bad API key', () => sendmator({ event_name: 'user_signup' }, { 'X-API-Key': 'sk_live_nope' }), 401, 'Unauthorized', 'Unauthorized'],
-      ['missing API key', () => call('POST', '/api/v1/events/send', { event_name: 'user_signup' }, { 'X-Team-ID': relay.teamId }), 401, 'Unauthorized', 'Unauthorized'],
-      ['missing X-Team-ID', () => call('POST', '/api/v1/events/send', { event_name: 'user_signup' }, { 'X-API-Key': relay.apiKey }), 401, 'Invalid team context', 'Unauthorized'],
+      [
+        'missing API key',
+        () => call('POST', '/api/v1/events/send', { event_name: 'user_signup' }, { 'X-Team-ID': relay.teamId }),
+        401,
+        'Unauthorized',
+        'Unauthorized',
+      ],
+      [
+        'missing X-Team-ID',
+        () => call('POST', '/api/v1/events/send', { event_name: 'user_signup' }, { 'X-API-Key': relay.apiKey }),
+        401,
+        'Invalid team context',
+        'Unauthorized',
+      ],
       ['other X-Team-ID', () => sendmator({ event_name: 'user_signup' }, { 'X-Team-ID': 'someone-else' }), 401, 'Invalid team context', 'Unauthorized'],
       ['unknown event_name', () => sendmator({ event_name: 'never_declared', user_info: { email: 'a@b.co' } }), 404, 'Event type not found', 'Not Found'],
     ];

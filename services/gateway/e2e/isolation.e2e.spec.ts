@@ -189,7 +189,11 @@ describe('isolation between teams', () => {
     expect(listA[0]?.url).toBe(receiverUrl);
 
     // B cannot point its own scenario at A's endpoint: A's id is unknown to B (never 403).
-    const borrow = await call(b.apiKey, 'POST', '/v1/scenarios', { name: 'borrow', code_names: ['shared_name'], actions: [{ type: 'webhook', webhook_id: wA }] });
+    const borrow = await call(b.apiKey, 'POST', '/v1/scenarios', {
+      name: 'borrow',
+      code_names: ['shared_name'],
+      actions: [{ type: 'webhook', webhook_id: wA }],
+    });
     expect(borrow.status).toBe(400);
     // A body naming an unknown webhook is invalid (WEBHOOK_NOT_FOUND is the 404 of a path id).
     expect(borrow.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [`Webhook endpoint not found: ${wA}`] });
@@ -198,7 +202,11 @@ describe('isolation between teams', () => {
   it("scenarios: B cannot read, change, delete or list A's scenario; A's scenario never fires on B's event of the same code_name", async () => {
     const wA = ((await call(a.apiKey, 'GET', '/v1/webhooks?limit=200')).body.data as { id: string }[])[0]?.id as string;
     expect(wA).toBeDefined();
-    const created = await call(a.apiKey, 'POST', '/v1/scenarios', { name: 'A on shared_name', code_names: ['shared_name', 'dry_shared'], actions: [{ type: 'webhook', webhook_id: wA }] });
+    const created = await call(a.apiKey, 'POST', '/v1/scenarios', {
+      name: 'A on shared_name',
+      code_names: ['shared_name', 'dry_shared'],
+      actions: [{ type: 'webhook', webhook_id: wA }],
+    });
     expect(created.status).toBe(201);
     const sA = (created.body.data as { id: string }).id;
 
@@ -227,7 +235,13 @@ describe('isolation between teams', () => {
     const sendable = { name: 'Dry', code_name: 'dry_shared', properties: { customData: [{ name: 'order_id', type: 'number', required: true }] } };
     for (const key of [a.apiKey, b.apiKey]) expect((await call(key, 'POST', '/v1/events', sendable)).status).toBe(201);
     const dry = (eventName: string, team: string) =>
-      call(b.apiKey, 'POST', '/api/v1/events/trigger', { event_name: eventName, user_info: { email: 'marie@example.com' }, event_data: { order_id: 1 } }, { 'x-team-id': team });
+      call(
+        b.apiKey,
+        'POST',
+        '/api/v1/events/trigger',
+        { event_name: eventName, user_info: { email: 'marie@example.com' }, event_data: { order_id: 1 } },
+        { 'x-team-id': team },
+      );
     const dryOwn = await dry('dry_shared', b.teamId);
     expect(dryOwn.status).toBe(200);
     expect(JSON.stringify(dryOwn.body)).not.toContain(sA);
@@ -275,7 +289,12 @@ describe('isolation between teams', () => {
   });
 
   it("contacts: B cannot read, find, change or delete A's contact; the same identifiers are B's own namespace", async () => {
-    const created = await call(a.apiKey, 'POST', '/v1/contacts', { email: 'only-a@example.com', name: 'Only A', external_id: 'ext-a', custom_data: { tier: 'gold' } });
+    const created = await call(a.apiKey, 'POST', '/v1/contacts', {
+      email: 'only-a@example.com',
+      name: 'Only A',
+      external_id: 'ext-a',
+      custom_data: { tier: 'gold' },
+    });
     expect(created.status).toBe(201);
     const cA = (created.body.data as { id: string }).id;
 
@@ -308,7 +327,10 @@ describe('isolation between teams', () => {
         body: lines.map((l) => JSON.stringify(l)).join('\n') + '\n',
       });
       expect(res.status).toBe(200);
-      const out = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+      const out = (await res.text())
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { type: string });
       expect(out[out.length - 1]?.type).toBe('done');
     };
     await importAs(a.apiKey, [{ email: 'imported-a@example.com', name: 'Imported A' }]);

@@ -36,7 +36,10 @@ describe('OpenAPI contract of the gateway', () => {
 
   beforeAll(async () => {
     // The validator and history too: the history and trigger routes answer from what they recorded.
-    relay = await startRelay({ services: ['gateway', 'validator', 'history'], env: { RELAY_ADMIN_TOKEN: ADMIN_TOKEN, RELAY_WEBHOOK_ALLOWED_TARGETS: '127.0.0.1:9' } });
+    relay = await startRelay({
+      services: ['gateway', 'validator', 'history'],
+      env: { RELAY_ADMIN_TOKEN: ADMIN_TOKEN, RELAY_WEBHOOK_ALLOWED_TARGETS: '127.0.0.1:9' },
+    });
     const res = await fetch(`${relay.gatewayUrl}/docs-json`);
     expect(res.status).toBe(200);
     doc = (await res.json()) as Document;
@@ -79,8 +82,9 @@ describe('OpenAPI contract of the gateway', () => {
         const ref = (op.responses[s]?.content?.['application/json']?.schema as { $ref?: string } | undefined)?.$ref;
         if (!ref?.startsWith('#/components/schemas/')) problems.push(`${at}: ${s} without the error schema`);
       }
-      if (p !== '/http/v1/collect' && !(op.security?.length)) problems.push(`${at}: no security requirement`);
-      if (op.parameters?.some((h) => h.in === 'header' && h.name.toLowerCase() === 'idempotency-key' && h.required)) problems.push(`${at}: Idempotency-Key required`);
+      if (p !== '/http/v1/collect' && !op.security?.length) problems.push(`${at}: no security requirement`);
+      if (op.parameters?.some((h) => h.in === 'header' && h.name.toLowerCase() === 'idempotency-key' && h.required))
+        problems.push(`${at}: Idempotency-Key required`);
     }
     expect(problems).toEqual([]);
     expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['admin-token', 'api-key', 'api-key-bearer', 'spm-api-key']);
@@ -128,7 +132,12 @@ describe('OpenAPI contract of the gateway', () => {
     const text = await res.text();
     // An NDJSON answer (the import) is checked line by line; its last line is returned.
     const ndjson = (res.headers.get('content-type') ?? '').startsWith('application/x-ndjson');
-    const lines = ndjson ? text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) : [];
+    const lines = ndjson
+      ? text
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+      : [];
     const parsed = (ndjson ? lines.at(-1) : text ? JSON.parse(text) : null) as Record<string, unknown>;
     const opKey = `${method} ${template}`;
     answers.set(opKey, (answers.get(opKey) ?? new Set()).add(`${String(res.status)[0]}xx`));
@@ -181,7 +190,9 @@ describe('OpenAPI contract of the gateway', () => {
     expect((await call('get', '/admin/v1/teams/{id}/keys', `/admin/v1/teams/${teamId}/keys`, undefined, admin)).status).toBe(200);
     expect((await call('post', '/admin/v1/keys/{id}/rotate', `/admin/v1/keys/${keyId}/rotate`, { overlap: 'soon' }, admin)).status).toBe(400);
     const second = await call('post', '/admin/v1/teams/{id}/keys', `/admin/v1/teams/${teamId}/keys`, { environment: 'production' }, admin);
-    expect((await call('post', '/admin/v1/keys/{id}/rotate', `/admin/v1/keys/${second.body.id as string}/rotate`, { overlap: 'PT1M' }, admin)).status).toBe(201);
+    expect((await call('post', '/admin/v1/keys/{id}/rotate', `/admin/v1/keys/${second.body.id as string}/rotate`, { overlap: 'PT1M' }, admin)).status).toBe(
+      201,
+    );
     expect((await call('post', '/admin/v1/keys/{id}/deactivate', `/admin/v1/keys/${keyId}/deactivate`, undefined, admin)).status).toBe(200);
     expect((await call('post', '/admin/v1/keys/{id}/activate', `/admin/v1/keys/${keyId}/activate`, undefined, admin)).status).toBe(200);
     expect((await call('post', '/admin/v1/keys/{id}/revoke', `/admin/v1/keys/${keyId}/revoke`, undefined, admin)).status).toBe(200);
@@ -197,26 +208,39 @@ describe('OpenAPI contract of the gateway', () => {
     expect((await call('get', '/v1/events/{code_name}', '/v1/events/contract_order', undefined, key)).status).toBe(200);
     expect((await call('get', '/v1/events/{code_name}', '/v1/events/nope', undefined, key)).body.code).toBe('EVENT_TYPE_NOT_FOUND');
     for (const list of ['/v1/events', '/v1/webhooks', '/v1/scenarios']) {
-      expect((await call('get', list, `${list}?limit=201`, undefined, key)).body).toMatchObject({ code: 'INVALID_QUERY', errors: ['limit must be an integer between 1 and 200'] });
+      expect((await call('get', list, `${list}?limit=201`, undefined, key)).body).toMatchObject({
+        code: 'INVALID_QUERY',
+        errors: ['limit must be an integer between 1 and 200'],
+      });
       expect((await call('get', list, `${list}?limit=2`, undefined, key)).status).toBe(200);
     }
 
     // webhooks: one create shape, the secret beside the endpoint
-    expect((await call('post', '/v1/webhooks', '/v1/webhooks', { url: 'ftp://example.com', events: ['contract_order'] }, key)).body.code).toBe('INVALID_WEBHOOK_URL');
+    expect((await call('post', '/v1/webhooks', '/v1/webhooks', { url: 'ftp://example.com', events: ['contract_order'] }, key)).body.code).toBe(
+      'INVALID_WEBHOOK_URL',
+    );
     const hook = await call('post', '/v1/webhooks', '/v1/webhooks', { url: 'http://127.0.0.1:9/hook', events: ['contract_order'] }, key);
     expect(hook.status).toBe(201);
     expect(Object.keys(hook.body).sort()).toEqual(['data', 'secret', 'success']);
     expect((await call('get', '/v1/webhooks', '/v1/webhooks', undefined, key)).status).toBe(200);
     expect((await call('get', '/v1/webhooks/{id}', `/v1/webhooks/${(hook.body.data as { id: string }).id}`, undefined, key)).body.data).toEqual(hook.body.data);
-    expect((await call('patch', '/v1/webhooks/{id}', `/v1/webhooks/${(hook.body.data as { id: string }).id}`, { timeout_ms: 5 }, key)).body.code).toBe('VALIDATION_FAILED');
-    expect((await call('patch', '/v1/webhooks/{id}', `/v1/webhooks/${(hook.body.data as { id: string }).id}`, { description: 'contract' }, key)).status).toBe(200);
+    expect((await call('patch', '/v1/webhooks/{id}', `/v1/webhooks/${(hook.body.data as { id: string }).id}`, { timeout_ms: 5 }, key)).body.code).toBe(
+      'VALIDATION_FAILED',
+    );
+    expect((await call('patch', '/v1/webhooks/{id}', `/v1/webhooks/${(hook.body.data as { id: string }).id}`, { description: 'contract' }, key)).status).toBe(
+      200,
+    );
     const hookId = (hook.body.data as { id: string }).id;
     expect((await call('post', '/v1/webhooks/{id}/rotate-secret', `/v1/webhooks/${hookId}/rotate-secret`, { overlap_seconds: -1 }, key)).status).toBe(400);
     expect((await call('post', '/v1/webhooks/{id}/rotate-secret', `/v1/webhooks/${hookId}/rotate-secret`, {}, key)).status).toBe(200);
-    expect((await call('get', '/v1/webhooks/{id}/attempts', `/v1/webhooks/${hookId}/attempts?before=yesterday`, undefined, key)).body.code).toBe('INVALID_QUERY');
+    expect((await call('get', '/v1/webhooks/{id}/attempts', `/v1/webhooks/${hookId}/attempts?before=yesterday`, undefined, key)).body.code).toBe(
+      'INVALID_QUERY',
+    );
     expect((await call('get', '/v1/webhooks/{id}/attempts', `/v1/webhooks/${hookId}/attempts`, undefined, key)).status).toBe(200);
     expect((await call('post', '/v1/webhooks/{id}/replay', `/v1/webhooks/${hookId}/replay`, {}, key)).status).toBe(400);
-    expect((await call('post', '/v1/webhooks/{id}/replay', `/v1/webhooks/${hookId}/replay`, { delivery_id: 'none' }, key)).body.code).toBe('DELIVERY_NOT_FOUND');
+    expect((await call('post', '/v1/webhooks/{id}/replay', `/v1/webhooks/${hookId}/replay`, { delivery_id: 'none' }, key)).body.code).toBe(
+      'DELIVERY_NOT_FOUND',
+    );
     expect((await call('get', '/v1/webhooks/{id}', '/v1/webhooks/00000000-0000-0000-0000-000000000000', undefined, key)).body.code).toBe('WEBHOOK_NOT_FOUND');
 
     // scenarios: a body naming an unknown webhook is invalid, not a 404
@@ -245,42 +269,99 @@ describe('OpenAPI contract of the gateway', () => {
     expect((await call('post', '/v1/contacts', '/v1/contacts', { nope: 1 }, key)).status).toBe(400);
     expect((await call('get', '/v1/contacts/{id}', '/v1/contacts/c-contract', undefined, key)).status).toBe(200);
     expect((await call('get', '/v1/contacts/{id}', '/v1/contacts/x-unknown', undefined, key)).body.code).toBe('CONTACT_NOT_FOUND');
-    expect((await call('post', '/v1/contacts/import', '/v1/contacts/import', '{"email":"i1@example.com"}\n{"email":"i2@example.com"}\n', key)).body.type).toBe('done');
+    expect((await call('post', '/v1/contacts/import', '/v1/contacts/import', '{"email":"i1@example.com"}\n{"email":"i2@example.com"}\n', key)).body.type).toBe(
+      'done',
+    );
     expect((await call('post', '/v1/contacts/import', '/v1/contacts/import', { email: 'json@example.com' }, key)).body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
     expect((await call('delete', '/v1/contacts/{id}', '/v1/contacts/c-contract', undefined, key)).status).toBe(200);
     expect((await call('delete', '/v1/contacts/{id}', '/v1/contacts/c-contract', undefined, key)).status).toBe(404);
 
     // ingestion: the payload validator's own messages, in the error schema
     expect((await call('post', '/v1/events/trigger/{code_name}', '/v1/events/trigger/contract_order', { metaData: {} }, key)).status).toBe(400);
-    const fired = await call('post', '/v1/events/trigger/{code_name}', '/v1/events/trigger/contract_order', { contact: { email: 'c@example.com' }, metaData: { order_id: 1 } }, { ...key, 'idempotency-key': 'k1' });
+    const fired = await call(
+      'post',
+      '/v1/events/trigger/{code_name}',
+      '/v1/events/trigger/contract_order',
+      { contact: { email: 'c@example.com' }, metaData: { order_id: 1 } },
+      { ...key, 'idempotency-key': 'k1' },
+    );
     expect(fired.status).toBe(202);
     const eventId = fired.body.event_id as string;
 
     // Sendmator (seed 003): its error shape, its messages
     const sendmator = { ...key, 'x-team-id': relay.teamId };
     expect((await call('post', '/v1/events', '/v1/events', { name: 'Contract signup', code_name: 'contract_signup' }, key)).status).toBe(201);
-    expect((await call('post', '/api/v1/events/send', '/api/v1/events/send', { user_info: {} }, sendmator)).body).toMatchObject({ message: 'Event name is required', error: 'Bad Request' });
-    expect((await call('post', '/api/v1/events/send', '/api/v1/events/send', { event_name: 'contract_order' }, { ...key, 'x-team-id': 'other' })).body.message).toBe('Invalid team context');
-    expect((await call('post', '/api/v1/events/send', '/api/v1/events/send', { event_name: 'contract_signup', user_info: { email: 'c@example.com' } }, sendmator)).status).toBe(201);
-    expect((await call('post', '/api/v1/events/trigger', '/api/v1/events/trigger', { event_name: 'nope' }, sendmator)).body.message).toBe('Event type not found');
-    const shape = await call('post', '/api/v1/events/send', '/api/v1/events/send', { event_name: 'contract_signup', user_info: { email: 'c@example.com', name: 5, x: 1 }, source: [], y: 2 }, sendmator);
+    expect((await call('post', '/api/v1/events/send', '/api/v1/events/send', { user_info: {} }, sendmator)).body).toMatchObject({
+      message: 'Event name is required',
+      error: 'Bad Request',
+    });
+    expect(
+      (await call('post', '/api/v1/events/send', '/api/v1/events/send', { event_name: 'contract_order' }, { ...key, 'x-team-id': 'other' })).body.message,
+    ).toBe('Invalid team context');
+    expect(
+      (await call('post', '/api/v1/events/send', '/api/v1/events/send', { event_name: 'contract_signup', user_info: { email: 'c@example.com' } }, sendmator))
+        .status,
+    ).toBe(201);
+    expect((await call('post', '/api/v1/events/trigger', '/api/v1/events/trigger', { event_name: 'nope' }, sendmator)).body.message).toBe(
+      'Event type not found',
+    );
+    const shape = await call(
+      'post',
+      '/api/v1/events/send',
+      '/api/v1/events/send',
+      { event_name: 'contract_signup', user_info: { email: 'c@example.com', name: 5, x: 1 }, source: [], y: 2 },
+      sendmator,
+    );
     expect(shape.body.errors).toEqual([
       'Invalid type for property: user_info.name. Expected text, got number',
       'Unknown property: user_info.x',
       'Invalid type for property: source. Expected object, got array',
       'Unknown property: y',
     ]);
-    expect((await call('post', '/api/v1/events/trigger', '/api/v1/events/trigger', { event_name: 'contract_signup', user_info: { email: 'c@example.com' } }, sendmator)).status).toBe(200);
+    expect(
+      (
+        await call(
+          'post',
+          '/api/v1/events/trigger',
+          '/api/v1/events/trigger',
+          { event_name: 'contract_signup', user_info: { email: 'c@example.com' } },
+          sendmator,
+        )
+      ).status,
+    ).toBe(200);
 
     // Simon (seed 002): credentials in the body; debug refusals are 412
     const simon = { partnerId: relay.teamId, partnerSecret: relay.apiKey, clientId: 'cl-1' };
     expect((await call('post', '/http/v1/collect', '/http/v1/collect', { ...simon, partnerSecret: 'wrong', type: 'track' }, {})).status).toBe(401);
-    expect((await call('post', '/http/v1/collect', '/http/v1/collect', { ...simon, type: 'track', event: 'custom', context: { debug: true }, properties: { eventName: 'nope' } }, {})).body.code).toBe('UNKNOWN_EVENT_TYPE');
-    expect((await call('post', '/http/v1/collect', '/http/v1/collect', { ...simon, type: 'identify', traits: { email: 'c@example.com' } }, {})).status).toBe(200);
+    expect(
+      (
+        await call(
+          'post',
+          '/http/v1/collect',
+          '/http/v1/collect',
+          { ...simon, type: 'track', event: 'custom', context: { debug: true }, properties: { eventName: 'nope' } },
+          {},
+        )
+      ).body.code,
+    ).toBe('UNKNOWN_EVENT_TYPE');
+    expect((await call('post', '/http/v1/collect', '/http/v1/collect', { ...simon, type: 'identify', traits: { email: 'c@example.com' } }, {})).status).toBe(
+      200,
+    );
     const badIdentify = await call('post', '/http/v1/collect', '/http/v1/collect', { ...simon, clientId: '', type: 'identify', traits: { email: 'nope' } }, {});
     expect(badIdentify.body.errors).toEqual(['Missing required property: clientId', 'traits.email must be a valid email address']);
-    const unknownField = { ...simon, type: 'track', event: 'custom', context: { debug: true }, properties: { eventName: 'contract_signup' }, traits: { email: 'c@example.com' }, extra: 1 };
-    expect((await call('post', '/http/v1/collect', '/http/v1/collect', unknownField, {})).body).toMatchObject({ code: 'INVALID_PAYLOAD', errors: ['Unknown property: extra'] });
+    const unknownField = {
+      ...simon,
+      type: 'track',
+      event: 'custom',
+      context: { debug: true },
+      properties: { eventName: 'contract_signup' },
+      traits: { email: 'c@example.com' },
+      extra: 1,
+    };
+    expect((await call('post', '/http/v1/collect', '/http/v1/collect', unknownField, {})).body).toMatchObject({
+      code: 'INVALID_PAYLOAD',
+      errors: ['Unknown property: extra'],
+    });
 
     // history and triggers: the event fired above, once the history service holds it
     const deadline = Date.now() + 60000;

@@ -106,10 +106,7 @@ describe('pipeline end to end', () => {
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ statusCode: 400, success: false });
     expect(res.body.errors).toEqual(
-      expect.arrayContaining([
-        'Missing required property: metaData.total_amount',
-        'Invalid type for property: metaData.order_id. Expected number, got string',
-      ]),
+      expect.arrayContaining(['Missing required property: metaData.total_amount', 'Invalid type for property: metaData.order_id. Expected number, got string']),
     );
   });
 
@@ -210,7 +207,12 @@ describe('pipeline end to end', () => {
       expect(v1.status).toBe(202);
 
       const patched = await api('PATCH', '/v1/events/loyalty.points_earned', {
-        properties: { metaData: [{ name: 'points', type: 'number', required: true }, { name: 'tier', type: 'text', required: false }] },
+        properties: {
+          metaData: [
+            { name: 'points', type: 'number', required: true },
+            { name: 'tier', type: 'text', required: false },
+          ],
+        },
       });
       expect(patched.status).toBe(200);
       expect(patched.body.data).toMatchObject({ version: 2 });
@@ -315,7 +317,10 @@ describe('trigger tracking end to end, through delivery', () => {
     expect((await scenario({ name: 'shipped' })).status).toBe(201);
     expect((await scenario({ name: 'newcomers only', tags: { any: ['new'] } })).status).toBe(201);
 
-    const fired = await api<{ event_id: string }>('POST', '/v1/events/trigger/order_shipped', { contact: { email: 'ship@example.com' }, metaData: { order_id: 1 } });
+    const fired = await api<{ event_id: string }>('POST', '/v1/events/trigger/order_shipped', {
+      contact: { email: 'ship@example.com' },
+      metaData: { order_id: 1 },
+    });
     expect(fired.status).toBe(202);
     const eventId = fired.body.event_id;
 
@@ -332,7 +337,11 @@ describe('trigger tracking end to end, through delivery', () => {
     expect(status.completed_at).not.toBeNull();
     expect(received.filter((body) => body.includes(eventId))).toHaveLength(2);
 
-    type Workflow = { contact: { id: string } | null; scenarios: { name: string; outcome: string; actions: Record<string, unknown>[] }[]; subscriptions: Record<string, unknown>[] };
+    type Workflow = {
+      contact: { id: string } | null;
+      scenarios: { name: string; outcome: string; actions: Record<string, unknown>[] }[];
+      subscriptions: Record<string, unknown>[];
+    };
     const workflow = (await api<Workflow>('GET', `/api/v1/triggers/${eventId}/workflow`)).body;
     expect(workflow.contact).toMatchObject({ id: 'c-ship', matched_by: 'email' });
     const shipped = workflow.scenarios.find((s) => s.name === 'shipped');

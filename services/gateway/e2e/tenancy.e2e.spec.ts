@@ -33,8 +33,7 @@ describe('tenancy: admin API, key lifecycle, rate limits, audit', () => {
     callJson<Res['body']>(`${base}${route}`, method, body, headers);
   const admin = (method: string, route: string, body?: unknown) =>
     http(relay.gatewayUrl, method, `/admin/v1${route}`, body, { authorization: `Bearer ${ADMIN_TOKEN}` });
-  const asKey = (key: string, method: string, route: string, body?: unknown, base = relay.gatewayUrl) =>
-    http(base, method, route, body, { 'x-api-key': key });
+  const asKey = (key: string, method: string, route: string, body?: unknown, base = relay.gatewayUrl) => http(base, method, route, body, { 'x-api-key': key });
   const trigger = (key: string, base = relay.gatewayUrl) =>
     asKey(key, 'POST', '/v1/events/trigger/signup', { contact: { email: 'marie@example.com' }, metaData: { plan: 'pro' } }, base);
   const newTeam = async (body: Record<string, unknown> = {}) => {
@@ -81,10 +80,7 @@ describe('tenancy: admin API, key lifecycle, rate limits, audit', () => {
       RELAY_ADMIN_TOKEN: ADMIN_TOKEN,
       RELAY_API_KEY_CACHE_MS: String(CACHE_MS),
     };
-    others = await startRelayServices(
-      [b, c],
-      { root: REPO_ROOT, logDir, env, readyTimeoutMs: 90000 },
-    );
+    others = await startRelayServices([b, c], { root: REPO_ROOT, logDir, env, readyTimeoutMs: 90000 });
     gatewayB = `http://127.0.0.1:${b.port}`;
     gatewayC = `http://127.0.0.1:${c.port}`;
   }, 240000);
@@ -116,7 +112,12 @@ describe('tenancy: admin API, key lifecycle, rate limits, audit', () => {
     expect(list.status).toBe(200);
     const keys = list.body.data as Record<string, unknown>[];
     expect(keys.map((k) => k.id).sort()).toEqual([prod.id, staging.id].sort());
-    expect(keys.find((k) => k.id === prod.id)).toMatchObject({ prefix: prod.prefix, environment: 'production', status: 'active', rate_limit: { requests: 50, per: 'PT1S' } });
+    expect(keys.find((k) => k.id === prod.id)).toMatchObject({
+      prefix: prod.prefix,
+      environment: 'production',
+      status: 'active',
+      rate_limit: { requests: 50, per: 'PT1S' },
+    });
     const text = JSON.stringify(list.body);
     expect(text).not.toContain(prod.key);
     expect(text).not.toContain(staging.key);
@@ -160,7 +161,12 @@ describe('tenancy: admin API, key lifecycle, rate limits, audit', () => {
     const rotated = await admin('POST', `/keys/${k.id}/rotate`);
     expect(rotated.status).toBe(201);
     secrets.push(rotated.body.key as string);
-    expect(rotated.body).toMatchObject({ rotated_from: k.id, environment: 'production', rate_limit: { requests: 100, per: 'PT1M' }, previous: { id: k.id, status: 'revoked' } });
+    expect(rotated.body).toMatchObject({
+      rotated_from: k.id,
+      environment: 'production',
+      rate_limit: { requests: 100, per: 'PT1M' },
+      previous: { id: k.id, status: 'revoked' },
+    });
     expect((await asKey(k.key, 'GET', '/v1/events')).status).toBe(401);
     expect((await asKey(rotated.body.key as string, 'GET', '/v1/events')).status).toBe(200);
 

@@ -81,7 +81,10 @@ describe('history: 10k events, redelivery, pagination, filters', () => {
     kafka = new Kafka({ brokers: relay.infra.brokers, clientId: 'history-e2e', logLevel: logLevel.NOTHING });
     // store_purchase is about contacts only (the default target); cart_abandoned takes a
     // contact or a visitor.
-    for (const [code_name, target] of [['store_purchase', 'contact'], ['cart_abandoned', 'both']]) {
+    for (const [code_name, target] of [
+      ['store_purchase', 'contact'],
+      ['cart_abandoned', 'both'],
+    ]) {
       const res = await fetch(`${relay.gatewayUrl}/v1/events`, {
         method: 'POST',
         headers: { 'x-api-key': relay.apiKey, 'content-type': 'application/json' },
@@ -123,10 +126,14 @@ describe('history: 10k events, redelivery, pagination, filters', () => {
       registry.topic('ingested'),
       await Promise.all(envelopes.map(async (e) => ({ key: `${e.team_id}:contact:email:${e.contact?.email}`, value: await registry.encode('ingested', e) }))),
     );
-    await eventually(async () => {
-      const [[n]] = (await sql('SELECT count() FROM events')) as [[string]];
-      return Number(n) === N ? true : undefined;
-    }, 120_000, 500);
+    await eventually(
+      async () => {
+        const [[n]] = (await sql('SELECT count() FROM events')) as [[string]];
+        return Number(n) === N ? true : undefined;
+      },
+      120_000,
+      500,
+    );
     console.log(`10k events: produced and in history after ${Date.now() - started} ms`);
   }, 300_000);
 
@@ -137,8 +144,13 @@ describe('history: 10k events, redelivery, pagination, filters', () => {
   it('publishes its own OpenAPI document, and answers errors in the shared shape it documents', async () => {
     const base = `http://127.0.0.1:${relay.ports.history}`;
     type Op = { summary?: string; responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }> };
-    const doc = (await (await fetch(`${base}/docs-json`)).json()) as { paths: Record<string, Record<string, Op>>; components: { schemas: Record<string, object> } };
-    const ops = Object.entries(doc.paths).filter(([p]) => p.startsWith('/internal/')).flatMap(([p, item]) => Object.entries(item).map(([m, op]) => ({ at: `${m} ${p}`, op })));
+    const doc = (await (await fetch(`${base}/docs-json`)).json()) as {
+      paths: Record<string, Record<string, Op>>;
+      components: { schemas: Record<string, object> };
+    };
+    const ops = Object.entries(doc.paths)
+      .filter(([p]) => p.startsWith('/internal/'))
+      .flatMap(([p, item]) => Object.entries(item).map(([m, op]) => ({ at: `${m} ${p}`, op })));
     expect(ops.map((o) => o.at).sort()).toEqual([
       'get /internal/v1/event-histories',
       'get /internal/v1/event-histories/{event_id}',
@@ -150,7 +162,9 @@ describe('history: 10k events, redelivery, pagination, filters', () => {
       expect({ at, summary: Boolean(op.summary) }).toEqual({ at, summary: true });
       expect({ at, error: op.responses['400']?.content?.['application/json']?.schema.$ref }).toEqual({ at, error: '#/components/schemas/Error' });
     }
-    const res = await fetch(`${base}/internal/v1/event-histories?limit=9999&team_id=${relay.teamId}`, { headers: { authorization: `Bearer ${relay.historyToken}` } });
+    const res = await fetch(`${base}/internal/v1/event-histories?limit=9999&team_id=${relay.teamId}`, {
+      headers: { authorization: `Bearer ${relay.historyToken}` },
+    });
     const body = (await res.json()) as Record<string, unknown>;
     expect(res.status).toBe(400);
     const validate = new Ajv({ strict: false }).compile(doc.components.schemas.Error as object);
@@ -162,7 +176,10 @@ describe('history: 10k events, redelivery, pagination, filters', () => {
     // The validator's output for 1000 events it accepted, produced a second time: what a
     // crash between produce and commit does. Then one marker per partition from another team:
     // partitions are consumed in order, so once every marker is in history, so are the copies.
-    const copies = envelopes.filter((e) => !invalid.has(e.event_id)).slice(0, REDELIVERED).map((e) => ({ ...e, schema_version: 1 }));
+    const copies = envelopes
+      .filter((e) => !invalid.has(e.event_id))
+      .slice(0, REDELIVERED)
+      .map((e) => ({ ...e, schema_version: 1 }));
     const other = await relay.addTeam();
     const markers = Array.from({ length: TOPICS.validated.partitions }, (_, p) => ({
       ...(copies[0] as EventEnvelope),
@@ -171,23 +188,27 @@ describe('history: 10k events, redelivery, pagination, filters', () => {
       partition: p,
     }));
     await send(registry.topic('validated'), [
-      ...(await Promise.all(copies.map(async (e) => ({ key: `${e.team_id}:contact:email:${e.contact?.email}`, value: await registry.encode('validated', e) })))),
+      ...(await Promise.all(
+        copies.map(async (e) => ({ key: `${e.team_id}:contact:email:${e.contact?.email}`, value: await registry.encode('validated', e) })),
+      )),
       ...(await Promise.all(
         markers.map(async ({ partition, ...e }) => ({ partition, key: `${e.team_id}:marker`, value: await registry.encode('validated', e) })),
       )),
     ]);
-    await eventually(async () => {
-      const [[n]] = (await sql('SELECT count() FROM events', other.teamId)) as [[string]];
-      return Number(n) === markers.length ? true : undefined;
-    }, 60_000, 300);
+    await eventually(
+      async () => {
+        const [[n]] = (await sql('SELECT count() FROM events', other.teamId)) as [[string]];
+        return Number(n) === markers.length ? true : undefined;
+      },
+      60_000,
+      300,
+    );
 
     const [[final]] = (await sql('SELECT count() FROM events')) as [[string]];
     expect(Number(final)).toBe(N);
     // Each refused event carries its own errors (a visitor on a contact-only type, a text
     // order_id, or both), and nothing else was refused.
-    const refused = (await sql(
-      `SELECT event_id, reason_code, errors FROM events WHERE status = 'rejected'`,
-    )) as [string, string, string[]][];
+    const refused = (await sql(`SELECT event_id, reason_code, errors FROM events WHERE status = 'rejected'`)) as [string, string, string[]][];
     expect(refused).toHaveLength(invalid.size);
     for (const [eventId, reason, errors] of refused) {
       expect(reason).toBe('INVALID_PAYLOAD');

@@ -20,7 +20,11 @@ describe('history: service token and team isolation on every internal route', ()
   const call = async (path: string, init: RequestInit = {}, token: string | null = relay.historyToken) => {
     const res = await fetch(`${base}${path}`, {
       ...init,
-      headers: { 'content-type': 'application/json', ...(token === null ? {} : { authorization: `Bearer ${token}` }), ...(init.headers as Record<string, string>) },
+      headers: {
+        'content-type': 'application/json',
+        ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+        ...(init.headers as Record<string, string>),
+      },
     });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
@@ -36,29 +40,65 @@ describe('history: service token and team isolation on every internal route', ()
     eventA = makeEnvelope({ team_id: teamA, event_id: uuidv7(), schema_version: 1 });
     eventB = makeEnvelope({ team_id: teamB.teamId, event_id: uuidv7(), schema_version: 1 });
     const outcomeB: EventOutcome = {
-      event_id: eventB.event_id, team_id: teamB.teamId, status: 'matched', reason_code: '', contact_id: 'contact-b',
+      event_id: eventB.event_id,
+      team_id: teamB.teamId,
+      status: 'matched',
+      reason_code: '',
+      contact_id: 'contact-b',
       scenario_runs: [{ scenario_id: 'scenario-b', name: 'B only', outcome: 'matched', reason: '', actions: [] }],
-      scenarios_fired: 1, deliveries: 1, scheduled: 0, decided_at: Date.now(), envelope_json: JSON.stringify(eventB),
+      scenarios_fired: 1,
+      deliveries: 1,
+      scheduled: 0,
+      decided_at: Date.now(),
+      envelope_json: JSON.stringify(eventB),
     };
     const attemptB: WebhookAttempt = {
-      attempt_id: uuidv7(), delivery_id: uuidv7(), team_id: teamB.teamId, endpoint_id: 'endpoint-b', event_id: eventB.event_id, attempt: 1,
-      outcome: 'delivered', http_status: 200, latency_ms: 5, error: null, response_snippet: null, attempted_at: Date.now(),
-      kind: 'subscription', environment: 'production', code_name: eventB.code_name, scenario_id: null, occurred_at: eventB.received_at, delivery_created_at: Date.now(),
+      attempt_id: uuidv7(),
+      delivery_id: uuidv7(),
+      team_id: teamB.teamId,
+      endpoint_id: 'endpoint-b',
+      event_id: eventB.event_id,
+      attempt: 1,
+      outcome: 'delivered',
+      http_status: 200,
+      latency_ms: 5,
+      error: null,
+      response_snippet: null,
+      attempted_at: Date.now(),
+      kind: 'subscription',
+      environment: 'production',
+      code_name: eventB.code_name,
+      scenario_id: null,
+      occurred_at: eventB.received_at,
+      delivery_created_at: Date.now(),
     };
     const kafka = new Kafka({ brokers: relay.infra.brokers, clientId: 'isolation-e2e', logLevel: logLevel.NOTHING });
     const producer = kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
-    for (const e of [eventA, eventB]) await producer.send({ topic: registry.topic('validated'), acks: -1, messages: [{ key: e.team_id, value: await registry.encode('validated', e) }] });
+    for (const e of [eventA, eventB])
+      await producer.send({ topic: registry.topic('validated'), acks: -1, messages: [{ key: e.team_id, value: await registry.encode('validated', e) }] });
     await producer.send({ topic: registry.topic('outcomes'), acks: -1, messages: [{ key: teamB.teamId, value: await registry.encode('outcomes', outcomeB) }] });
     await producer.send({ topic: registry.topic('attempts'), acks: -1, messages: [{ key: teamB.teamId, value: await registry.encode('attempts', attemptB) }] });
     await producer.disconnect();
     // Team B's rows are there (asked as team B): what team A must not see.
-    await eventually(async () => {
-      const res = await sqlAs(teamB.teamId, 'SELECT (SELECT count() FROM events), (SELECT count() FROM scenario_runs), (SELECT count() FROM webhook_attempts)');
-      if (JSON.stringify((res.body.rows as unknown[][] | undefined)?.map((r) => r.map(Number))) !== '[[1,1,1]]') throw new Error(`team B: ${JSON.stringify(res.body)}`);
-      return true;
-    }, 60_000, 300);
-    await eventually(async () => Number(((await sqlAs(teamA, 'SELECT count() FROM events')).body.rows as unknown[][] | undefined)?.[0]?.[0]) === 1 || undefined, 60_000, 300);
+    await eventually(
+      async () => {
+        const res = await sqlAs(
+          teamB.teamId,
+          'SELECT (SELECT count() FROM events), (SELECT count() FROM scenario_runs), (SELECT count() FROM webhook_attempts)',
+        );
+        if (JSON.stringify((res.body.rows as unknown[][] | undefined)?.map((r) => r.map(Number))) !== '[[1,1,1]]')
+          throw new Error(`team B: ${JSON.stringify(res.body)}`);
+        return true;
+      },
+      60_000,
+      300,
+    );
+    await eventually(
+      async () => Number(((await sqlAs(teamA, 'SELECT count() FROM events')).body.rows as unknown[][] | undefined)?.[0]?.[0]) === 1 || undefined,
+      60_000,
+      300,
+    );
   }, 300_000);
 
   afterAll(async () => {
@@ -66,13 +106,14 @@ describe('history: service token and team isolation on every internal route', ()
   }, 60_000);
 
   describe('service token', () => {
-    const routes = () => [
-      ['GET', `/internal/v1/event-histories?team_id=${teamA}`],
-      ['GET', `/internal/v1/event-histories/${eventA.event_id}?team_id=${teamA}`],
-      ['GET', `/internal/v1/triggers/${eventA.event_id}?team_id=${teamA}`],
-      ['GET', `/internal/v1/triggers/${eventA.event_id}/workflow?team_id=${teamA}`],
-      ['POST', '/internal/v1/sql'],
-    ] as const;
+    const routes = () =>
+      [
+        ['GET', `/internal/v1/event-histories?team_id=${teamA}`],
+        ['GET', `/internal/v1/event-histories/${eventA.event_id}?team_id=${teamA}`],
+        ['GET', `/internal/v1/triggers/${eventA.event_id}?team_id=${teamA}`],
+        ['GET', `/internal/v1/triggers/${eventA.event_id}/workflow?team_id=${teamA}`],
+        ['POST', '/internal/v1/sql'],
+      ] as const;
 
     it('answers 401 SERVICE_TOKEN_INVALID on every internal route without the token or with a wrong one', async () => {
       for (const [method, path] of routes()) {
@@ -110,7 +151,11 @@ describe('history: service token and team isolation on every internal route', ()
         `/internal/v1/triggers/${eventB.event_id}/workflow?team_id=${teamA}`,
       ]) {
         const res = await call(path);
-        expect({ path, status: res.status, code: res.body.code }).toEqual({ path, status: 404, code: path.includes('triggers') ? 'TRIGGER_NOT_FOUND' : 'EVENT_NOT_FOUND' });
+        expect({ path, status: res.status, code: res.body.code }).toEqual({
+          path,
+          status: 404,
+          code: path.includes('triggers') ? 'TRIGGER_NOT_FOUND' : 'EVENT_NOT_FOUND',
+        });
       }
       // Filters cannot widen the scope: B's event id or contact as a filter finds nothing for A.
       const byContact = await call(`/internal/v1/event-histories?team_id=${teamA}&contact_id=contact-b`);

@@ -22,7 +22,6 @@ import { TriggersHttpController } from './triggers.http';
 import { ServiceTokenGuard } from './service-token.guard';
 import { HISTORY_CLIENT, HISTORY_TOKEN } from './tokens';
 
-
 class StoreLifecycle implements OnApplicationShutdown {
   constructor(
     @Inject(HistoryWriter) private readonly writer: HistoryWriter,
@@ -51,9 +50,7 @@ export class HistoryModule {
     });
     return {
       module: HistoryModule,
-      imports: [
-        WireModule.forService('history', config),
-      ],
+      imports: [WireModule.forService('history', config)],
       controllers: [HistoryConsumer, HistoryHttpController, HistorySqlController, TriggersHttpController],
       providers: [
         { provide: HISTORY_TOKEN, useValue: token },

@@ -20,9 +20,7 @@ export class HistoryHttpController {
   @Get()
   @ApiOperation({ summary: "List the team's event history, newest first, cursor-paginated (team_id required)" })
   @ZodAnswer(200, z.looseObject({ success: z.literal(true), data: z.array(z.looseObject({})), next_cursor: z.string().nullable() }))
-  async list(
-    @ZodQuery(listQuery) q: z.output<typeof listQuery>,
-  ): Promise<{ success: true; data: EventHistoryWithRelations[]; next_cursor: string | null }> {
+  async list(@ZodQuery(listQuery) q: z.output<typeof listQuery>): Promise<{ success: true; data: EventHistoryWithRelations[]; next_cursor: string | null }> {
     try {
       const page = await this.queries.listEventHistories({
         teamId: q.team_id,
@@ -49,7 +47,7 @@ export class HistoryHttpController {
   }
 
   @Get(':event_id')
-  @ApiOperation({ summary: "One event of the team with the scenario runs and deliveries it caused" })
+  @ApiOperation({ summary: 'One event of the team with the scenario runs and deliveries it caused' })
   async get(@Param('event_id') eventId: string, @Query('team_id') teamId?: string): Promise<{ success: true; data: EventHistoryWithRelations }> {
     if (!teamId) throw fail('INVALID_QUERY', 'team_id is required');
     const row = await this.queries.getEvent(teamId, eventId);

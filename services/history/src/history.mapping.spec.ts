@@ -64,13 +64,27 @@ describe('scenarioRunsOf', () => {
         reason_code: '',
         contact_id: 'c1',
         scenario_runs: [
-          { scenario_id: 's1', name: 'Review', outcome: 'matched', reason: '', actions: [{ action_index: 0, webhook_id: 'w1', delivery_id: 'd1', status: 'produced', due_at: null, error: null }] },
+          {
+            scenario_id: 's1',
+            name: 'Review',
+            outcome: 'matched',
+            reason: '',
+            actions: [{ action_index: 0, webhook_id: 'w1', delivery_id: 'd1', status: 'produced', due_at: null, error: null }],
+          },
           { scenario_id: 's2', name: 'VIP', outcome: 'filtered', reason: 'filter: false', actions: [] },
         ],
       }),
     );
     expect(rows).toHaveLength(2);
-    expect(rows[0]).toMatchObject({ event_id: 'e1', scenario_id: 's1', code_name: 'store_purchase', environment: 'production', received_at: 1_700_000_000_000, decided_at: 1_700_000_000_100, contact_id: 'c1' });
+    expect(rows[0]).toMatchObject({
+      event_id: 'e1',
+      scenario_id: 's1',
+      code_name: 'store_purchase',
+      environment: 'production',
+      received_at: 1_700_000_000_000,
+      decided_at: 1_700_000_000_100,
+      contact_id: 'c1',
+    });
     expect(rows[1]).toMatchObject({ outcome: 'filtered', reason: 'filter: false', actions: [] });
   });
 
@@ -82,9 +96,24 @@ describe('scenarioRunsOf', () => {
 describe('fromAttempt', () => {
   it('keeps every field of the attempt record', () => {
     const a: WebhookAttempt = {
-      attempt_id: 'a1', delivery_id: 'd1', team_id: 't1', endpoint_id: 'w1', event_id: 'e1', attempt: 2, outcome: 'retrying',
-      http_status: 503, latency_ms: 12, error: 'HTTP 503', response_snippet: null, attempted_at: 1_700_000_000_500,
-      kind: 'subscription', environment: 'staging', code_name: 'store_purchase', scenario_id: null, occurred_at: 1_700_000_000_000, delivery_created_at: 1_700_000_000_050,
+      attempt_id: 'a1',
+      delivery_id: 'd1',
+      team_id: 't1',
+      endpoint_id: 'w1',
+      event_id: 'e1',
+      attempt: 2,
+      outcome: 'retrying',
+      http_status: 503,
+      latency_ms: 12,
+      error: 'HTTP 503',
+      response_snippet: null,
+      attempted_at: 1_700_000_000_500,
+      kind: 'subscription',
+      environment: 'staging',
+      code_name: 'store_purchase',
+      scenario_id: null,
+      occurred_at: 1_700_000_000_000,
+      delivery_created_at: 1_700_000_000_050,
     };
     expect(fromAttempt(a)).toMatchObject({ attempt_id: 'a1', environment: 'staging', http_status: 503, occurred_at: 1_700_000_000_000 });
   });

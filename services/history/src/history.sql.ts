@@ -27,7 +27,7 @@ export class HistorySqlController {
     const maxRows = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).max_rows : undefined;
     const teamId = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).team_id : undefined;
     if (typeof query !== 'string') throw fail('VALIDATION_FAILED', 'body must be {"query": "SELECT …", "team_id": "…"}');
-    if (typeof teamId !== 'string' || teamId.length === 0) throw fail('VALIDATION_FAILED', 'team_id is required: SQL reads one team\'s rows');
+    if (typeof teamId !== 'string' || teamId.length === 0) throw fail('VALIDATION_FAILED', "team_id is required: SQL reads one team's rows");
     if (maxRows !== undefined && (typeof maxRows !== 'number' || !Number.isInteger(maxRows) || maxRows < 1 || maxRows > 100_000)) {
       throw fail('VALIDATION_FAILED', 'max_rows must be an integer 1..100000');
     }

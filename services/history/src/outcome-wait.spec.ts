@@ -38,7 +38,10 @@ describe('OutcomeWait: one history row per event', () => {
     const wait = new OutcomeWait(w.writer, { waitMs: 1000, rememberMax: 10 });
     const held = wait.hold([row('e1'), row('e2')]);
     expect(wait.waiting).toBe(2);
-    wait.settle([{ team_id: 't1', event_id: 'e1' }, { team_id: 't1', event_id: 'e2' }]);
+    wait.settle([
+      { team_id: 't1', event_id: 'e1' },
+      { team_id: 't1', event_id: 'e2' },
+    ]);
     await expect(held).resolves.toEqual([
       { kind: 'ok', outputs: [] },
       { kind: 'ok', outputs: [] },

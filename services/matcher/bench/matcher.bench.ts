@@ -107,7 +107,15 @@ async function main(): Promise<void> {
           dialect: 'kafka',
           received_at: now + i,
           idempotency_key: null,
-          contact: { id: null, email: `user${c}@example.com`, phone: null, custom_data_json: i % 4 === 0 ? '{"last_store":"PAR-13"}' : null, external_id: null, name: null, attributes_json: null },
+          contact: {
+            id: null,
+            email: `user${c}@example.com`,
+            phone: null,
+            custom_data_json: i % 4 === 0 ? '{"last_store":"PAR-13"}' : null,
+            external_id: null,
+            name: null,
+            attributes_json: null,
+          },
           visitor: null,
           meta_data_json: JSON.stringify({ total_amount: i % 100 }),
           custom_data_json: null,
@@ -136,7 +144,7 @@ async function main(): Promise<void> {
     batchMs.sort((a, b) => a - b);
     const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM scheduled_actions');
     console.log(
-      `matching: ${lanes * perLane} events, ${CONTACTS} contacts, 10 scenarios/code_name: ${(lanes * perLane / seconds).toFixed(0)} events/s; ` +
+      `matching: ${lanes * perLane} events, ${CONTACTS} contacts, 10 scenarios/code_name: ${((lanes * perLane) / seconds).toFixed(0)} events/s; ` +
         `${produced} deliveries, ${rows[0]?.n} scheduled; batch of ${BATCH} p50 ${pct(batchMs, 50)} ms, p99 ${pct(batchMs, 99)} ms`,
     );
 

@@ -46,7 +46,12 @@ describe('matcher end to end', () => {
     const res = await api('POST', '/v1/events', {
       name: codeName,
       code_name: codeName,
-      properties: { metaData: [{ name: 'total_amount', type: 'decimal', required: true }, { name: 'store_code', type: 'text', required: false }] },
+      properties: {
+        metaData: [
+          { name: 'total_amount', type: 'decimal', required: true },
+          { name: 'store_code', type: 'text', required: false },
+        ],
+      },
     });
     expect(res.status).toBe(201);
   };
@@ -193,7 +198,10 @@ describe('matcher end to end', () => {
     for (const row of table) ids.set(await scenario({ name: row.name, code_names: ['filter_test'], ...row.body }), row);
     const vipEvent = await fire('filter_test', { email: 'vip@example.com' }, { total_amount: 20, store_code: 'PAR-13' });
     const newEvent = await fire('filter_test', { email: 'new@example.com' }, { total_amount: 20, store_code: 'PAR-13' });
-    for (const [eventId, column] of [[vipEvent, 'vip'], [newEvent, 'fresh']] as const) {
+    for (const [eventId, column] of [
+      [vipEvent, 'vip'],
+      [newEvent, 'fresh'],
+    ] as const) {
       await trigger(eventId);
       const workflow = (await api<WorkflowBody>('GET', `/v1/triggers/${eventId}/workflow`)).body;
       const got = Object.fromEntries(workflow.scenarios.map((s) => [ids.get(s.scenario_id)?.name, s.outcome]));
@@ -329,7 +337,9 @@ describe('matcher end to end', () => {
     const again = await send('send', { event_name: 'signup_send', user_info: { email: 'new.person@example.com', name: 'N. Person' } });
     const second = await trigger(again.body.trigger_id as string);
     expect(second.summary.total_contacts).toBe(1);
-    const { rows } = await pg.query<{ n: string }>(`SELECT count(*) AS n FROM contacts WHERE team_id = $1 AND email = 'new.person@example.com'`, [relay.teamId]);
+    const { rows } = await pg.query<{ n: string }>(`SELECT count(*) AS n FROM contacts WHERE team_id = $1 AND email = 'new.person@example.com'`, [
+      relay.teamId,
+    ]);
     expect(Number(rows[0]?.n)).toBe(1);
 
     // ShopiMind-style (seed 000): an unknown contact is referenced, not described: no_target, nobody created.
@@ -344,14 +354,20 @@ describe('matcher end to end', () => {
     await sendType('dry_send');
     await api('PUT', '/v1/contacts/c-dry', { external_id: 'ext-dry', email: 'dry@example.com', tags: ['vip'] });
     const ids = {
-      fires: await scenario({ name: 'fires', code_names: ['dry_send'], actions: [{ type: 'webhook', webhook_id: endpoint, template: '{"hi":"{{contact.name}}"}' }] }),
+      fires: await scenario({
+        name: 'fires',
+        code_names: ['dry_send'],
+        actions: [{ type: 'webhook', webhook_id: endpoint, template: '{"hi":"{{contact.name}}"}' }],
+      }),
       tags: await scenario({ name: 'no vips', code_names: ['dry_send'], tags: { none: ['vip'] } }),
       payload: await scenario({ name: 'pro only', code_names: ['dry_send'], filter: { '==': [{ var: 'event.customData.plan' }, 'pro'] } }),
       paused: await scenario({ name: 'paused', code_names: ['dry_send'], status: 'paused' }),
       cooled: await scenario({ name: 'daily', code_names: ['dry_send'], cooldown: 'PT24H' }),
       later: await scenario({ name: 'later', code_names: ['dry_send'], actions: [{ type: 'webhook', webhook_id: endpoint, delay: 'P2D' }] }),
     };
-    await pg.query(`INSERT INTO scenario_cooldowns (scenario_id, contact_id, last_fired_at, last_event_id) VALUES ($1, 'c-dry', now(), 'earlier')`, [ids.cooled]);
+    await pg.query(`INSERT INTO scenario_cooldowns (scenario_id, contact_id, last_fired_at, last_event_id) VALUES ($1, 'c-dry', now(), 'earlier')`, [
+      ids.cooled,
+    ]);
     const admin = new Kafka({ brokers: relay.infra.brokers, clientId: 'e2e-dry', logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
     const snapshot = async () => {

@@ -6,14 +6,7 @@ import { PostgresModule, TeamChanges } from '@relay/control-plane';
 import { DurableProducer, WireModule } from '@relay/kafka';
 import { RelayMetrics, createLogger } from '@relay/observability';
 import { EndpointDirectory, subscriptionSource, type WebhookEndpoint } from '@relay/webhooks';
-import {
-  ContactResolver,
-  ContactsRepository,
-  MatchStore,
-  ScenarioCache,
-  ScenariosRepository,
-  ScheduleStore,
-} from '@relay/scenarios';
+import { ContactResolver, ContactsRepository, MatchStore, ScenarioCache, ScenariosRepository, ScheduleStore } from '@relay/scenarios';
 import { MatcherController } from './matcher.controller';
 import { Scheduler } from './scheduler';
 import { MATCHER_CONFIG, PG_POOL } from './tokens';
@@ -41,9 +34,7 @@ export class MatcherModule {
     const logger = createLogger('matcher', config.RELAY_LOG_LEVEL);
     return {
       module: MatcherModule,
-      imports: [
-        WireModule.forService('matcher', config), PostgresModule.forRoot(config),
-      ],
+      imports: [WireModule.forService('matcher', config), PostgresModule.forRoot(config)],
       controllers: [MatcherController],
       providers: [
         { provide: MATCHER_CONFIG, useValue: config },
@@ -68,8 +59,7 @@ export class MatcherModule {
         {
           provide: ContactResolver,
           inject: [PG_POOL],
-          useFactory: (pool: Pool) =>
-            new ContactResolver(new ContactsRepository(pool), config.RELAY_CONTACT_CACHE_MS, config.RELAY_CONTACT_CACHE_MAX),
+          useFactory: (pool: Pool) => new ContactResolver(new ContactsRepository(pool), config.RELAY_CONTACT_CACHE_MS, config.RELAY_CONTACT_CACHE_MAX),
         },
         { provide: MatchStore, inject: [PG_POOL], useFactory: (pool: Pool) => new MatchStore(pool) },
         {

@@ -67,7 +67,14 @@ function setup(scenarioBodies: Record<string, unknown>[], subscribed: string[] =
     }),
   );
   const cooldowns = new Map<string, number>();
-  const written = { created: [] as Contact[], merges: 0, scheduled: [] as ScheduledInsert[], triggers: [] as TriggerRecord[], claims: [] as CooldownClaim[][], ensured: [] as string[][] };
+  const written = {
+    created: [] as Contact[],
+    merges: 0,
+    scheduled: [] as ScheduledInsert[],
+    triggers: [] as TriggerRecord[],
+    claims: [] as CooldownClaim[][],
+    ensured: [] as string[][],
+  };
   const tx: MatchTx = {
     createContacts: async (c) => (written.created.push(...c.map((x) => x.contact)), c.length),
     mergeContacts: async (m) => void (written.merges += m.length),
@@ -97,7 +104,8 @@ function setup(scenarioBodies: Record<string, unknown>[], subscribed: string[] =
     store: { transact: (work) => work(tx) },
     subscriptions: {
       ensure: async (teams) => void written.ensured.push([...new Set(teams)]),
-      subscribers: (team, environment, event) => (team === 't1' && environment === 'production' && event === 'store_purchase' ? subscribed.map((id) => ({ id })) : []),
+      subscribers: (team, environment, event) =>
+        team === 't1' && environment === 'production' && event === 'store_purchase' ? subscribed.map((id) => ({ id })) : [],
     },
     delayScale: 1,
   });
@@ -122,7 +130,9 @@ describe('match handler', () => {
   it('fans the event out to subscribed endpoints with the resolved contact, after its own merges, not counted as scenario sends', async () => {
     const { handler, written } = setup([], ['ep1', 'ep2']);
     const [outcome] = await handler([message(envelope())]);
-    const subs = outputs(outcome).filter((o) => o.topic === 'deliveries').map((o) => ({ key: o.key, d: o.value as WebhookDelivery }));
+    const subs = outputs(outcome)
+      .filter((o) => o.topic === 'deliveries')
+      .map((o) => ({ key: o.key, d: o.value as WebhookDelivery }));
     expect(subs.map((s) => s.key)).toEqual(['ep1', 'ep2']);
     expect(subs[0]?.d).toMatchObject({ kind: 'subscription', endpoint_id: 'ep1', action: 'store_purchase' });
     expect(JSON.parse(subs[0]?.d.contact_json ?? '{}')).toEqual({
@@ -139,17 +149,24 @@ describe('match handler', () => {
     expect(written.triggers[0]).toMatchObject({ sent: 0, outcome: 'unmatched' });
     // The same event fanned out twice (a redelivery) keeps its delivery ids.
     const [again] = await handler([message(envelope({ event_id: subs[0]?.d.event_id as string }))]);
-    const ids = outputs(again).filter((o) => o.topic === 'deliveries').map((o) => (o.value as WebhookDelivery).delivery_id);
+    const ids = outputs(again)
+      .filter((o) => o.topic === 'deliveries')
+      .map((o) => (o.value as WebhookDelivery).delivery_id);
     expect(ids).toEqual(subs.map((s) => s.d.delivery_id));
   });
 
   it('marks a subscription delivery for nobody known or a visitor with its target', async () => {
     const { handler } = setup([], ['ep1']);
     const [unknown, visitor] = await handler([
-      message(envelope({ contact: { id: null, email: 'nobody@example.com', phone: null, custom_data_json: null, external_id: null, name: null, attributes_json: null } })),
+      message(
+        envelope({
+          contact: { id: null, email: 'nobody@example.com', phone: null, custom_data_json: null, external_id: null, name: null, attributes_json: null },
+        }),
+      ),
       message(envelope({ contact: null, visitor: { id: 'v1', custom_data_json: null } })),
     ]);
-    const contactOf = (o: MessageOutcome | undefined) => JSON.parse((outputs(o).find((x) => x.topic === 'deliveries')?.value as WebhookDelivery).contact_json ?? '{}') as unknown;
+    const contactOf = (o: MessageOutcome | undefined) =>
+      JSON.parse((outputs(o).find((x) => x.topic === 'deliveries')?.value as WebhookDelivery).contact_json ?? '{}') as unknown;
     expect(contactOf(unknown)).toEqual({ target: 'unknown' });
     expect(contactOf(visitor)).toEqual({ target: 'visitor', visitor_id: 'v1' });
   });
@@ -178,7 +195,9 @@ describe('match handler', () => {
     const { handler, written } = setup([{ actions: [{ type: 'webhook', webhook_id: 'w1', delay: 'PT1H' }] }]);
     const [scheduled, unknown] = await handler([
       message(envelope()),
-      message(envelope({ contact: { id: null, email: 'x@example.com', phone: null, custom_data_json: null, external_id: null, name: null, attributes_json: null } })),
+      message(
+        envelope({ contact: { id: null, email: 'x@example.com', phone: null, custom_data_json: null, external_id: null, name: null, attributes_json: null } }),
+      ),
     ]);
     expect(outputs(scheduled).map((o) => [o.topic, (o.value as EventOutcome).status])).toEqual([['outcomes', 'scheduled']]);
     expect(written.scheduled[0]?.due_at).toBe(1_700_000_000_000 + 3600_000);

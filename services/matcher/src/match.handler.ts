@@ -98,7 +98,10 @@ export function createMatchHandler(deps: MatchDeps) {
     const seqs = await deps.changes.currentMany(parsed.map((p) => p.envelope.team_id));
     const seqOf = (teamId: string) => seqs.get(teamId) ?? NO_CHANGES;
     // Only reads when a team changed since its copy was loaded.
-    await deps.subscriptions.ensure(parsed.map((p) => p.envelope.team_id), seqs);
+    await deps.subscriptions.ensure(
+      parsed.map((p) => p.envelope.team_id),
+      seqs,
+    );
     const contactSeqs = new Map([...seqs].map(([team, s]) => [team, s.contactSeq]));
     const resolutions = await deps.contacts.resolveMany(
       parsed.map((p) => ({ team_id: p.envelope.team_id, ref: refOf(p.envelope) })),
@@ -164,7 +167,9 @@ export function createMatchHandler(deps: MatchDeps) {
 
     const outputs = await deps.store.transact(async (tx) => {
       // Created contacts must reflect the batch's later merges too: write their final state.
-      const inserted = await tx.createContacts(created.map((c) => ({ team_id: c.team_id, contact: working.get(`${c.team_id}\u0000${c.contact.id}`) ?? c.contact })));
+      const inserted = await tx.createContacts(
+        created.map((c) => ({ team_id: c.team_id, contact: working.get(`${c.team_id}\u0000${c.contact.id}`) ?? c.contact })),
+      );
       if (inserted < created.length) {
         // Another writer (the API, another matcher) created one of these people meanwhile:
         // roll back and let the stage runner retry the batch, which will resolve them.

@@ -18,9 +18,7 @@ export class ValidatorModule {
   static forRoot(config: Readonly<ValidatorConfig>): DynamicModule {
     return {
       module: ValidatorModule,
-      imports: [
-        WireModule.forService('validator', config), PostgresModule.forRoot(config),
-      ],
+      imports: [WireModule.forService('validator', config), PostgresModule.forRoot(config)],
       controllers: [ValidatorController],
       providers: [
         { provide: TeamChanges, inject: [PG_POOL], useFactory: (pool: Pool) => new TeamChanges(pool) },

@@ -126,10 +126,7 @@ describe('validation handler', () => {
     expect(out.topic).toBe('rejected');
     expect(value.reason_code).toBe('INVALID_PAYLOAD');
     expect(value.errors).toEqual(
-      expect.arrayContaining([
-        'Missing required property: metaData.total_amount',
-        'Invalid type for property: metaData.order_id. Expected number, got string',
-      ]),
+      expect.arrayContaining(['Missing required property: metaData.total_amount', 'Invalid type for property: metaData.order_id. Expected number, got string']),
     );
     expect(value.errors.length).toBe(3);
     expect(JSON.parse(value.envelope_json)).toMatchObject({ event_id: 'e1' });
@@ -137,10 +134,7 @@ describe('validation handler', () => {
   });
 
   it('rejects an unknown event type and broken JSON slots instead of throwing', async () => {
-    const outcomes = await handle([
-      message(envelope({ code_name: 'nope' })),
-      message(envelope({ meta_data_json: '{not json' })),
-    ]);
+    const outcomes = await handle([message(envelope({ code_name: 'nope' })), message(envelope({ meta_data_json: '{not json' }))]);
     const codes = outcomes.map((o) => ((o as { outputs: OutputRecord<'rejected'>[] }).outputs[0]?.value as RejectedEvent).reason_code);
     expect(codes).toEqual(['UNKNOWN_EVENT_TYPE', 'INVALID_ENVELOPE']);
   });

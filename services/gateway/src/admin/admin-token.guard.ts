@@ -22,7 +22,8 @@ export class AdminTokenGuard implements CanActivate {
     if (!expected) {
       throw new ApiError('ROUTE_NOT_FOUND', [`Cannot ${request.method} ${request.url.split('?')[0]}`]);
     }
-    if (!adminTokenMatches(expected, bearerToken(request.headers.authorization))) throw ApiError.unauthorized('Invalid or missing admin token (Authorization: Bearer …)');
+    if (!adminTokenMatches(expected, bearerToken(request.headers.authorization)))
+      throw ApiError.unauthorized('Invalid or missing admin token (Authorization: Bearer …)');
     return true;
   }
 }

@@ -15,10 +15,6 @@ import { KeyChangeFeed } from './key-change.feed';
 @Module({
   imports: [AuditModule, RateLimitModule],
   controllers: [AdminController],
-  providers: [
-    AdminTokenGuard,
-    KeyChangeFeed,
-    { provide: TeamsRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new TeamsRepository(pool) },
-  ],
+  providers: [AdminTokenGuard, KeyChangeFeed, { provide: TeamsRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new TeamsRepository(pool) }],
 })
 export class AdminModule {}

@@ -46,8 +46,14 @@ describe('admin request bodies', () => {
       ok: true,
       value: { environment: 'staging', rate_limit: { requests: 50, perSeconds: 1 } },
     });
-    expect(parse(createKeySchema, { environment: 'production', expires_at: '2025-01-01T00:00:00Z' })).toMatchObject({ ok: false, errors: ['expires_at must be in the future'] });
-    expect(parse(createKeySchema, { environment: 'production', expires_at: 'tomorrow' })).toMatchObject({ ok: false, errors: ['expires_at must be an ISO 8601 date-time'] });
+    expect(parse(createKeySchema, { environment: 'production', expires_at: '2025-01-01T00:00:00Z' })).toMatchObject({
+      ok: false,
+      errors: ['expires_at must be in the future'],
+    });
+    expect(parse(createKeySchema, { environment: 'production', expires_at: 'tomorrow' })).toMatchObject({
+      ok: false,
+      errors: ['expires_at must be an ISO 8601 date-time'],
+    });
     expect(parse(createKeySchema, { environment: 'prod' })).toMatchObject({ ok: false, errors: ['environment must be "production" or "staging"'] });
     expect(parse(createKeySchema, undefined)).toMatchObject({ ok: false, errors: ['environment must be "production" or "staging"'] });
   });
@@ -55,7 +61,10 @@ describe('admin request bodies', () => {
   it('rotate: optional overlap', () => {
     expect(parse(rotateKeySchema, undefined)).toEqual({ ok: true, value: {} });
     expect(parse(rotateKeySchema, { overlap: 'PT10M' })).toEqual({ ok: true, value: { overlap: 600 } });
-    expect(parse(rotateKeySchema, { overlap: '10 minutes' })).toMatchObject({ ok: false, errors: ['overlap must be an ISO 8601 duration up to P31D (e.g. PT10M, PT1H)'] });
+    expect(parse(rotateKeySchema, { overlap: '10 minutes' })).toMatchObject({
+      ok: false,
+      errors: ['overlap must be an ISO 8601 duration up to P31D (e.g. PT10M, PT1H)'],
+    });
   });
 
   it('audit query: a bad limit is INVALID_QUERY, like on every list route', () => {

@@ -10,11 +10,7 @@ const unavailable = () => new ApiError('HISTORY_UNAVAILABLE', ['The history serv
  * carries the service credential (`Authorization: Bearer <RELAY_HISTORY_TOKEN>`); a history
  * service that refuses it is a deployment fault (the two tokens differ), a 502 for the caller.
  */
-export async function getFromHistory<T>(
-  history: { url: string; token: string | undefined },
-  path: string,
-  timeoutMs = 10_000,
-): Promise<T> {
+export async function getFromHistory<T>(history: { url: string; token: string | undefined }, path: string, timeoutMs = 10_000): Promise<T> {
   let res: Response;
   try {
     res = await fetch(`${history.url}${path}`, {

@@ -8,7 +8,6 @@ import { ZodAnswer, ZodQuery } from '@relay/http-api';
 import { historyFiltersQuery, type HistoryFiltersQuery } from '@relay/history-store';
 import { historyEvent, historyPage } from '../http/answers';
 
-
 /**
  * Seed 000's listEventHistories. The history service owns the store (embedded ClickHouse
  * is one process per data directory), so the gateway — the one public base URL —

@@ -167,7 +167,9 @@ export const contactView = z.object({
   updated_at: timestamp,
 });
 /** One line of the import's NDJSON answer. */
-export const importLine = z.looseObject({ type: z.enum(['error', 'progress', 'done', 'failed']) }).meta({ example: { type: 'done', lines: 2, upserted: 2, errors: 0 } });
+export const importLine = z
+  .looseObject({ type: z.enum(['error', 'progress', 'done', 'failed']) })
+  .meta({ example: { type: 'done', lines: 2, upserted: 2, errors: 0 } });
 
 // ---------------------------------------------------------------- history and triggers
 
@@ -283,6 +285,8 @@ export const dryRunAnswer = z.object({
 
 export const collectAnswer = z.union([
   z.object({ success: z.literal(true), event_id: id }).describe('track: accepted'),
-  z.object({ success: z.literal(true), event_id: id, status: z.literal('rejected'), errors: z.array(z.string()) }).describe('track without debug: recorded as rejected'),
+  z
+    .object({ success: z.literal(true), event_id: id, status: z.literal('rejected'), errors: z.array(z.string()) })
+    .describe('track without debug: recorded as rejected'),
   z.object({ success: z.literal(true), client_id: z.string(), email: z.string(), expires_at: timestamp }).describe('identify: the link'),
 ]);

@@ -9,7 +9,8 @@ const PG_UNAVAILABLE_CODES = /^(08...|53300|57P01|57P02|57P03)$/;
 /** Socket-level failures of a database or broker connection. */
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 /** What node-postgres says when its connection goes away or cannot be made in time. */
-const PG_CONNECTION_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|not queryable|is not currently accepting connections|the database system is (starting up|shutting down|in recovery mode)/i;
+const PG_CONNECTION_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|not queryable|is not currently accepting connections|the database system is (starting up|shutting down|in recovery mode)/i;
 
 /**
  * Which dependency an error shows to be unavailable (the request may be retried and

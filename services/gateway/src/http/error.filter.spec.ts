@@ -20,7 +20,10 @@ function answer(error: unknown): { status: number; headers: Record<string, strin
       return Promise.resolve();
     },
   };
-  const host = { getType: () => 'http', switchToHttp: () => ({ getResponse: () => reply, getRequest: () => ({ url: '/v1/events/trigger/x' }) }) } as unknown as ArgumentsHost;
+  const host = {
+    getType: () => 'http',
+    switchToHttp: () => ({ getResponse: () => reply, getRequest: () => ({ url: '/v1/events/trigger/x' }) }),
+  } as unknown as ArgumentsHost;
   gatewayErrorFilter({ error: () => undefined }).catch(error, host);
   return out;
 }
@@ -31,7 +34,11 @@ describe('ErrorFilter: a dependency that is down is 503 DEPENDENCY_UNAVAILABLE w
   it.each([
     ['a produce Kafka did not acknowledge in time', new ProduceError('PRODUCE_TIMEOUT', 'Kafka did not acknowledge within 10000 ms'), 'Kafka'],
     ['a full producer queue', new ProduceError('PRODUCER_QUEUE_FULL', '10000 records already wait'), 'Kafka'],
-    ['kafkajs giving up its retries', new KafkaJSNumberOfRetriesExceeded(new KafkaJSConnectionError('Connection error: connect ECONNREFUSED'), { retryCount: 5, retryTime: 3000 }), 'Kafka'],
+    [
+      'kafkajs giving up its retries',
+      new KafkaJSNumberOfRetriesExceeded(new KafkaJSConnectionError('Connection error: connect ECONNREFUSED'), { retryCount: 5, retryTime: 3000 }),
+      'Kafka',
+    ],
     ['PostgreSQL restarting (57P01 admin_shutdown)', pgError('57P01', 'terminating connection due to administrator command'), 'PostgreSQL'],
     ['PostgreSQL starting up (57P03)', pgError('57P03', 'the database system is starting up'), 'PostgreSQL'],
     ['a refused connection', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }), 'PostgreSQL'],

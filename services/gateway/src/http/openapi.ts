@@ -7,12 +7,14 @@ import { ERROR_CODES, completeDocument, errorBodySchema, responseSchema, type Er
 const sendmatorErrorSchema = z
   .object({
     statusCode: z.number().int(),
-    message: z.string().describe("the seed's exact message, e.g. \"Unauthorized\", \"Invalid team context\""),
+    message: z.string().describe('the seed\'s exact message, e.g. "Unauthorized", "Invalid team context"'),
     error: z.string().describe('the HTTP reason phrase'),
     code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]),
     errors: z.array(z.string()),
   })
-  .meta({ example: { statusCode: 401, message: 'Invalid team context', error: 'Unauthorized', code: 'INVALID_TEAM_CONTEXT', errors: ['Invalid team context'] } });
+  .meta({
+    example: { statusCode: 401, message: 'Invalid team context', error: 'Unauthorized', code: 'INVALID_TEAM_CONTEXT', errors: ['Invalid team context'] },
+  });
 
 const API_KEY: Record<string, string[]>[] = [{ 'api-key': [] }, { 'api-key-bearer': [] }, { 'spm-api-key': [] }];
 const RATE_LIMITED = new Set(['post /v1/events/trigger/{code_name}', 'post /api/v1/events/send', 'post /api/v1/events/trigger', 'post /http/v1/collect']);
@@ -57,7 +59,12 @@ export function gatewayDocument(app: INestApplication): OpenAPIObject {
   if (importOp) {
     importOp.requestBody = {
       required: true,
-      content: { 'application/x-ndjson': { schema: { type: 'string', description: 'one POST /v1/contacts body per line' }, example: '{"email":"a@example.com"}\n{"email":"b@example.com"}\n' } },
+      content: {
+        'application/x-ndjson': {
+          schema: { type: 'string', description: 'one POST /v1/contacts body per line' },
+          example: '{"email":"a@example.com"}\n{"email":"b@example.com"}\n',
+        },
+      },
     };
   }
   return completeDocument(document, [

@@ -73,8 +73,7 @@ export function toEnvelope(
 }
 
 const text = (v: unknown): string | null => (typeof v === 'string' || typeof v === 'number' ? String(v) : null);
-const obj = (v: unknown): Record<string, unknown> | null =>
-  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+const obj = (v: unknown): Record<string, unknown> | null => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
 
 /**
  * Best-effort envelope of an event that failed validation at the gateway (Simon's

@@ -111,9 +111,7 @@ export async function prepareSend(
   const { value: send, errors } = readSendBody(body);
   const userInfo = send.user_info ?? {};
   const externalId = userInfo.contact_external_id ?? null;
-  const sourceRecord = send.source
-    ? { type: send.source.type ?? null, ip: send.source.ip ?? null, user_agent: send.source.user_agent ?? null }
-    : null;
+  const sourceRecord = send.source ? { type: send.source.type ?? null, ip: send.source.ip ?? null, user_agent: send.source.user_agent ?? null } : null;
 
   const contact: Record<string, unknown> = {};
   if (externalId !== null) contact.id = externalId;

@@ -19,7 +19,10 @@ function collectBody(strict: boolean) {
     type: leaf(z.enum(['track', 'identify']), null),
     event: leaf(z.literal('custom').optional().describe('track: only custom events'), null),
     clientId: leaf(z.string().min(1).optional().describe('links identify and track calls (7 days)'), undefined),
-    context: leaf(object({ debug: leaf(z.boolean().optional().describe('true: a refused payload answers 412 with the reasons'), false) }).optional(), undefined),
+    context: leaf(
+      object({ debug: leaf(z.boolean().optional().describe('true: a refused payload answers 412 with the reasons'), false) }).optional(),
+      undefined,
+    ),
     sentAt: leaf(z.number().optional().describe('epoch ms: the time the event occurred'), undefined),
     properties: leaf(
       object({

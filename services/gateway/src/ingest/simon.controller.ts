@@ -12,7 +12,6 @@ import { jsonObject, seedMessages } from './sendmator-body';
 import { RateLimitService } from '../rate-limit/rate-limit.service';
 import { IngestService, rawEnvelope, toEnvelope, type EnvelopeExtras } from './ingest.service';
 
-
 interface Problem {
   code: 'INVALID_PAYLOAD' | 'UNKNOWN_EVENT_TYPE' | 'IDENTITY_REQUIRED';
   errors: string[];
@@ -50,11 +49,7 @@ export class SimonController {
   @ApiOperation({ summary: 'Collect a track or identify call (Simon-style body; partnerId and partnerSecret authenticate)' })
   @DocBody(simonBody)
   @ZodAnswer(200, collectAnswer)
-  async collect(
-    @Body() body: unknown,
-    @Req() request: FastifyRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<Record<string, unknown>> {
+  async collect(@Body() body: unknown, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<Record<string, unknown>> {
     const object = jsonObject.safeParse(body);
     if (!object.success) throw ApiError.badRequest(['Request body must be a JSON object']);
     const { value, unknown } = readCollectBody(object.data);

@@ -24,7 +24,11 @@ export class ScenariosController {
   @Post()
   @HttpCode(201)
   @ApiOperation({ summary: 'Create a scenario subscribed to code_names (the event types may not exist yet)' })
-  @DocBody(scenarioCreateSchema, { name: 'Welcome', code_names: ['user_signup'], actions: [{ type: 'webhook', webhook_id: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b', delay: 'PT1H' }] })
+  @DocBody(scenarioCreateSchema, {
+    name: 'Welcome',
+    code_names: ['user_signup'],
+    actions: [{ type: 'webhook', webhook_id: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b', delay: 'PT1H' }],
+  })
   @ZodAnswer(201, dataAnswer(scenarioView))
   // The shape of GET /v1/scenarios/:id: the scenario (and its id) under `data`.
   async create(@Principal() principal: ApiKeyPrincipal, @Body() body: unknown): Promise<{ success: true; data: View }> {

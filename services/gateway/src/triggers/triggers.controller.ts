@@ -39,10 +39,7 @@ export class TriggersController {
   @Get(':id/workflow')
   @ApiOperation({ summary: 'Per scenario and action: matched, or why not (filtered, cooldown, paused, no_target), and where each delivery stands' })
   @ZodAnswer(200, triggerWorkflowView)
-  async workflow(
-    @Principal() principal: ApiKeyPrincipal,
-    @Param('id') id: string,
-  ): Promise<TriggerWorkflowView & { contact: JsonMap | null }> {
+  async workflow(@Principal() principal: ApiKeyPrincipal, @Param('id') id: string): Promise<TriggerWorkflowView & { contact: JsonMap | null }> {
     const [workflow, contact] = await Promise.all([
       this.forward<TriggerWorkflowView>(id, '/workflow', principal.teamId),
       this.triggers.resolvedContact(principal.teamId, id),
@@ -53,6 +50,10 @@ export class TriggersController {
   private forward<T>(id: string, suffix: string, teamId: string, extra: Record<string, string> = {}): Promise<T> {
     const params = new URLSearchParams({ team_id: teamId, ...extra });
     // The history service answers 404 TRIGGER_NOT_FOUND for an event it does not hold.
-    return getFromHistory<T>({ url: this.config.RELAY_HISTORY_URL, token: this.config.RELAY_HISTORY_TOKEN }, `/internal/v1/triggers/${encodeURIComponent(id)}${suffix}?${params.toString()}`, 5000);
+    return getFromHistory<T>(
+      { url: this.config.RELAY_HISTORY_URL, token: this.config.RELAY_HISTORY_TOKEN },
+      `/internal/v1/triggers/${encodeURIComponent(id)}${suffix}?${params.toString()}`,
+      5000,
+    );
   }
 }

@@ -107,7 +107,10 @@ export class WebhooksController {
   @ApiOperation({ summary: 'Create an endpoint; the signing secret is returned only here and on rotation' })
   @ZodAnswer(201, withSecret)
   // One shape, the rotation's and get's: the endpoint under `data`, the signing secret beside it.
-  async create(@Principal() principal: ApiKeyPrincipal, @ZodBody(endpointCreateSchema) body: EndpointCreateBody): Promise<{ success: true; data: WebhookEndpoint; secret: string }> {
+  async create(
+    @Principal() principal: ApiKeyPrincipal,
+    @ZodBody(endpointCreateSchema) body: EndpointCreateBody,
+  ): Promise<{ success: true; data: WebhookEndpoint; secret: string }> {
     const input = withDefaults(body, { environment: principal.environment, timeoutMs: this.options.defaultTimeoutMs });
     await this.checkUrl(input.url);
     const { endpoint, secret } = await this.repo.create(principal.teamId, input);

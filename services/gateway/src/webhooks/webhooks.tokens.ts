@@ -1,6 +1,5 @@
 export const WEBHOOKS_OPTIONS = Symbol('WEBHOOKS_OPTIONS');
 
-
 import type { WebhookTargetPolicy } from '@relay/webhooks';
 
 export interface WebhooksOptions {
