@@ -1,5 +1,5 @@
 import { Controller, Get, Header, Inject, Module, type DynamicModule } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiInternalServerErrorResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ZodAnswer } from '@relay/http-api';
 import { z } from 'zod';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TerminusModule } from '@nestjs/terminus';
@@ -49,6 +49,8 @@ class HealthController {
   @Get('live')
   @ApiOperation({ summary: 'Liveness: the process answers (restart it only if this fails)' })
   @ZodAnswer(200, z.object({ status: z.literal('ok') }))
+  // The only failure an answering process has: the app-level error filter's 500 INTERNAL.
+  @ApiInternalServerErrorResponse({ description: 'Error: INTERNAL (see docs/api.md)', schema: { $ref: '#/components/schemas/Error' } })
   live(): { status: 'ok' } {
     return { status: 'ok' };
   }

@@ -98,6 +98,7 @@ describe('OpenAPI contract of the gateway', () => {
     for (const { path: p, op } of others) {
       expect({ p, summary: Boolean(op.summary) }).toEqual({ p, summary: true });
       expect({ p, schema: Boolean(Object.values(op.responses['200']?.content ?? {})[0]?.schema) }).toEqual({ p, schema: true });
+      expect({ p, errors: Object.keys(op.responses).some((s) => Number(s) >= 400) }).toEqual({ p, errors: true });
     }
     expect((await call('get', '/health/live', '/health/live', undefined, {})).status).toBe(200);
     expect((await call('get', '/health/ready', '/health/ready', undefined, {})).status).toBe(200);

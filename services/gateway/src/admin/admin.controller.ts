@@ -1,5 +1,5 @@
-import { Controller, Get, HttpCode, Inject, Param, Post, UseGuards } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { ApiOperation } from '@nestjs/swagger';
 import {
   ApiKeysRepository,
   TeamsRepository,
@@ -25,7 +25,8 @@ import {
   type CreateTeamInput,
   type RotateKeyInput,
 } from './admin.dto';
-import { AdminTokenGuard } from './admin-token.guard';
+
+import { AdminRoutes } from '../http/routes';
 
 export type TeamView = Omit<Team, 'rate_limit'> & { rate_limit: RateLimitView | null };
 export type KeyView = Omit<ApiKeyRecord, 'rate_limit'> & { rate_limit: RateLimitView | null };
@@ -37,9 +38,7 @@ const keyView = (k: ApiKeyRecord): KeyView => ({ ...k, rate_limit: rateLimitView
  * Teams, API keys and the audit trail, for operators: `Authorization: Bearer
  * <RELAY_ADMIN_TOKEN>`. `npm run relay` is a thin client of these routes.
  */
-@ApiTags('admin')
-@UseGuards(AdminTokenGuard)
-@Controller('admin/v1')
+@AdminRoutes('admin/v1')
 export class AdminController {
   constructor(
     @Inject(TeamsRepository) private readonly teams: TeamsRepository,

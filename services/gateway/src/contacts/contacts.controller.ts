@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { PassThrough } from 'node:stream';
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Req, Res, UseGuards } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Delete, Get, HttpCode, Inject, Param, Post, Put, Req, Res } from '@nestjs/common';
+import { ApiOperation } from '@nestjs/swagger';
 import { DocBody, ZodAnswer, ZodQuery } from '@relay/http-api';
 import { z } from 'zod';
 import { contactView, dataAnswer, importLine, okAnswer } from '../http/answers';
@@ -17,9 +17,10 @@ import {
   writeLine,
   type Contact,
 } from '@relay/scenarios';
-import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
+import { Principal } from '../auth/api-key.guard';
 import { ApiError } from '../http/api-error';
 import { asApi } from '../scenarios/scenarios-errors';
+import { TeamRoutes } from '../http/routes';
 
 const NDJSON = 'application/x-ndjson';
 
@@ -52,9 +53,7 @@ const notFound = (what: string) => ApiError.notFound('CONTACT_NOT_FOUND', `Conta
  * Contacts of the key's team. Identity resolution rules (which identifier wins, what
  * happens when email and phone name different contacts): docs/scenarios.md.
  */
-@ApiTags('contacts')
-@UseGuards(ApiKeyGuard)
-@Controller('v1/contacts')
+@TeamRoutes('contacts', 'v1/contacts')
 export class ContactsController {
   constructor(
     @Inject(ContactsRepository) private readonly contacts: ContactsRepository,

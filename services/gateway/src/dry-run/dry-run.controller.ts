@@ -1,13 +1,14 @@
-import { Body, Controller, Headers, HttpCode, Inject, Post, UseGuards } from '@nestjs/common';
-import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Headers, HttpCode, Inject, Post } from '@nestjs/common';
+import { ApiOperation } from '@nestjs/swagger';
 import { EventTypeCache, type ApiKeyPrincipal } from '@relay/control-plane';
 import { DryRun, type DryRunResult } from '@relay/scenarios';
-import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
+import { Principal } from '../auth/api-key.guard';
 import { prepareSend } from '../ingest/sendmator.controller';
 import { RateLimited } from '../rate-limit/rate-limit.guard';
 import { DocBody, ZodAnswer } from '@relay/http-api';
 import { dryRunAnswer } from '../http/answers';
 import { sendmatorBody } from '../ingest/sendmator-body';
+import { TeamRoutes } from '../http/routes';
 
 /**
  * Seed 003's synchronous trigger as a dry run: the same checks as `POST
@@ -15,10 +16,7 @@ import { sendmatorBody } from '../ingest/sendmator-body';
  * fire, and why the others would not), with no side effect — nothing produced to Kafka,
  * no cooldown claimed, no contact created or changed. See docs/scenarios.md.
  */
-@ApiTags('scenarios')
-@ApiHeader({ name: 'X-Team-ID', required: true })
-@UseGuards(ApiKeyGuard)
-@Controller('api/v1/events')
+@TeamRoutes('scenarios', 'api/v1/events', { teamHeader: true })
 export class DryRunController {
   constructor(
     @Inject(EventTypeCache) private readonly eventTypes: EventTypeCache,

@@ -1,12 +1,13 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, UseGuards } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Delete, Get, HttpCode, Inject, Param, Patch, Post } from '@nestjs/common';
+import { ApiOperation } from '@nestjs/swagger';
 import { EventTypesRepository, type ApiKeyPrincipal, type StoredEventType } from '@relay/control-plane';
 import { mergeEventTypePatch, parseEventTypeDefinition, parseEventTypePatch } from '@relay/event-schema';
 import { AuditService, actorOf } from '../audit/audit.service';
-import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
+import { Principal } from '../auth/api-key.guard';
 import { DocBody, ZodAnswer, ZodQuery, pageQuery, type PageQuery } from '@relay/http-api';
 import { dataAnswer, eventTypeBody, eventTypePatchBody, eventTypeView, okAnswer, pageAnswer } from '../http/answers';
 import { ApiError } from '../http/api-error';
+import { TeamRoutes } from '../http/routes';
 
 export interface EventTypeView extends StoredEventType {
   trigger_path: string;
@@ -15,9 +16,7 @@ export interface EventTypeView extends StoredEventType {
 const view = (t: StoredEventType): EventTypeView => ({ ...t, trigger_path: `/v1/events/trigger/${t.code_name}` });
 
 /** Seed 000's createEvent · listEvents · getEvent · updateEvent · deleteEvent. */
-@ApiTags('event types')
-@UseGuards(ApiKeyGuard)
-@Controller('v1/events')
+@TeamRoutes('event types', 'v1/events')
 export class EventTypesController {
   constructor(
     @Inject(EventTypesRepository) private readonly repo: EventTypesRepository,

@@ -1,21 +1,20 @@
-import { Controller, Get, Inject, Param, UseGuards } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Get, Inject, Param } from '@nestjs/common';
+import { ApiOperation } from '@nestjs/swagger';
 import type { ApiKeyPrincipal } from '@relay/control-plane';
-import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
+import { Principal } from '../auth/api-key.guard';
 import { CONFIG, type Config } from '../tokens';
 import { getFromHistory } from './history-api';
 import { ZodAnswer, ZodQuery } from '@relay/http-api';
 import { historyFiltersQuery, type HistoryFiltersQuery } from '@relay/history-store';
 import { historyEvent, historyPage } from '../http/answers';
+import { TeamRoutes } from '../http/routes';
 
 /**
  * Seed 000's listEventHistories. The history service owns the store (embedded ClickHouse
  * is one process per data directory), so the gateway — the one public base URL —
  * forwards the query with the caller's team.
  */
-@ApiTags('history')
-@UseGuards(ApiKeyGuard)
-@Controller('v1/event-histories')
+@TeamRoutes('history', 'v1/event-histories')
 export class HistoryController {
   constructor(@Inject(CONFIG) private readonly config: Config) {}
 

@@ -1,9 +1,9 @@
-import { Body, Controller, Headers, HttpCode, Inject, Post, UseGuards } from '@nestjs/common';
-import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Headers, HttpCode, Inject, Post } from '@nestjs/common';
+import { ApiHeader, ApiOperation } from '@nestjs/swagger';
 import { EventTypeCache, type ApiKeyPrincipal } from '@relay/control-plane';
 import { SENDMATOR_PATHS, validateTriggerPayload } from '@relay/event-schema';
 import { RelayMetrics } from '@relay/observability';
-import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
+import { Principal } from '../auth/api-key.guard';
 import { ApiError } from '../http/api-error';
 import { DocBody, ZodAnswer } from '@relay/http-api';
 import { sendAnswer } from '../http/answers';
@@ -11,6 +11,7 @@ import { eventNameSchema, jsonObject, readSendBody, sendmatorBody, triggerAtSche
 import { RateLimited } from '../rate-limit/rate-limit.guard';
 import type { EventEnvelope } from '@relay/contracts';
 import { IngestService, toEnvelope, type EnvelopeExtras } from './ingest.service';
+import { TeamRoutes } from '../http/routes';
 
 export interface SendResponse {
   success: true;
@@ -33,10 +34,7 @@ export interface SendResponse {
  * profile (not schema-checked); event_data → customData; variables, source, trigger_at as
  * they are.
  */
-@ApiTags('ingestion')
-@ApiHeader({ name: 'X-Team-ID', required: true })
-@UseGuards(ApiKeyGuard)
-@Controller('api/v1/events')
+@TeamRoutes('ingestion', 'api/v1/events', { teamHeader: true })
 export class SendmatorController {
   constructor(
     @Inject(EventTypeCache) private readonly eventTypes: EventTypeCache,

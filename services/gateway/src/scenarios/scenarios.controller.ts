@@ -1,13 +1,14 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, UseGuards } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Delete, Get, HttpCode, Inject, Param, Patch, Post } from '@nestjs/common';
+import { ApiOperation } from '@nestjs/swagger';
 import type { ApiKeyPrincipal } from '@relay/control-plane';
 import { ScenariosRepository, parseScenarioDefinition, parseScenarioPatch, scenarioCreateSchema, scenarioPatchSchema, type Scenario } from '@relay/scenarios';
-import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
+import { Principal } from '../auth/api-key.guard';
 import { z } from 'zod';
 import { DocBody, ZodAnswer, ZodQuery, pageQuery } from '@relay/http-api';
 import { dataAnswer, okAnswer, pageAnswer, scenarioView } from '../http/answers';
 import { ApiError } from '../http/api-error';
 import { asApi } from './scenarios-errors';
+import { TeamRoutes } from '../http/routes';
 
 type View = Omit<Scenario, 'team_id' | 'cooldown_ms'>;
 const view = ({ team_id: _t, cooldown_ms: _c, ...rest }: Scenario): View => rest;
@@ -15,9 +16,7 @@ const listQuery = pageQuery(200, 50).extend({ code_name: z.string().min(1).optio
 const notFound = (id: string) => ApiError.notFound('SCENARIO_NOT_FOUND', `Scenario not found: ${id}`);
 
 /** `/v1/scenarios`, team-scoped (another team's id is a 404). Model and rules: docs/scenarios.md. */
-@ApiTags('scenarios')
-@UseGuards(ApiKeyGuard)
-@Controller('v1/scenarios')
+@TeamRoutes('scenarios', 'v1/scenarios')
 export class ScenariosController {
   constructor(@Inject(ScenariosRepository) private readonly scenarios: ScenariosRepository) {}
 

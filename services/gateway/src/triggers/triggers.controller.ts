@@ -1,14 +1,15 @@
-import { Controller, Get, Inject, Param, Req, UseGuards } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Get, Inject, Param, Req } from '@nestjs/common';
+import { ApiOperation } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import type { ApiKeyPrincipal } from '@relay/control-plane';
 import type { TriggerStatusView, TriggerWorkflowView } from '@relay/history-store';
 import { TriggersRepository, type JsonMap } from '@relay/scenarios';
-import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
+import { Principal } from '../auth/api-key.guard';
 import { getFromHistory } from '../history/history-api';
 import { CONFIG, type Config } from '../tokens';
 import { ZodAnswer } from '@relay/http-api';
 import { triggerStatusView, triggerWorkflowView } from '../http/answers';
+import { TeamRoutes } from '../http/routes';
 
 /**
  * Seed 003's trigger tracking, under its own `/api/v1/triggers` and as `/v1/triggers`.
@@ -18,9 +19,7 @@ import { triggerStatusView, triggerWorkflowView } from '../http/answers';
  * succeeded. The workflow adds what history does not hold: how the matcher resolved the
  * contact (its PostgreSQL row).
  */
-@ApiTags('triggers')
-@UseGuards(ApiKeyGuard)
-@Controller(['v1/triggers', 'api/v1/triggers'])
+@TeamRoutes('triggers', ['v1/triggers', 'api/v1/triggers'])
 export class TriggersController {
   constructor(
     @Inject(TriggersRepository) private readonly triggers: TriggersRepository,

@@ -1,5 +1,5 @@
-import { Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, UseGuards } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Delete, Get, HttpCode, Inject, Param, Patch, Post } from '@nestjs/common';
+import { ApiOperation } from '@nestjs/swagger';
 import type { ApiKeyPrincipal } from '@relay/control-plane';
 import {
   UrlPolicyError,
@@ -14,12 +14,13 @@ import {
   type EndpointPatchBody,
   type WebhookEndpoint,
 } from '@relay/webhooks';
-import { ApiKeyGuard, Principal } from '../auth/api-key.guard';
+import { Principal } from '../auth/api-key.guard';
 import { z } from 'zod';
 import { ZodAnswer, ZodBody, ZodQuery, limitParam, pageQuery, type PageQuery } from '@relay/http-api';
 import { attemptView, dataAnswer, okAnswer, pageAnswer, replayAnswer, timestamp } from '../http/answers';
 import { ApiError } from '../http/api-error';
 import { WEBHOOKS_OPTIONS, type WebhooksOptions } from './webhooks.tokens';
+import { TeamRoutes } from '../http/routes';
 
 const isoDate = (field: string) => z.iso.datetime({ offset: true, error: `${field} must be an ISO 8601 date-time` });
 
@@ -82,9 +83,7 @@ const withSecret = dataAnswer(endpointView).extend({ secret: z.string().meta({ e
 const notFound = (id: string) => ApiError.notFound('WEBHOOK_NOT_FOUND', `Webhook endpoint not found: ${id}`);
 
 /** Seed 004's subscriptions as `/v1/webhooks`, team-scoped (another team's id is a 404). */
-@ApiTags('webhooks')
-@UseGuards(ApiKeyGuard)
-@Controller('v1/webhooks')
+@TeamRoutes('webhooks', 'v1/webhooks')
 export class WebhooksController {
   constructor(
     @Inject(WebhookEndpointsRepository) private readonly repo: WebhookEndpointsRepository,
