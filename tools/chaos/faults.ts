@@ -299,7 +299,9 @@ export const FAULTS: Fault[] = [
         },
         check: async (_s, _fx, r) => {
           r.notes.push(
-            'one broker: a SIGKILL keeps the page cache, so this tests clients and the gateway, not replication (the 3-node topology, RELAY_KAFKA_NODES=3, is what tests broker durability)',
+            process.env.RELAY_CHAOS_KAFKA_NODES === '3'
+              ? 'three nodes (replication factor 3, min.insync.replicas 2): one node SIGKILLed and restarted under load'
+              : 'one broker: a SIGKILL keeps the page cache, so this tests clients and the gateway, not replication (RELAY_CHAOS_KAFKA_NODES=3 runs the row on three nodes)',
           );
         },
       }),
