@@ -1,4 +1,4 @@
-import { SeqCache } from './team-changes';
+import { SeqCache, TeamChanges } from './team-changes';
 
 describe('SeqCache', () => {
   it('answers from memory only while the entry is at least as recent as the sequence asked for', async () => {
@@ -58,5 +58,79 @@ describe('SeqCache', () => {
     expect(cache.size).toBe(2);
     expect(cache.peek('b', 0)).toBeUndefined();
     expect(cache.peek('a', 0)).toBe('a');
+  });
+});
+
+describe('TeamChanges', () => {
+  /** TeamChanges on a pool whose lookups answer when the test says, with the sequences of the moment they were sent. */
+  function withFakePool(initial: Record<string, number>) {
+    const seqs = new Map(Object.entries(initial));
+    const sent: { teamIds: string[]; answer: () => void }[] = [];
+    const pool = {
+      query: (_sql: string, [teamIds]: [string[]]) =>
+        new Promise((resolve) => {
+          // The snapshot is taken when the lookup is sent, as PostgreSQL would.
+          const rows = teamIds.filter((id) => seqs.has(id)).map((id) => ({ team_id: id, seq: String(seqs.get(id)), contact_seq: '0' }));
+          sent.push({ teamIds, answer: () => resolve({ rows }) });
+        }),
+    };
+    return { changes: new TeamChanges(pool as unknown as ConstructorParameters<typeof TeamChanges>[0]), seqs, sent };
+  }
+  const settle = () => new Promise<void>((r) => setImmediate(r));
+
+  it('groups the calls made while a lookup is in flight into one next lookup', async () => {
+    const { changes, sent } = withFakePool({ a: 1 });
+    const first = changes.current('a');
+    await settle();
+    expect(sent).toHaveLength(1);
+    const later = [changes.current('a'), changes.current('b')];
+    await settle();
+    const more = changes.current('a');
+    await settle();
+    expect(sent).toHaveLength(1);
+    sent[0]?.answer();
+    expect(await first).toEqual({ seq: 1, contactSeq: 0 });
+    await settle();
+    expect(sent).toHaveLength(2);
+    expect(sent[1]?.teamIds).toEqual(['a', 'b', 'a']);
+    sent[1]?.answer();
+    expect(await Promise.all([...later, more])).toEqual([
+      { seq: 1, contactSeq: 0 },
+      { seq: 0, contactSeq: 0 },
+      { seq: 1, contactSeq: 0 },
+    ]);
+    expect(changes.queries).toBe(2);
+  });
+
+  it('never answers a call with a lookup sent before it was made (read-your-writes)', async () => {
+    const { changes, seqs, sent } = withFakePool({ a: 1 });
+    const before = changes.current('a');
+    await settle();
+    // A change commits (a key revoked) while the first lookup is in flight.
+    seqs.set('a', 2);
+    const after = changes.current('a');
+    sent[0]?.answer();
+    expect((await before).seq).toBe(1);
+    await settle();
+    sent[1]?.answer();
+    expect((await after).seq).toBe(2);
+  });
+
+  it('sends the waiting calls after a failed lookup too', async () => {
+    const fails: (() => void)[] = [];
+    let calls = 0;
+    const pool = {
+      query: () =>
+        calls++ === 0
+          ? new Promise((_, reject) => fails.push(() => reject(new Error('down'))))
+          : Promise.resolve({ rows: [{ team_id: 'a', seq: '3', contact_seq: '1' }] }),
+    } as unknown as ConstructorParameters<typeof TeamChanges>[0];
+    const changes = new TeamChanges(pool);
+    const failed = changes.current('a');
+    await settle();
+    const waiting = changes.current('a');
+    fails[0]?.();
+    await expect(failed).rejects.toThrow('down');
+    expect(await waiting).toEqual({ seq: 3, contactSeq: 1 });
   });
 });
