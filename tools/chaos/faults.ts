@@ -55,14 +55,20 @@ async function historyOf(stack: ChaosStack, codeName: string): Promise<{ rows: M
 }
 
 /** Runs the checker until the row is settled (nothing lost or undelivered) or the deadline passes. */
-export async function settle(stack: ChaosStack, fx: RowFixture, deadlineMs = 120000): Promise<{ verdict: Verdict; historyDuplicates: number }> {
+export async function settle(
+  stack: ChaosStack,
+  fx: RowFixture,
+  deadlineMs = 120000,
+): Promise<{ verdict: Verdict; historyDuplicates: number; rows: Map<string, HistoryEvent> }> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
     let verdict: Verdict | undefined;
     let historyDuplicates = 0;
+    let rows = new Map<string, HistoryEvent>();
     try {
       const history = await historyOf(stack, fx.codeName);
       historyDuplicates = history.duplicates;
+      rows = history.rows;
       verdict = judge({
         entries: stack.ledger.of(fx.row),
         history: history.rows,
@@ -73,7 +79,7 @@ export async function settle(stack: ChaosStack, fx: RowFixture, deadlineMs = 120
     } catch {
       // history not answering (yet): try again until the deadline
     }
-    if (verdict && ((verdict.lost === 0 && verdict.undelivered === 0) || Date.now() > deadline)) return { verdict, historyDuplicates };
+    if (verdict && ((verdict.lost === 0 && verdict.undelivered === 0) || Date.now() > deadline)) return { verdict, historyDuplicates, rows };
     if (!verdict && Date.now() > deadline) {
       const acked = stack.ledger.of(fx.row).length;
       // Nothing could be checked: every acknowledged event counts as lost until history answers.
@@ -87,6 +93,7 @@ export async function settle(stack: ChaosStack, fx: RowFixture, deadlineMs = 120
           examples: { lost: ['(the history API never answered: nothing could be checked)'], undelivered: [], foreignDupes: [] },
         },
         historyDuplicates,
+        rows,
       };
     }
     await sleep(1000);
@@ -151,21 +158,24 @@ export interface LoadFaultOptions {
   settleMs?: number;
 }
 
+/** The run's steady HTTP + direct-Kafka load on one row's fixture, recorded in the stack's ledger. */
+export function startRowLoad(stack: ChaosStack, fx: RowFixture, overrides: Partial<LoadOptions> = {}): ReturnType<typeof startLoad> {
+  const { relay } = stack;
+  const target = {
+    gatewayUrl: relay.gatewayUrl,
+    apiKey: relay.apiKey,
+    teamId: relay.teamId,
+    contacts: stack.contacts,
+    producer: stack.producer,
+    registry: stack.registry,
+  };
+  return startLoad(target, stack.ledger, { row: fx.row, codeName: fx.codeName, ...LOAD, ...overrides });
+}
+
 /** The common shape of a row: load, fault, probe for recovery, more load, then the ledger check. */
 export async function underLoad(stack: ChaosStack, name: string, options: LoadFaultOptions): Promise<FaultResult> {
   const fx = await stack.fixture(name, options.fixture);
-  const load = startLoad(
-    {
-      gatewayUrl: stack.relay.gatewayUrl,
-      apiKey: stack.relay.apiKey,
-      teamId: stack.relay.teamId,
-      contacts: stack.contacts,
-      producer: stack.producer,
-      registry: stack.registry,
-    },
-    stack.ledger,
-    { row: name, codeName: fx.codeName, ...LOAD, ...options.load },
-  );
+  const load = startRowLoad(stack, fx, options.load);
   const failures: string[] = [];
   const notes: string[] = [];
   let recoveryS = Infinity;
@@ -178,7 +188,7 @@ export async function underLoad(stack: ChaosStack, name: string, options: LoadFa
   } finally {
     await load.stop();
   }
-  const { verdict, historyDuplicates } = await settle(stack, fx, options.settleMs);
+  const { verdict, historyDuplicates, rows } = await settle(stack, fx, options.settleMs);
   const result: FaultResult = { verdict, recoveryS, failures, notes };
   if (!Number.isFinite(recoveryS)) failures.push('no event went end to end within 120 s of the fault');
   if (historyDuplicates > 0) failures.push(`D: ${historyDuplicates} events have more than one history row`);
@@ -197,7 +207,7 @@ export async function underLoad(stack: ChaosStack, name: string, options: LoadFa
   if (verdict.undelivered > 0) {
     // What history says of the first undelivered event: the stage it stopped at.
     const eventId = verdict.examples.undelivered[0]?.split('@')[0] ?? '';
-    const row = (await historyOf(stack, fx.codeName).catch(() => undefined))?.rows.get(eventId);
+    const row = rows.get(eventId);
     const entry = stack.ledger.of(name).find((e) => e.eventId === eventId);
     notes.push(
       `history of ${eventId} (${entry?.via ?? '?'}, acked ${entry ? new Date(entry.ackedAt).toISOString() : '?'}): ${row ? JSON.stringify({ status: row.status, deliveries: row.deliveries }) : 'none'}`,

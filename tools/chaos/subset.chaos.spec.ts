@@ -1,7 +1,6 @@
 import type { RelayServiceName } from '@relay/local-stack';
 import { makeContactRef, makeEnvelope } from '@relay/testing';
-import { LOAD, probe, produceRaw, settle, waitWarm } from './faults';
-import { startLoad } from './ledger';
+import { probe, produceRaw, settle, startRowLoad, waitWarm } from './faults';
 import { startChaosStack, type ChaosStack, type RowFixture } from './stack';
 
 /**
@@ -35,18 +34,7 @@ describe('chaos subset: kills, poison and a PostgreSQL cut lose nothing (e2e)', 
 
   it('every acknowledged event reaches history (or the DLQ) and every webhook it owes', async () => {
     const fx: RowFixture = await stack.fixture('ci');
-    const load = startLoad(
-      {
-        gatewayUrl: stack.relay.gatewayUrl,
-        apiKey: stack.relay.apiKey,
-        teamId: stack.relay.teamId,
-        contacts: stack.contacts,
-        producer: stack.producer,
-        registry: stack.registry,
-      },
-      stack.ledger,
-      { row: fx.row, codeName: fx.codeName, ...LOAD },
-    );
+    const load = startRowLoad(stack, fx);
     const recovery: Record<string, number> = {};
     try {
       for (const service of KILLED) {

@@ -5,16 +5,4 @@ export { ok, dlq, drop, type OutputRecord, type MessageOutcome, type InboundMess
 export { TopicBatch, produceRecords } from './produce';
 export { StageConsumer, StageConsumerError, type StageConsumerOptions } from './stage-consumer';
 export { KafkaStageServer, type OwnGroup, type StageServerOptions } from './stage.server';
-export {
-  WireModule,
-  runStage,
-  runStageMain,
-  runMain,
-  stageOptionsFrom,
-  stageConsumerSettings,
-  KAFKA,
-  type WireOptions,
-  type RunStageOptions,
-  type StageEntry,
-  type StageConsumerConfig,
-} from './wire.module';
+export { WireModule, runStage, runStageMain, runMain, stageOptionsFrom, KAFKA, type WireOptions, type RunStageOptions, type StageEntry } from './wire.module';
