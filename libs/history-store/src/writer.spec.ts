@@ -221,6 +221,48 @@ describe('HistoryWriter', () => {
     }
   });
 
+  it('durable() waits for the time trigger, and callers of one window share one insert', async () => {
+    const { team_id } = team('durable');
+    const flushed: number[] = [];
+    const maxWaitMs = 300;
+    const writer = new HistoryWriter(store.client, { maxRows: 10_000, maxWaitMs, onFlush: (i) => flushed.push(i.rows) });
+    const started = Date.now();
+    writer.add(batch(team_id, 10));
+    const first = writer.durable();
+    writer.add(makeEvent({ event_id: 'second', team_id }));
+    const second = writer.durable();
+    let firstDone = false;
+    void first.then(() => (firstDone = true));
+    // Nothing is written before the window closes: durable() does not force an insert.
+    expect((await countRows(store.client, 'team_id = {t:String}', { t: team_id })).raw).toBe(0);
+    expect(firstDone).toBe(false);
+    await Promise.all([first, second]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(maxWaitMs - 5); // timers may fire a millisecond early
+    expect(flushed).toEqual([11]); // one insert for both callers
+    expect((await countRows(store.client, 'team_id = {t:String}', { t: team_id })).final).toBe(11);
+    await writer.durable(); // nothing pending: resolves at once
+    await writer.close();
+  });
+
+  it('a failed insert rejects durable(), keeps the rows, and the retry writes them', async () => {
+    const { team_id } = team('durable-failure');
+    const broken = createHistoryClient({ dataDir: store.dir, database: 'writer_durable_not_migrated' });
+    const errors: unknown[] = [];
+    const writer = new HistoryWriter(broken, { maxRows: 1000, maxWaitMs: 20, onError: (e) => errors.push(e) });
+    try {
+      writer.add(batch(team_id, 7));
+      await expect(writer.durable()).rejects.toThrow(/writer_durable_not_migrated/);
+      expect(writer.pending).toBe(7); // not dropped
+      await runMigrations(broken);
+      await writer.durable(); // the retry timer writes them (after at least the retry delay)
+      expect(writer.pending).toBe(0);
+      expect(errors.length).toBeGreaterThanOrEqual(1); // trigger-initiated failures still go to onError
+    } finally {
+      await writer.close();
+      await broken.close();
+    }
+  });
+
   it('add() validates the whole call atomically', () => {
     const writer = new HistoryWriter(store.client);
     expect(() => writer.add([makeEvent({ event_id: 'ok' }), makeEvent({ event_id: '' })])).toThrow(HistoryValidationError);

@@ -109,6 +109,8 @@ export class TableWriter<In> {
   // Every insert goes through this chain, so at most one batch is in flight.
   #chain: Promise<void> = Promise.resolve();
   #closed = false;
+  // Callers of durable(), oldest first: settled by the batches the triggers send.
+  #waiters: { target: number; resolve: () => void; reject: (error: unknown) => void }[] = [];
 
   constructor(client: HistoryClient, table: HistoryTable, prepare: (row: In, now: number) => object, opts: HistoryWriterOptions = {}) {
     const maxRows = opts.maxRows ?? 1000;
@@ -145,6 +147,21 @@ export class TableWriter<In> {
     this.#armTimer();
   }
 
+  /**
+   * Resolves when every row added so far is committed, written by the size or time trigger
+   * (at most `maxWaitMs` later) rather than at once: callers that arrive within one window
+   * share one insert. Rejects with the insert error when a batch holding these rows fails
+   * (the rows stay buffered and are retried, as for {@link flush}).
+   */
+  durable(): Promise<void> {
+    const target = this.#added;
+    if (this.#written >= target) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.#waiters.push({ target, resolve, reject });
+      this.#armTimer();
+    });
+  }
+
   /** Resolves when every row added so far is committed; rejects with the insert error otherwise. */
   flush(): Promise<void> {
     const target = this.#added;
@@ -169,8 +186,11 @@ export class TableWriter<In> {
         this.#lastFailed = false;
         this.#armTimer();
       },
-      () => {
+      (error: unknown) => {
         this.#lastFailed = true;
+        // The rows of every waiter are still buffered: each learns of the failure now and
+        // may add them again (a redelivered chunk); the retry writes them meanwhile.
+        for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
         this.#armTimer();
       },
     );
@@ -190,6 +210,7 @@ export class TableWriter<In> {
     await insertPrepared(this.#client, this.#table, batch);
     this.#buffer.splice(0, batch.length);
     this.#written += batch.length;
+    while (this.#waiters.length > 0 && this.#waiters[0]!.target <= this.#written) this.#waiters.shift()!.resolve();
     if (this.#onFlush) {
       try {
         this.#onFlush({ rows: batch.length, durationMs: performance.now() - started });
