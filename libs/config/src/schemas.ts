@@ -135,14 +135,19 @@ const consumerVars = {
    * down) nothing is dead-lettered and the chunk is retried uncommitted.
    */
   RELAY_HANDLER_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
-  /** A stage's fetch: the broker answers once this many bytes are there or RELAY_FETCH_MAX_WAIT_MS has passed. */
+  /**
+   * A stage's fetch: the broker answers once this many bytes are there or
+   * RELAY_FETCH_MAX_WAIT_MS has passed. The defaults (1 B / 500 ms) answer as soon as a
+   * record arrives and cost two fetches a second per idle consumer; batches then grow with
+   * the time a stage spends on the previous one (docs/benchmarks.md).
+   */
   RELAY_FETCH_MIN_BYTES: z.coerce
     .number()
     .int()
     .min(1)
     .max(10 * 1024 * 1024)
-    .default(16 * 1024),
-  RELAY_FETCH_MAX_WAIT_MS: z.coerce.number().int().min(1).max(10000).default(25),
+    .default(1),
+  RELAY_FETCH_MAX_WAIT_MS: z.coerce.number().int().min(1).max(10000).default(500),
   /** Offsets whose output is durable are committed together at most this often (0: after every chunk). */
   RELAY_COMMIT_INTERVAL_MS: z.coerce.number().int().min(0).max(5000).default(250),
 };

@@ -127,12 +127,13 @@ export class StageConsumer {
       sessionTimeout: this.sessionTimeoutMs,
       heartbeatInterval: this.heartbeatIntervalMs,
       maxBytesPerPartition: 1024 * 1024,
-      // Let the broker gather a batch for a few milliseconds instead of answering every fetch
-      // with the first record: at HTTP rates stages otherwise handled 5–35 messages per batch
-      // and every per-batch cost (produce, commit, database round trips) was paid per handful
-      // (npm run bench). Costs at most fetchMaxWaitMs of latency per stage when traffic is low.
-      minBytes: this.options.fetchMinBytes ?? 16 * 1024,
-      maxWaitTimeInMs: this.options.fetchMaxWaitMs ?? 25,
+      // By default the broker answers a fetch as soon as a record is there and holds an empty
+      // one for 500 ms: no added latency, two fetches a second when idle. Under load batches
+      // grow by themselves (what arrived while the previous batch was handled). A larger
+      // minBytes gathers bigger batches at low rates but costs up to fetchMaxWaitMs per stage
+      // and a fetch every fetchMaxWaitMs per idle consumer (docs/benchmarks.md).
+      minBytes: this.options.fetchMinBytes ?? 1,
+      maxWaitTimeInMs: this.options.fetchMaxWaitMs ?? 500,
       retry: { retries: 10, initialRetryTime: 300 },
     });
     this.consumer = consumer;
