@@ -119,8 +119,12 @@ export const historyTokenVars = {
 const consumerVars = {
   /** Max messages handled per batch by a consumer stage. */
   RELAY_BATCH_MAX: positiveInt(500),
-  /** Partitions a consumer instance works on at once (bounds work in flight). */
-  RELAY_PARTITIONS_CONCURRENCY: positiveInt(3),
+  /**
+   * Partitions a consumer instance works on at once (bounds work in flight). kafkajs fetches
+   * again only once every batch of a fetch is handled, so with fewer than the topics'
+   * partitions (6) a fetch's batches are handled in rounds and each hop waits for all of them.
+   */
+  RELAY_PARTITIONS_CONCURRENCY: positiveInt(6),
   /**
    * Consumer group session: how long the partitions of a stage that died without leaving
    * (SIGKILL, OOM, a frozen host) wait before its restart or another instance gets them.
