@@ -58,6 +58,104 @@ describe('DurableProducer.sendBatch', () => {
   });
 });
 
+/** kafkajs's producer whose requests stay open until the test answers them (all partitions acknowledged) or fails them. */
+function heldKafka() {
+  const requests: { messages: Message[]; answer: () => void; fail: (e: unknown) => void }[] = [];
+  const partitionMetadata = Array.from({ length: 6 }, (_, i) => ({ partitionId: i, leader: 1, replicas: [1], isr: [1], partitionErrorCode: 0 }));
+  const kafka = {
+    producer: (config: ProducerConfig) => {
+      const partitioner = config.createPartitioner?.();
+      return {
+        sendBatch: ({ topicMessages }: { topicMessages: TopicMessages[] }) =>
+          new Promise((resolve, reject) => {
+            const sent = topicMessages.flatMap(({ topic, messages: ms }) =>
+              ms.map((message) => ({ topic, message, partition: partitioner?.({ topic, partitionMetadata, message }) as number })),
+            );
+            requests.push({
+              messages: sent.map((x) => x.message),
+              answer: () =>
+                resolve(
+                  [...new Set(sent.map((x) => `${x.topic}|${x.partition}`))].map((k) => ({
+                    topicName: k.split('|')[0],
+                    partition: Number(k.split('|')[1]),
+                    errorCode: 0,
+                  })),
+                ),
+              fail: reject,
+            });
+          }),
+      };
+    },
+  } as unknown as Kafka;
+  return { kafka, requests };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe('DurableProducer grouping of concurrent calls', () => {
+  it('sends a call alone at once, and the calls that arrive meanwhile as one request when it is answered', async () => {
+    const { kafka, requests } = heldKafka();
+    const producer = new DurableProducer(kafka);
+    const settled: string[] = [];
+    const first = producer.sendBatch([{ topic: 'a', messages: [{ key: '1', value: 'first' }] }]).then(() => settled.push('first'));
+    await tick();
+    expect(requests).toHaveLength(1);
+    const later = ['x', 'y', 'z'].map((v) =>
+      producer.sendBatch([{ topic: v === 'y' ? 'b' : 'a', messages: [{ key: v, value: v }] }]).then(() => settled.push(v)),
+    );
+    await tick();
+    expect(requests).toHaveLength(1); // waiting for the request in flight
+    requests[0]!.answer();
+    await first;
+    await tick();
+    expect(requests).toHaveLength(2);
+    expect(requests[1]!.messages.map((m) => m.value)).toEqual(['x', 'z', 'y']); // one request, grouped by topic
+    expect(settled).toEqual(['first']); // nobody in the group hears back before its request is answered
+    requests[1]!.answer();
+    await Promise.all(later);
+    expect(settled.sort()).toEqual(['first', 'x', 'y', 'z']);
+  });
+
+  it('fails every caller of a group on a broker error', async () => {
+    const { kafka, requests } = heldKafka();
+    const producer = new DurableProducer(kafka);
+    const first = producer.sendBatch([{ topic: 'a', messages: [{ value: '0' }] }]);
+    await tick();
+    const group = [producer.sendBatch([{ topic: 'a', messages: [{ value: '1' }] }]), producer.sendBatch([{ topic: 'a', messages: [{ value: '2' }] }])];
+    requests[0]!.answer();
+    await first;
+    await tick();
+    requests[1]!.fail(Object.assign(new Error('Connection closed'), { type: 'NETWORK_EXCEPTION' }));
+    await expect(group[0]).rejects.toThrow(/Connection closed/);
+    await expect(group[1]).rejects.toThrow(/Connection closed/);
+    expect(requests).toHaveLength(2); // not sent again one by one
+  });
+
+  it('on an error about the records, answers each caller of the group on its own send', async () => {
+    const { kafka, requests } = heldKafka();
+    const producer = new DurableProducer(kafka);
+    const first = producer.sendBatch([{ topic: 'a', messages: [{ value: '0' }] }]);
+    await tick();
+    const good = producer.sendBatch([{ topic: 'a', messages: [{ value: 'good' }] }]);
+    const bad = producer.sendBatch([{ topic: 'a', messages: [{ value: 'too large' }] }]);
+    requests[0]!.answer();
+    await first;
+    await tick();
+    const tooLarge = Object.assign(new Error('The request included a message larger than the max message size the server will accept'), {
+      type: 'MESSAGE_TOO_LARGE',
+    });
+    requests[1]!.fail(new Error('wrapped', { cause: tooLarge }));
+    await tick();
+    expect(requests[2]!.messages.map((m) => m.value)).toEqual(['good']);
+    requests[2]!.answer();
+    await good;
+    await tick();
+    expect(requests[3]!.messages.map((m) => m.value)).toEqual(['too large']);
+    requests[3]!.fail(tooLarge);
+    await expect(bad).rejects.toThrow(/larger than the max message size/);
+  });
+});
+
 /** A DurableProducer whose produce requests stay open until the test settles them. */
 function heldProducer() {
   const open: { messages: TopicMessages[]; resolve: () => void; reject: (e: unknown) => void }[] = [];

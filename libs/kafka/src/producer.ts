@@ -4,6 +4,27 @@ import { TopicBatch } from './produce';
 
 /** Sends of the partitions kafkajs skipped (see sendBatch) before the call fails. */
 const MAX_SEND_ROUNDS = 4;
+/** Messages of concurrent calls sent together in one produce at most (see sendBatch). */
+const MAX_GROUP_MESSAGES = 10_000;
+/**
+ * Kafka errors about the records themselves rather than the broker: in a group, one
+ * caller's records may be the cause, so each caller is then answered on its own send.
+ */
+const RECORD_ERRORS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'CORRUPT_MESSAGE', 'INVALID_RECORD', 'INVALID_TIMESTAMP']);
+
+function isRecordError(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (RECORD_ERRORS.has(String((e as { type?: unknown }).type))) return true;
+  }
+  return false;
+}
+
+interface Call {
+  topicMessages: TopicMessages[];
+  messages: number;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
 
 /**
  * A producer that only reports success once every in-sync replica has the records
@@ -24,6 +45,9 @@ export class DurableProducer {
   private connected = false;
   /** The partition kafkajs's last attempt put each message in (see sendBatch). */
   private readonly partitionOf = new WeakMap<Message, number>();
+  /** Calls waiting for the produce in flight to be answered (see sendBatch). */
+  private queue: Call[] = [];
+  private sending = false;
 
   constructor(kafka: Kafka) {
     this.producer = kafka.producer({
@@ -58,6 +82,53 @@ export class DurableProducer {
   /**
    * Resolves once every message is acknowledged by all in-sync replicas.
    *
+   * Calls that arrive while a produce is in flight are sent together as the next one (a
+   * stage handling six partitions at once calls six times per fetch): kafkajs's idempotent
+   * producer has one request in flight per broker anyway, so they would have waited for it,
+   * and one request costs the broker and the caller less than six. A call alone goes at once.
+   * When a group fails, every caller in it is told — except for errors about the records
+   * themselves (too large, corrupt), where each caller's records are sent again on their
+   * own so that one caller's bad record does not fail the others.
+   */
+  sendBatch(topicMessages: TopicMessages[]): Promise<void> {
+    const messages = topicMessages.reduce((n, t) => n + t.messages.length, 0);
+    if (messages === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ topicMessages, messages, resolve, reject });
+      if (!this.sending) void this.pump();
+    });
+  }
+
+  private async pump(): Promise<void> {
+    this.sending = true;
+    try {
+      while (this.queue.length > 0) {
+        const group: Call[] = [];
+        let size = 0;
+        while (this.queue.length > 0 && (group.length === 0 || size + this.queue[0]!.messages <= MAX_GROUP_MESSAGES)) {
+          const call = this.queue.shift()!;
+          group.push(call);
+          size += call.messages;
+        }
+        try {
+          await this.sendAll(group.length === 1 ? group[0]!.topicMessages : mergeTopics(group));
+          for (const call of group) call.resolve();
+        } catch (error) {
+          if (group.length === 1 || !isRecordError(error)) {
+            for (const call of group) call.reject(error);
+            continue;
+          }
+          for (const call of group) {
+            await this.sendAll(call.topicMessages).then(call.resolve, call.reject);
+          }
+        }
+      }
+    } finally {
+      this.sending = false;
+    }
+  }
+
+  /**
    * Why the check after kafkajs's own sendBatch: kafkajs 2.2.4 sends one request per leader
    * broker and, when one fails (its broker died), retries only the brokers that have not
    * answered — with leaders looked up again. Partitions whose leadership moved to a broker
@@ -67,7 +138,7 @@ export class DurableProducer {
    * messages of a missing partition are sent again (they never reached a log: the idempotent
    * producer rolled their sequence numbers back, so even a late copy is deduplicated).
    */
-  async sendBatch(topicMessages: TopicMessages[]): Promise<void> {
+  private async sendAll(topicMessages: TopicMessages[]): Promise<void> {
     let pending = topicMessages.filter((t) => t.messages.length > 0);
     for (let round = 1; pending.length > 0; round++) {
       const answered = await this.producer.sendBatch({ topicMessages: pending, acks: -1, compression: CompressionTypes.None });
@@ -87,6 +158,19 @@ export class DurableProducer {
       await this.producer.disconnect();
     }
   }
+}
+
+/** The calls' messages, one entry per topic, in call order. */
+function mergeTopics(calls: readonly Call[]): TopicMessages[] {
+  const byTopic = new Map<string, Message[]>();
+  for (const call of calls) {
+    for (const { topic, messages } of call.topicMessages) {
+      const list = byTopic.get(topic);
+      if (list) list.push(...messages);
+      else byTopic.set(topic, [...messages]);
+    }
+  }
+  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
 }
 
 export class ProduceError extends Error {
