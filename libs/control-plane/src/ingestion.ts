@@ -28,17 +28,24 @@ export class IdempotencyRepository {
   async claimMany(claims: { teamId: string; key: string; eventId: string }[]): Promise<Map<string, string>> {
     const owners = new Map<string, string>();
     if (claims.length === 0) return owners;
+    // One row per key and statement: PostgreSQL refuses an INSERT … ON CONFLICT DO UPDATE
+    // that proposes the same key twice ("cannot affect row a second time"), which a batch
+    // holding a repeat of a key would otherwise fail on. The first claim (the earlier
+    // record) is the one that can win; the repeat then finds the owner and is dropped.
+    const unique = new Map<string, { teamId: string; key: string; eventId: string }>();
+    for (const c of claims) if (!unique.has(`${c.teamId}\u0000${c.key}`)) unique.set(`${c.teamId}\u0000${c.key}`, c);
+    const distinct = [...unique.values()];
     await this.pool.query(
       `INSERT INTO idempotency_keys (team_id, key, event_id)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
        ON CONFLICT (team_id, key) DO UPDATE SET event_id = EXCLUDED.event_id, created_at = now()
          WHERE idempotency_keys.created_at < now() - make_interval(hours => ${IDEMPOTENCY_WINDOW_HOURS})`,
-      [claims.map((c) => c.teamId), claims.map((c) => c.key), claims.map((c) => c.eventId)],
+      [distinct.map((c) => c.teamId), distinct.map((c) => c.key), distinct.map((c) => c.eventId)],
     );
     const { rows } = await this.pool.query<{ team_id: string; key: string; event_id: string }>(
       `SELECT team_id, key, event_id FROM idempotency_keys
        WHERE (team_id, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
-      [claims.map((c) => c.teamId), claims.map((c) => c.key)],
+      [distinct.map((c) => c.teamId), distinct.map((c) => c.key)],
     );
     for (const r of rows) owners.set(`${r.team_id}\u0000${r.key}`, r.event_id);
     return owners;
