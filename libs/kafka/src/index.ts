@@ -3,6 +3,7 @@ export { ensureTopics, prepareWire, replicationFor, waitForTopicLeaders, type Re
 export { DurableProducer, LingeringProducer, ProduceError, type LingeringProducerOptions } from './producer';
 export { ok, dlq, drop, type OutputRecord, type MessageOutcome, type InboundMessage, type BatchHandler } from './outcome';
 export { TopicBatch, produceRecords } from './produce';
+export { coalesceBatches, type CoalesceOptions } from './coalesce';
 export { StageConsumer, StageConsumerError, type StageConsumerOptions } from './stage-consumer';
 export { KafkaStageServer, type OwnGroup, type StageServerOptions } from './stage.server';
 export { WireModule, runStage, runStageMain, runMain, stageOptionsFrom, KAFKA, type WireOptions, type RunStageOptions, type StageEntry } from './wire.module';

@@ -3,7 +3,7 @@ import { EventPattern } from '@nestjs/microservices';
 import type { MatcherConfig } from '@relay/config';
 import type { EventEnvelope } from '@relay/contracts';
 import { TeamChanges } from '@relay/control-plane';
-import type { InboundMessage, MessageOutcome } from '@relay/kafka';
+import { coalesceBatches, type InboundMessage, type MessageOutcome } from '@relay/kafka';
 import { RelayMetrics } from '@relay/observability';
 import { ContactResolver, MatchStore, ScenarioCache } from '@relay/scenarios';
 import { EndpointDirectory, type WebhookEndpoint } from '@relay/webhooks';
@@ -24,18 +24,22 @@ export class MatcherController {
     @Inject(EndpointDirectory) subscriptions: EndpointDirectory<WebhookEndpoint>,
     @Inject(RelayMetrics) metrics: RelayMetrics,
   ) {
-    this.handler = createMatchHandler({
-      changes,
-      scenarios,
-      contacts,
-      store,
-      subscriptions,
-      delayScale: config.RELAY_DELAY_SCALE,
-      count: (outcome, details) => {
-        metrics.matcherEvents.inc({ outcome });
-        for (const d of details) metrics.scenarioVerdicts.inc({ outcome: d.outcome });
-      },
-    });
+    // The batches of one fetch (up to six partitions) share one pass: one read of the team
+    // sequences and one PostgreSQL transaction instead of one per partition.
+    this.handler = coalesceBatches(
+      createMatchHandler({
+        changes,
+        scenarios,
+        contacts,
+        store,
+        subscriptions,
+        delayScale: config.RELAY_DELAY_SCALE,
+        count: (outcome, details) => {
+          metrics.matcherEvents.inc({ outcome });
+          for (const d of details) metrics.scenarioVerdicts.inc({ outcome: d.outcome });
+        },
+      }),
+    );
   }
 
   @EventPattern('validated')

@@ -2,7 +2,7 @@ import { Controller, Inject } from '@nestjs/common';
 import { EventPattern } from '@nestjs/microservices';
 import type { EventEnvelope } from '@relay/contracts';
 import { EventTypeCache, IdempotencyRepository, IdentityLinksRepository, TeamChanges } from '@relay/control-plane';
-import type { InboundMessage, MessageOutcome } from '@relay/kafka';
+import { coalesceBatches, type InboundMessage, type MessageOutcome } from '@relay/kafka';
 import { RelayMetrics } from '@relay/observability';
 import { createValidationHandler } from './validation.handler';
 
@@ -17,13 +17,17 @@ export class ValidatorController {
     @Inject(TeamChanges) changes: TeamChanges,
     @Inject(RelayMetrics) metrics: RelayMetrics,
   ) {
-    this.handler = createValidationHandler({
-      eventTypes,
-      changes,
-      idempotency,
-      identity,
-      countRejection: (reason) => metrics.rejected.inc({ stage: 'validator', reason }),
-    });
+    // The batches of one fetch (up to six partitions) share one pass: one round of
+    // idempotency claims, identity links and team sequences instead of one per partition.
+    this.handler = coalesceBatches(
+      createValidationHandler({
+        eventTypes,
+        changes,
+        idempotency,
+        identity,
+        countRejection: (reason) => metrics.rejected.inc({ stage: 'validator', reason }),
+      }),
+    );
   }
 
   @EventPattern('ingested')
