@@ -24,12 +24,23 @@ describe('kafkajs RequestQueue without its idle timer loop', () => {
   });
   afterEach(() => q.destroy());
 
-  it('schedules nothing after a check when no request is waiting (kafkajs 2.2.4 set a 1 ms timer every time)', () => {
+  it('re-checks an idle queue every 10 ms, not every millisecond (kafkajs 2.2.4: a negative delay, fired after 1 ms)', async () => {
+    let checks = 0;
+    const original = q.checkPendingRequests.bind(q);
+    q.checkPendingRequests = () => {
+      checks += 1;
+      original();
+    };
     q.checkPendingRequests();
-    expect(q.throttleCheckTimeoutId).toBeNull();
+    const started = performance.now();
+    await new Promise((r) => setTimeout(r, 200));
+    const elapsed = performance.now() - started;
+    // At most one check per 10 ms (plus the first); the unpatched loop makes ~one per ms.
+    expect(checks).toBeGreaterThan(1);
+    expect(checks).toBeLessThanOrEqual(Math.ceil(elapsed / 10) + 1);
   });
 
-  it('still sends a waiting request once the client-side throttle ends, then stops checking', async () => {
+  it('still sends a waiting request once the client-side throttle ends', async () => {
     let sent = 0;
     q.pending.push({ correlationId: 1, expectResponse: true, send: () => (sent += 1) });
     q.throttledUntil = Date.now() + 20;
@@ -45,7 +56,6 @@ describe('kafkajs RequestQueue without its idle timer loop', () => {
     });
     expect(sent).toBe(1);
     expect(q.pending).toHaveLength(0);
-    expect(q.throttleCheckTimeoutId).toBeNull();
   });
 
   it('checks after the 10 ms interval when a request waits without a throttle (an in-flight limit)', () => {

@@ -3,18 +3,19 @@
  * `RequestQueue.scheduleCheckPendingRequests` runs after every response and schedules the
  * next check at `throttledUntil - Date.now()`, which is negative when nothing is throttled
  * (`throttledUntil` starts at -1), so Node fires it after 1 ms, and the check schedules the
- * next one — whether or not a request is waiting (tulios/kafkajs#1556, #1704; the fix of
- * #1667 was never released). Measured on an idle Relay stack: 0.036 cores of a gateway that
- * receives nothing, about half of each idle stage's CPU, and Node 24's
- * TimeoutNegativeWarning at every start.
+ * next one — whether or not a request is waiting (tulios/kafkajs#1556, #1704, #1751; no fix
+ * was released). Measured on an idle Relay stack: most of an idle gateway's CPU, about half
+ * of each idle stage's, and Node 24's TimeoutNegativeWarning.
  *
  * Replaced here, on the prototype every kafkajs client of the process shares, by the same
- * method that schedules a check only when a request is waiting: at the end of the client-side
- * throttle, or after kafkajs's 10 ms interval when it waits for an in-flight slot (#1532:
- * the check must still happen when the throttle ends within the millisecond). With nothing
- * pending there is nothing to check: `push` schedules again when it enqueues, and every
- * response or timeout checks the queue itself. Hand-written because it is a bug fix to a
- * private method of a dependency, not a solved problem with a library.
+ * method with the delay of a check that is not waiting for a throttle set to kafkajs's own
+ * 10 ms interval (CHECK_PENDING_REQUESTS_INTERVAL) instead of a negative number: the loop
+ * stays (ten times slower), because removing it altogether — checking only while a request
+ * is pending, as kafkajs#1667 proposes — left produce and fetch requests stuck after a
+ * broker was SIGKILLed (libs/kafka/src/three-nodes.int.spec.ts: tens of thousands of
+ * refused records and records not read back), so something in kafkajs relies on it.
+ * Hand-written because it is a fix to a private method of a dependency, not a solved
+ * problem with a library.
  */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const RequestQueue = require('kafkajs/src/network/requestQueue') as { prototype: RequestQueueInternals };
@@ -32,7 +33,7 @@ export interface RequestQueueInternals {
 const CHECK_PENDING_REQUESTS_INTERVAL_MS = 10;
 
 function scheduleCheckPendingRequests(this: RequestQueueInternals): void {
-  if (this.throttleCheckTimeoutId !== null || this.pending.length === 0) return;
+  if (this.throttleCheckTimeoutId !== null) return;
   const throttledForMs = this.throttledUntil - Date.now();
   this.throttleCheckTimeoutId = setTimeout(
     () => {
