@@ -71,6 +71,7 @@ async function main(): Promise<void> {
         port: config.RELAY_KAFKA_PORT,
         controllerPort: config.RELAY_KAFKA_CONTROLLER_PORT,
         heapMb: config.RELAY_KAFKA_NODES === 1 ? 768 : 512,
+        jit: config.RELAY_KAFKA_JIT,
       }).then((k: KafkaHandle) => {
         stopping.push(() => k.stop());
         say(

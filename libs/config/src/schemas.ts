@@ -319,6 +319,14 @@ export const localKafkaVars = {
     .enum(['1', '3'], { message: 'must be 1 or 3' })
     .default('1')
     .transform((v) => (v === '3' ? 3 : 1)),
+  /**
+   * The brokers' JIT: `c1` (default) compiles with the client compiler only, `tiered` is the
+   * JVM's default (C1 then C2). A broker started for a run spends minutes in C2 compiling
+   * (0.18 of 2 cores at 330 events/s, more than it spends on requests) for request handling
+   * about 10 % cheaper once compiled (docs/benchmarks.md); `tiered` is what a long-lived
+   * production broker should run.
+   */
+  RELAY_KAFKA_JIT: z.enum(['c1', 'tiered'], { message: 'must be c1 or tiered' }).default('c1'),
 };
 
 /** The Jest integration harness (libs/testing global setup). */

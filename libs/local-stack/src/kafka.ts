@@ -31,6 +31,11 @@ export interface StartKafkaOptions extends ArtifactOptions {
   host?: string;
   /** JVM heap (-Xms = -Xmx) of each node, 128..1024 MB. Default 512 (384 with 3 nodes). */
   heapMb?: number;
+  /**
+   * `c1` (default): the JVM's client compiler only (-XX:TieredStopAtLevel=1), for brokers
+   * started for a run: no minutes of C2 compilation; `tiered`: the JVM's default.
+   */
+  jit?: 'c1' | 'tiered';
   /** Kafka version (Maven). Default DEFAULT_KAFKA_VERSION. */
   version?: string;
   /** Pid files. Default <cacheDir>/run. */
@@ -337,6 +342,7 @@ export async function startKafka(options: StartKafkaOptions): Promise<KafkaHandl
             '-XX:InitiatingHeapOccupancyPercent=35',
             '-XX:+ExplicitGCInvokesConcurrent',
             '-XX:+ExitOnOutOfMemoryError',
+            ...((options.jit ?? 'c1') === 'c1' ? ['-XX:TieredStopAtLevel=1'] : []),
             '-Djava.awt.headless=true',
             log4jArg,
             `-Dkafka.logs.dir=${nodeLogDir(id)}`,

@@ -20,9 +20,10 @@ export const STACK_KEY = '__RELAY_TEST_STACK__';
 export default async function globalSetup(): Promise<void> {
   process.stderr.write('\n');
   const started = Date.now();
-  const { RELAY_KAFKA_NODES } = loadConfig('integration tests', testStackConfigSchema);
+  const { RELAY_KAFKA_NODES, RELAY_KAFKA_JIT } = loadConfig('integration tests', testStackConfigSchema);
   const stack: TestStack = await startTestStack({
     kafkaNodes: RELAY_KAFKA_NODES,
+    kafkaJit: RELAY_KAFKA_JIT,
     pgUrl: process.env.RELAY_PG_URL || DEFAULT_PG_URL,
     cacheDir: process.env.RELAY_CACHE_DIR || undefined,
     keepState: process.env.RELAY_KEEP_TEST_STATE === '1',

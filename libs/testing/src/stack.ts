@@ -29,6 +29,8 @@ export interface TestStackOptions {
   keepState?: boolean;
   /** 1 (default) or 3 Kafka nodes (replication factor 3, min.insync.replicas 2). */
   kafkaNodes?: 1 | 3;
+  /** The brokers' JIT (startKafka's `jit`). Default c1. */
+  kafkaJit?: 'c1' | 'tiered';
   log?: Logger;
 }
 
@@ -106,6 +108,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     startKafka({
       ...common,
       nodes: options.kafkaNodes ?? 1,
+      ...(options.kafkaJit ? { jit: options.kafkaJit } : {}),
       dataDir: path.join(root, 'kafka'),
       logDir: path.join(root, 'logs', 'kafka'),
       heapMb: (options.kafkaNodes ?? 1) === 1 ? 512 : 384,
