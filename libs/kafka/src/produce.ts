@@ -1,4 +1,4 @@
-import type { Message } from 'kafkajs';
+import type { Message, TopicMessages } from 'kafkajs';
 import type { ContractRegistry } from '@relay/contracts';
 import type { OutputRecord } from './outcome';
 import type { DurableProducer } from './producer';
@@ -17,8 +17,13 @@ export class TopicBatch {
    * Resolves once every message is acknowledged (see DurableProducer.sendBatch); then
    * `onSent` is told how many messages went to each topic (for the `produced` counter).
    */
+  /** The messages, one entry per topic, in the order they were added. */
+  topicMessages(): TopicMessages[] {
+    return [...this.byTopic].map(([topic, messages]) => ({ topic, messages }));
+  }
+
   async send(producer: Pick<DurableProducer, 'sendBatch'>, onSent?: (topic: string, count: number) => void): Promise<void> {
-    await producer.sendBatch([...this.byTopic].map(([topic, messages]) => ({ topic, messages })));
+    await producer.sendBatch(this.topicMessages());
     if (onSent) for (const [topic, messages] of this.byTopic) onSent(topic, messages.length);
   }
 }

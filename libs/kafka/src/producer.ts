@@ -162,15 +162,9 @@ export class DurableProducer {
 
 /** The calls' messages, one entry per topic, in call order. */
 function mergeTopics(calls: readonly Call[]): TopicMessages[] {
-  const byTopic = new Map<string, Message[]>();
-  for (const call of calls) {
-    for (const { topic, messages } of call.topicMessages) {
-      const list = byTopic.get(topic);
-      if (list) list.push(...messages);
-      else byTopic.set(topic, [...messages]);
-    }
-  }
-  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+  const batch = new TopicBatch();
+  for (const call of calls) for (const { topic, messages } of call.topicMessages) for (const m of messages) batch.add(topic, m);
+  return batch.topicMessages();
 }
 
 export class ProduceError extends Error {
