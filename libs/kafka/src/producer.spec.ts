@@ -62,10 +62,14 @@ describe('DurableProducer.sendBatch', () => {
 function heldKafka() {
   const requests: { messages: Message[]; answer: () => void; fail: (e: unknown) => void }[] = [];
   const partitionMetadata = Array.from({ length: 6 }, (_, i) => ({ partitionId: i, leader: 1, replicas: [1], isr: [1], partitionErrorCode: 0 }));
+  const lifecycle = { created: 0, connected: 0, disconnected: 0 };
   const kafka = {
     producer: (config: ProducerConfig) => {
       const partitioner = config.createPartitioner?.();
+      lifecycle.created++;
       return {
+        connect: async () => void lifecycle.connected++,
+        disconnect: async () => void lifecycle.disconnected++,
         sendBatch: ({ topicMessages }: { topicMessages: TopicMessages[] }) =>
           new Promise((resolve, reject) => {
             const sent = topicMessages.flatMap(({ topic, messages: ms }) =>
@@ -87,7 +91,7 @@ function heldKafka() {
       };
     },
   } as unknown as Kafka;
-  return { kafka, requests };
+  return { kafka, requests, lifecycle };
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
@@ -153,6 +157,80 @@ describe('DurableProducer grouping of concurrent calls', () => {
     expect(requests[3]!.messages.map((m) => m.value)).toEqual(['too large']);
     requests[3]!.fail(tooLarge);
     await expect(bad).rejects.toThrow(/larger than the max message size/);
+  });
+});
+
+describe('DurableProducer after a failed send', () => {
+  it('sends the next call from a new kafkajs producer (a new producer id), and keeps it while sends succeed', async () => {
+    const { kafka, requests, lifecycle } = heldKafka();
+    const producer = new DurableProducer(kafka);
+    await producer.connect();
+    const first = producer.sendBatch([{ topic: 'a', messages: [{ key: 'k', value: '1' }] }]);
+    await tick();
+    requests[0]!.fail(Object.assign(new Error('Closed connection'), { name: 'KafkaJSConnectionClosedError' }));
+    await expect(first).rejects.toThrow(/Closed connection/);
+    expect(lifecycle).toEqual({ created: 1, connected: 1, disconnected: 0 }); // nothing to renew until a send needs it
+
+    const second = producer.sendBatch([{ topic: 'a', messages: [{ key: 'k', value: '2' }] }]);
+    await tick();
+    expect(lifecycle).toEqual({ created: 2, connected: 2, disconnected: 1 });
+    requests[1]!.answer();
+    await second;
+    const third = producer.sendBatch([{ topic: 'a', messages: [{ key: 'k', value: '3' }] }]);
+    await tick();
+    requests[2]!.answer();
+    await third;
+    expect(lifecycle.created).toBe(2);
+    expect(producer.renewals).toBe(1);
+  });
+
+  it('fails the call, and renews again on the next, when the new producer cannot connect', async () => {
+    let refuse = true;
+    let created = 0;
+    const partitionMetadata = [{ partitionId: 0, leader: 1, replicas: [1], isr: [1], partitionErrorCode: 0 }];
+    const kafka = {
+      producer: (config: ProducerConfig) => {
+        const id = ++created;
+        const partitioner = config.createPartitioner?.();
+        return {
+          connect: async () => {
+            if (id > 1 && refuse) throw new Error('broker unreachable');
+          },
+          disconnect: async () => undefined,
+          sendBatch: async ({ topicMessages }: { topicMessages: TopicMessages[] }) => {
+            if (id === 1) throw new Error('Closed connection');
+            return topicMessages.flatMap(({ topic, messages: ms }) =>
+              ms.map((message) => ({ topicName: topic, partition: partitioner?.({ topic, partitionMetadata, message }), errorCode: 0 })),
+            );
+          },
+        };
+      },
+    } as unknown as Kafka;
+    const producer = new DurableProducer(kafka);
+    await producer.connect();
+    const send = () => producer.sendBatch([{ topic: 'a', messages: [{ value: 'x' }] }]);
+    await expect(send()).rejects.toThrow(/Closed connection/);
+    await expect(send()).rejects.toThrow(/broker unreachable/);
+    refuse = false;
+    await expect(send()).resolves.toBeUndefined();
+    expect(producer.renewals).toBe(2);
+  });
+
+  it('partitions a message again where it went before, even without a key (a retry resends the same batches)', () => {
+    let partitioner: ((args: unknown) => number) | undefined;
+    const kafka = {
+      producer: (config: ProducerConfig) => {
+        partitioner = config.createPartitioner?.() as unknown as (args: unknown) => number;
+        return {};
+      },
+    } as unknown as Kafka;
+    new DurableProducer(kafka);
+    const partitionMetadata = Array.from({ length: 6 }, (_, i) => ({ partitionId: i, leader: 1, replicas: [1], isr: [1], partitionErrorCode: 0 }));
+    const keyless = Array.from({ length: 12 }, (_, i) => ({ value: `v${i}` }));
+    const first = keyless.map((message) => partitioner!({ topic: 't', partitionMetadata, message }));
+    const again = keyless.map((message) => partitioner!({ topic: 't', partitionMetadata, message }));
+    expect(new Set(first).size).toBeGreaterThan(1); // round-robin spreads keyless messages
+    expect(again).toEqual(first);
   });
 });
 

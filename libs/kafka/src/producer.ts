@@ -41,23 +41,43 @@ interface Call {
  * is one round trip at a time (measured in docs/reliability.md).
  */
 export class DurableProducer {
-  private readonly producer: Producer;
+  private producer: Producer;
   private connected = false;
+  /**
+   * Set when a send failed: the kafkajs producer's sequence numbers can no longer be trusted
+   * (see renew()), so the next send first replaces it.
+   */
+  private stale = false;
+  private renewed = 0;
   /** The partition kafkajs's last attempt put each message in (see sendBatch). */
   private readonly partitionOf = new WeakMap<Message, number>();
   /** Calls waiting for the produce in flight to be answered (see sendBatch). */
   private queue: Call[] = [];
   private sending = false;
 
-  constructor(kafka: Kafka) {
-    this.producer = kafka.producer({
+  constructor(private readonly kafka: Kafka) {
+    this.producer = this.create();
+  }
+
+  /** How many times a failed send made this producer start over with a new producer id. */
+  get renewals(): number {
+    return this.renewed;
+  }
+
+  private create(): Producer {
+    return this.kafka.producer({
       allowAutoTopicCreation: false,
       // murmur2 on the key, the Java client's partitioner: records keyed by team+target land
       // on the same partition whether a Relay service or a Java producer wrote them. Wrapped
-      // to remember where each message went.
+      // to remember where each message went, and to keep a message where it first went when
+      // kafkajs partitions it again for a retry: a retry must resend the very batches of the
+      // first attempt (same records under the same sequence numbers), which a keyless
+      // message's round-robin would reshuffle.
       createPartitioner: () => {
         const partitioner = Partitioners.DefaultPartitioner();
         return (args) => {
+          const known = this.partitionOf.get(args.message);
+          if (known !== undefined && args.partitionMetadata.some((p) => p.partitionId === known)) return known;
           const partition = partitioner(args);
           this.partitionOf.set(args.message, partition);
           return partition;
@@ -66,10 +86,33 @@ export class DurableProducer {
       idempotent: true,
       // Bounded, unlike kafkajs's idempotent default (retry forever): a caller waiting for a
       // 2xx must get an answer. When the retries run out the send fails and nothing is
-      // acknowledged; a later send of the same record is a new sequence, which downstream
-      // stages absorb (every record carries a stable event_id they deduplicate on).
+      // acknowledged — though some of its records may have been appended; the producer then
+      // starts over under a new producer id (see renew()), and downstream stages absorb any
+      // copy of a record sent again (every record carries a stable event_id).
       retry: { retries: 5, initialRetryTime: 100 },
     });
+  }
+
+  /**
+   * Why a failed send replaces the kafkajs producer. kafkajs 2.2.4 assigns a partition's
+   * sequence numbers before a produce request and takes them back when the request fails —
+   * yet a failed request may have been appended (the broker died, or the connection closed,
+   * after the append; or another partition of the same request failed). Within kafkajs's own
+   * retries the same batch is sent again under the same numbers, which the broker recognises
+   * as a duplicate: correct. But once the send has failed, the next call's records reuse
+   * those numbers: the broker answers "duplicate" with the old batch's offset — a success —
+   * when the counts match, so records acknowledged to the caller were never written
+   * (libs/kafka/src/producer.int.spec.ts reproduces it; three-nodes.int.spec.ts lost 14 so),
+   * or OUT_OF_ORDER_SEQUENCE_NUMBER when they do not. A new producer gets a new producer id
+   * from the broker (InitProducerId), whose sequences start afresh.
+   */
+  private async renew(): Promise<void> {
+    const old = this.producer;
+    this.producer = this.create();
+    this.renewed++;
+    await old.disconnect().catch(() => undefined);
+    await this.producer.connect();
+    this.stale = false;
   }
 
   async connect(): Promise<void> {
@@ -128,6 +171,17 @@ export class DurableProducer {
     }
   }
 
+  /** One produce of a group; a failure leaves the producer stale (see renew()). */
+  private async sendAll(topicMessages: TopicMessages[]): Promise<void> {
+    if (this.stale) await this.renew();
+    try {
+      await this.sendRounds(topicMessages);
+    } catch (error) {
+      this.stale = true;
+      throw error;
+    }
+  }
+
   /**
    * Why the check after kafkajs's own sendBatch: kafkajs 2.2.4 sends one request per leader
    * broker and, when one fails (its broker died), retries only the brokers that have not
@@ -135,10 +189,11 @@ export class DurableProducer {
    * that had already answered are then never sent, yet the call resolves: acknowledged
    * records silently missing (found by libs/kafka/src/three-nodes.int.spec.ts, a broker
    * SIGKILLed under load). So every partition a message went to must be in the answer;
-   * messages of a missing partition are sent again (they never reached a log: the idempotent
-   * producer rolled their sequence numbers back, so even a late copy is deduplicated).
+   * messages of a missing partition are sent again — as the same batch under the same
+   * sequence numbers (kafkajs took them back; the partitioner keeps each message where it
+   * went), so a copy that did reach a log before its broker died is recognised, not doubled.
    */
-  private async sendAll(topicMessages: TopicMessages[]): Promise<void> {
+  private async sendRounds(topicMessages: TopicMessages[]): Promise<void> {
     let pending = topicMessages.filter((t) => t.messages.length > 0);
     for (let round = 1; pending.length > 0; round++) {
       const answered = await this.producer.sendBatch({ topicMessages: pending, acks: -1, compression: CompressionTypes.None });
