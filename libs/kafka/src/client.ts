@@ -1,5 +1,7 @@
 import { Kafka, logLevel as KafkaLogLevel, type LogEntry } from 'kafkajs';
 import type { Logger } from '@relay/observability';
+// Side effect: every kafkajs client of the process without kafkajs's idle 1 ms timer loop.
+import './request-queue-fix';
 
 export interface KafkaClientOptions {
   brokers: string[];

@@ -120,8 +120,9 @@ function spawnService(spec: RelayServiceSpec, options: StartServicesOptions, sta
   const child = spawn(
     process.execPath,
     [
-      // kafkajs 2.2.4 schedules a timer with a negative delay on Node >= 24 (kafkajs#1751,
-      // harmless: Node clamps it to 1 ms); keep that one warning out of the logs.
+      // kafkajs 2.2.4 schedules a timer with a negative delay on Node >= 24 (kafkajs#1751;
+      // libs/kafka patches it, see request-queue-fix.ts); keep the warning out of the logs
+      // should a client run before the patch is loaded.
       '--disable-warning=TimeoutNegativeWarning',
       '-r',
       path.join(options.root, 'tools', 'register.js'),
