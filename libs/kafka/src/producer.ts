@@ -1,5 +1,6 @@
 import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
-import { CompressionTypes, Partitioners } from 'kafkajs';
+import { CompressionTypes } from 'kafkajs';
+import { JavaCompatiblePartitioner } from './partitioner';
 import { TopicBatch } from './produce';
 
 /** Sends of the partitions kafkajs skipped (see sendBatch) before the call fails. */
@@ -67,14 +68,15 @@ export class DurableProducer {
   private create(): Producer {
     return this.kafka.producer({
       allowAutoTopicCreation: false,
-      // murmur2 on the key, the Java client's partitioner: records keyed by team+target land
-      // on the same partition whether a Relay service or a Java producer wrote them. Wrapped
+      // murmur2 on the key, the Java client's partitioner (kafkajs's, with a fast hash): records
+      // keyed by team+target land on the same partition whether a Relay service or a Java
+      // producer wrote them. Wrapped
       // to remember where each message went, and to keep a message where it first went when
       // kafkajs partitions it again for a retry: a retry must resend the very batches of the
       // first attempt (same records under the same sequence numbers), which a keyless
       // message's round-robin would reshuffle.
       createPartitioner: () => {
-        const partitioner = Partitioners.DefaultPartitioner();
+        const partitioner = JavaCompatiblePartitioner();
         return (args) => {
           const known = this.partitionOf.get(args.message);
           if (known !== undefined && args.partitionMetadata.some((p) => p.partitionId === known)) return known;
