@@ -1,6 +1,6 @@
 import { parseConsumerPerformance, parseProducerPerformance } from './kafka-perf';
 import { parsePrometheus, sumOf } from '@relay/testing';
-import { percentiles, stageDelta } from './observe';
+import { memoryOf, percentiles, stageDelta, statusMiB } from './observe';
 
 describe('Kafka perf tool output', () => {
   it('reads the final ProducerPerformance line, not the periodic ones', () => {
@@ -76,5 +76,25 @@ describe('percentiles', () => {
     const values = Array.from({ length: 100 }, (_, i) => 100 - i);
     expect(percentiles(values)).toEqual({ count: 100, p50: 50, p90: 90, p99: 99, max: 100 });
     expect(percentiles([7])).toEqual({ count: 1, p50: 7, p90: 7, p99: 7, max: 7 });
+  });
+});
+
+describe('resident memory from /proc/<pid>/status', () => {
+  const status = ['Name:\tnode', 'VmPeak:\t 1203456 kB', 'VmHWM:\t  187392 kB', 'VmRSS:\t  151552 kB', 'Threads:\t11'].join('\n');
+
+  it('reads the peak (VmHWM) and the current size (VmRSS) in MiB', () => {
+    expect(statusMiB(status, 'VmHWM')).toBe(183);
+    expect(statusMiB(status, 'VmRSS')).toBe(148);
+  });
+
+  it('is undefined for a field the kernel did not report (a kernel thread, a zombie)', () => {
+    expect(statusMiB('Name:\tkthreadd\nState:\tS (sleeping)', 'VmHWM')).toBeUndefined();
+  });
+
+  it('reads this very process, whose peak is at least what it uses now', () => {
+    const mine = memoryOf(new Map([['jest', process.pid]])).get('jest');
+    expect(mine).toBeDefined();
+    expect(mine!.peakMiB).toBeGreaterThanOrEqual(mine!.nowMiB);
+    expect(mine!.nowMiB).toBeGreaterThan(10);
   });
 });

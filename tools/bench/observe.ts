@@ -146,6 +146,31 @@ export function cpuSnapshot(pids: ReadonlyMap<string, number>, reapedLabel?: str
   return { at: performance.now(), seconds, machine: machineCpuSeconds() };
 }
 
+/** A `/proc/<pid>/status` size field (`VmHWM`, `VmRSS`: "<n> kB") in MiB; undefined when absent. */
+export function statusMiB(status: string, field: 'VmHWM' | 'VmRSS'): number | undefined {
+  const match = new RegExp(`^${field}:\\s+(\\d+)\\s+kB$`, 'm').exec(status);
+  return match ? Number(match[1]) / 1024 : undefined;
+}
+
+/**
+ * Resident memory of each process: its peak over its whole life (the kernel's high-water
+ * mark, VmHWM, so no sampling can miss a spike) and now. Processes that are gone are left out.
+ */
+export function memoryOf(pids: ReadonlyMap<string, number>): Map<string, { peakMiB: number; nowMiB: number }> {
+  const out = new Map<string, { peakMiB: number; nowMiB: number }>();
+  for (const [name, pid] of pids) {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const peakMiB = statusMiB(status, 'VmHWM');
+      const nowMiB = statusMiB(status, 'VmRSS');
+      if (peakMiB !== undefined && nowMiB !== undefined) out.set(name, { peakMiB, nowMiB });
+    } catch {
+      // exited
+    }
+  }
+  return out;
+}
+
 /** Cores used on average between two snapshots (CPU seconds / wall seconds). */
 export interface CoreUse {
   byProcess: Map<string, number>;

@@ -49,6 +49,7 @@ import {
   cpuSnapshot,
   endToEndMs,
   formatCores,
+  memoryOf,
   formatCpuMs,
   machineBusyCores,
   percentiles,
@@ -530,6 +531,8 @@ async function startSubscriptionReceiver(): Promise<Pipeline['subscriptionReceiv
 }
 
 const LOAD_GENERATOR = 'bench (load, producer)';
+/** The five Relay services, as named in the pipeline's pids. */
+const PIPELINE_SERVICES = new Set(['gateway', 'validator', 'matcher', 'dispatcher', 'history']);
 
 const eventRowsWritten = (before: Sample[], after: Sample[]) =>
   sumOf(after, 'relay_history_rows_written_total', { table: 'events' }) - sumOf(before, 'relay_history_rows_written_total', { table: 'events' });
@@ -667,6 +670,8 @@ interface Results {
   paced: { load: LoadResult; phase: PipelinePhase; rate: number; ceiling: PacedProducerCeiling } | null;
   subscription: Percentiles | null;
   kafka: KafkaPhase;
+  /** Resident memory per process at the end: peak over the whole run, and now. */
+  memory: Map<string, { peakMiB: number; nowMiB: number }>;
 }
 
 function summarize(r: Results, problems: string[]): void {
@@ -783,6 +788,15 @@ function summarize(r: Results, problems: string[]): void {
     );
   }
 
+  console.log('');
+  console.log("Resident memory (MiB; peak = the kernel's high-water mark over the whole run, all phases):");
+  for (const [name, m] of [...r.memory].sort((a, b) => b[1].peakMiB - a[1].peakMiB)) {
+    console.log(`  ${name.padEnd(12)} peak ${fmt(m.peakMiB).padStart(5)}, at the end ${fmt(m.nowMiB).padStart(5)}`);
+  }
+  const services = [...r.memory].filter(([name]) => PIPELINE_SERVICES.has(name));
+  const pipelinePeakMiB = services.reduce((sum, [, m]) => sum + m.peakMiB, 0);
+  console.log(`  the ${services.length} pipeline services together: peak ${fmt(pipelinePeakMiB)} (sum of each one's peak)`);
+
   const metrics: [string, number][] = [
     ['fastify_rps', fastify.requestsPerSec],
     ['fastify_latency_p50_ms', fastify.latencyMs.p50],
@@ -859,6 +873,8 @@ function summarize(r: Results, problems: string[]): void {
     ['kafka_pipeline_cpu_ms_per_event', k.phase.pipelineCpuMsPerEvent],
     ['kafka_history_rows_per_event', k.phase.historyRowsPerEvent],
     ['kafka_other_cores', k.phase.coresDuringDrain?.others ?? k.phase.coresDuringLoad.others ?? Number.NaN],
+    ...[...r.memory].map(([name, m]): [string, number] => [`rss_peak_mib_${name}`, m.peakMiB]),
+    ['rss_peak_mib_pipeline', pipelinePeakMiB],
     ['bench_wall_s', (performance.now() - startedAt) / 1000],
   );
   console.log('');
@@ -994,7 +1010,8 @@ async function main(): Promise<boolean> {
   const kafka = await kafkaPhase(p, stack.brokers, stack.registryUrl);
   checkPhase(kafka.phase, problems);
 
-  summarize({ ceilings, http, paced, subscription, kafka }, problems);
+  const memory = memoryOf(new Map([...p.pids].filter(([name]) => name !== LOAD_GENERATOR)));
+  summarize({ ceilings, http, paced, subscription, kafka, memory }, problems);
   return problems.length === 0;
 }
 
