@@ -1,10 +1,5 @@
+import { GroupedCalls } from './grouped-calls';
 import type { BatchHandler, InboundMessage, MessageOutcome } from './outcome';
-
-interface Call<T> {
-  messages: InboundMessage<T>[];
-  resolve: (outcomes: MessageOutcome[]) => void;
-  reject: (error: unknown) => void;
-}
 
 export interface CoalesceOptions {
   /** Messages handled in one call at most. Default 2000. */
@@ -24,56 +19,23 @@ export interface CoalesceOptions {
  * other records, unlike history's outcome wait). When a combined call throws, each call is
  * handled again on its own, so every caller gets the answer its own messages earn: the
  * stage consumer's retries and poison bisection keep working on one batch's messages.
- *
- * Hand-written: grouping concurrent calls by the in-flight call (not by a timer) is what
- * DataLoader does per event-loop turn only; a stage needs the in-flight grouping too.
+ * The grouping itself is {@link GroupedCalls}'.
  */
 export function coalesceBatches<T>(handler: BatchHandler<T>, options: CoalesceOptions = {}): BatchHandler<T> {
-  const maxMessages = options.maxMessages ?? 2000;
-  const queue: Call<T>[] = [];
-  let running = false;
-
-  const runAlone = (call: Call<T>) => handler(call.messages).then(call.resolve, call.reject);
-
-  async function pump(): Promise<void> {
-    try {
-      while (queue.length > 0) {
-        const group: Call<T>[] = [];
-        let size = 0;
-        while (queue.length > 0 && (group.length === 0 || size + queue[0]!.messages.length <= maxMessages)) {
-          const call = queue.shift()!;
-          group.push(call);
-          size += call.messages.length;
-        }
-        if (group.length === 1) {
-          await runAlone(group[0]!);
-          continue;
-        }
-        let outcomes: MessageOutcome[];
-        try {
-          outcomes = await handler(group.flatMap((c) => c.messages));
-          if (outcomes.length !== size) throw new Error(`handler returned ${outcomes.length} outcomes for ${size} messages`);
-        } catch {
-          for (const call of group) await runAlone(call);
-          continue;
-        }
-        let at = 0;
-        for (const call of group) {
-          call.resolve(outcomes.slice(at, at + call.messages.length));
-          at += call.messages.length;
-        }
-      }
-    } finally {
-      running = false;
-    }
-  }
-
-  return (messages) =>
-    new Promise<MessageOutcome[]>((resolve, reject) => {
-      queue.push({ messages, resolve, reject });
-      if (running) return;
-      running = true;
-      // The other batches of the fetch arrive within this turn: start once they are queued.
-      setImmediate(() => void pump());
-    });
+  const calls = new GroupedCalls<InboundMessage<T>[], MessageOutcome[]>({
+    units: (messages) => messages.length,
+    maxUnits: options.maxMessages ?? 2000,
+    // The other batches of the fetch arrive within this turn: start once they are queued.
+    startNextTurn: true,
+    aloneAfter: () => true,
+    run: async (batches) => {
+      if (batches.length === 1) return [await handler(batches[0]!)];
+      const size = batches.reduce((n, b) => n + b.length, 0);
+      const outcomes = await handler(batches.flat());
+      if (outcomes.length !== size) throw new Error(`handler returned ${outcomes.length} outcomes for ${size} messages`);
+      let at = 0;
+      return batches.map((b) => outcomes.slice(at, (at += b.length)));
+    },
+  });
+  return (messages) => calls.call(messages);
 }

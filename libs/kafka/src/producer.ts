@@ -1,5 +1,6 @@
 import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
 import { CompressionTypes } from 'kafkajs';
+import { GroupedCalls } from './grouped-calls';
 import { JavaCompatiblePartitioner } from './partitioner';
 import { TopicBatch } from './produce';
 
@@ -18,13 +19,6 @@ function isRecordError(error: unknown): boolean {
     if (RECORD_ERRORS.has(String((e as { type?: unknown }).type))) return true;
   }
   return false;
-}
-
-interface Call {
-  topicMessages: TopicMessages[];
-  messages: number;
-  resolve: () => void;
-  reject: (error: unknown) => void;
 }
 
 /**
@@ -52,9 +46,16 @@ export class DurableProducer {
   private renewed = 0;
   /** The partition kafkajs's last attempt put each message in (see sendBatch). */
   private readonly partitionOf = new WeakMap<Message, number>();
-  /** Calls waiting for the produce in flight to be answered (see sendBatch). */
-  private queue: Call[] = [];
-  private sending = false;
+  /** Concurrent sends, grouped by the produce in flight (see sendBatch). */
+  private readonly calls = new GroupedCalls<TopicMessages[], void>({
+    units: (topicMessages) => topicMessages.reduce((n, t) => n + t.messages.length, 0),
+    maxUnits: MAX_GROUP_MESSAGES,
+    aloneAfter: isRecordError,
+    run: async (calls) => {
+      await this.sendAll(calls.length === 1 ? calls[0]! : mergeTopics(calls));
+      return calls.map(() => undefined);
+    },
+  });
 
   constructor(private readonly kafka: Kafka) {
     this.producer = this.create();
@@ -136,41 +137,8 @@ export class DurableProducer {
    * own so that one caller's bad record does not fail the others.
    */
   sendBatch(topicMessages: TopicMessages[]): Promise<void> {
-    const messages = topicMessages.reduce((n, t) => n + t.messages.length, 0);
-    if (messages === 0) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ topicMessages, messages, resolve, reject });
-      if (!this.sending) void this.pump();
-    });
-  }
-
-  private async pump(): Promise<void> {
-    this.sending = true;
-    try {
-      while (this.queue.length > 0) {
-        const group: Call[] = [];
-        let size = 0;
-        while (this.queue.length > 0 && (group.length === 0 || size + this.queue[0]!.messages <= MAX_GROUP_MESSAGES)) {
-          const call = this.queue.shift()!;
-          group.push(call);
-          size += call.messages;
-        }
-        try {
-          await this.sendAll(group.length === 1 ? group[0]!.topicMessages : mergeTopics(group));
-          for (const call of group) call.resolve();
-        } catch (error) {
-          if (group.length === 1 || !isRecordError(error)) {
-            for (const call of group) call.reject(error);
-            continue;
-          }
-          for (const call of group) {
-            await this.sendAll(call.topicMessages).then(call.resolve, call.reject);
-          }
-        }
-      }
-    } finally {
-      this.sending = false;
-    }
+    if (topicMessages.every((t) => t.messages.length === 0)) return Promise.resolve();
+    return this.calls.call(topicMessages);
   }
 
   /** One produce of a group; a failure leaves the producer stale (see renew()). */
@@ -218,9 +186,9 @@ export class DurableProducer {
 }
 
 /** The calls' messages, one entry per topic, in call order. */
-function mergeTopics(calls: readonly Call[]): TopicMessages[] {
+function mergeTopics(calls: readonly TopicMessages[][]): TopicMessages[] {
   const batch = new TopicBatch();
-  for (const call of calls) for (const { topic, messages } of call.topicMessages) for (const m of messages) batch.add(topic, m);
+  for (const call of calls) for (const { topic, messages } of call) for (const m of messages) batch.add(topic, m);
   return batch.topicMessages();
 }
 
