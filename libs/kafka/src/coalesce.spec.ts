@@ -1,16 +1,7 @@
 import { coalesceBatches } from './coalesce';
-import { dlq, ok, type InboundMessage, type MessageOutcome } from './outcome';
+import { dlq, inboundMessage, ok, type InboundMessage, type MessageOutcome } from './outcome';
 
-const msg = (partition: number, value: string): InboundMessage<string> => ({
-  topic: 't',
-  partition,
-  offset: '0',
-  key: null,
-  headers: {},
-  timestamp: '0',
-  schemaId: 1,
-  value,
-});
+const msg = (partition: number, value: string): InboundMessage<string> => inboundMessage(value, { partition });
 
 /** A handler that records its calls and answers each message by its value ('bad' fails the call). */
 function recording(hold?: Promise<void>) {

@@ -38,5 +38,13 @@ export interface InboundMessage<T> {
   value: T;
 }
 
+/**
+ * A message as a stage's handler receives it, built outside a consumer (specs, tools calling
+ * a handler directly): the fields Kafka fills get neutral values unless given.
+ */
+export function inboundMessage<T>(value: T, fields: Partial<Omit<InboundMessage<T>, 'value'>> = {}): InboundMessage<T> {
+  return { topic: 't', partition: 0, offset: '0', key: null, headers: {}, timestamp: '0', schemaId: 1, ...fields, value };
+}
+
 /** A stage's handler: one outcome per message, in the same order. Pure of Kafka. */
 export type BatchHandler<T> = (messages: InboundMessage<T>[]) => Promise<MessageOutcome[]>;

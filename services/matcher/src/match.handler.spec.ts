@@ -1,5 +1,5 @@
 import type { EventEnvelope, EventOutcome, WebhookDelivery } from '@relay/contracts';
-import type { InboundMessage, MessageOutcome } from '@relay/kafka';
+import { inboundMessage, type InboundMessage, type MessageOutcome } from '@relay/kafka';
 import {
   claimKey,
   compileScenario,
@@ -44,16 +44,8 @@ const envelope = (over: Partial<EventEnvelope> = {}): EventEnvelope =>
     ...over,
   }) as EventEnvelope;
 
-const message = (value: EventEnvelope): InboundMessage<EventEnvelope> => ({
-  topic: 'x',
-  partition: 0,
-  offset: '0',
-  key: Buffer.from('t1:contact:email:marie@example.com'),
-  headers: {},
-  timestamp: '0',
-  schemaId: 1,
-  value,
-});
+const message = (value: EventEnvelope): InboundMessage<EventEnvelope> =>
+  inboundMessage(value, { topic: 'x', key: Buffer.from('t1:contact:email:marie@example.com') });
 
 function setup(scenarioBodies: Record<string, unknown>[], subscribed: string[] = []) {
   const scenarios = scenarioBodies.map((b, i) =>

@@ -1,6 +1,6 @@
 import type { EventEnvelope } from '@relay/contracts';
 import type { StoredEventType } from '@relay/control-plane';
-import type { InboundMessage, OutputRecord } from '@relay/kafka';
+import { inboundMessage, type OutputRecord } from '@relay/kafka';
 import { makeContactRef, makeEnvelope } from '@relay/testing';
 import { createValidationHandler } from './validation.handler';
 
@@ -35,16 +35,7 @@ const errorsFor = async (dialect: string): Promise<string[]> => {
     contact: makeContactRef({ id: ' u1', email: 'a@b.co' }),
     custom_data_json: '{"plan":7}',
   });
-  const message: InboundMessage<EventEnvelope> = {
-    topic: 'relay.events.ingested',
-    partition: 0,
-    offset: '0',
-    key: null,
-    headers: {},
-    timestamp: '0',
-    schemaId: 1,
-    value,
-  };
+  const message = inboundMessage(value, { topic: 'relay.events.ingested' });
   const [outcome] = await handle([message]);
   const out = (outcome as { outputs: OutputRecord<'rejected'>[] }).outputs[0] as OutputRecord<'rejected'>;
   expect(out.topic).toBe('rejected');

@@ -1,6 +1,6 @@
 import type { EventEnvelope, RejectedEvent } from '@relay/contracts';
 import type { StoredEventType } from '@relay/control-plane';
-import type { InboundMessage, OutputRecord } from '@relay/kafka';
+import { inboundMessage, type InboundMessage, type OutputRecord } from '@relay/kafka';
 import { makeContactRef, makeEnvelope } from '@relay/testing';
 import { createValidationHandler, type EventTypeLookup, type IdempotencyClaims, type IdentityLookup } from './validation.handler';
 
@@ -40,16 +40,8 @@ const envelope = (overrides: Partial<EventEnvelope> = {}): EventEnvelope =>
     ...overrides,
   });
 
-const message = (value: EventEnvelope): InboundMessage<EventEnvelope> => ({
-  topic: 'relay.events.ingested',
-  partition: 0,
-  offset: '0',
-  key: Buffer.from('team-a:contact:email:a@b.com'),
-  headers: {},
-  timestamp: '0',
-  schemaId: 1,
-  value,
-});
+const message = (value: EventEnvelope): InboundMessage<EventEnvelope> =>
+  inboundMessage(value, { topic: 'relay.events.ingested', key: Buffer.from('team-a:contact:email:a@b.com') });
 
 describe('validation handler', () => {
   const reasons: string[] = [];
