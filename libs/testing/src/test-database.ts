@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
+import { afterAll, beforeAll } from '@jest/globals';
+import { Client, type Pool } from 'pg';
+import { createPool, prepareDatabase } from '@relay/control-plane';
+import { DEFAULT_PG_URL } from './stack';
 
 const TEST_DB = /^relay_test_[a-z0-9_]+$/;
 
@@ -31,4 +34,35 @@ export async function dropTestDatabase(url: string): Promise<void> {
   const name = decodeURIComponent(new URL(url).pathname.slice(1));
   if (!TEST_DB.test(name)) throw new Error(`Refusing to drop "${name}": not a test database (relay_test_*)`);
   await admin(url, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+}
+
+/**
+ * A spec's own database with Relay's schema, through Jest hooks: before the spec's tests a
+ * fresh relay_test_* database, migrated, and a pool on it; after them the pool is ended and
+ * the database dropped. `url` and `pool` are readable from the hooks and tests on.
+ */
+export function useMigratedDatabase(poolSize = 4): { readonly url: string; readonly pool: Pool } {
+  let url: string | undefined;
+  let pool: Pool | undefined;
+  beforeAll(async () => {
+    url = await createTestDatabase(process.env.RELAY_PG_URL || DEFAULT_PG_URL);
+    await prepareDatabase(url);
+    pool = createPool(url, poolSize);
+  });
+  afterAll(async () => {
+    await pool?.end();
+    if (url) await dropTestDatabase(url);
+  });
+  const ready = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('useMigratedDatabase: read before its beforeAll ran');
+    return value;
+  };
+  return {
+    get url() {
+      return ready(url);
+    },
+    get pool() {
+      return ready(pool);
+    },
+  };
 }

@@ -1,10 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Pool } from 'pg';
 import type { WebhookDelivery } from '@relay/contracts';
-import { TeamChanges, TeamsRepository, createPool, prepareDatabase } from '@relay/control-plane';
+import { TeamChanges, TeamsRepository } from '@relay/control-plane';
 import type { OutputRecord } from '@relay/kafka';
 import { createLogger, RelayMetrics } from '@relay/observability';
-import { createTestDatabase, dropTestDatabase, eventually, sharedInfra } from '@relay/testing';
+import { eventually, useMigratedDatabase } from '@relay/testing';
 import {
   DeliveryEngine,
   EndpointDirectory,
@@ -21,19 +20,15 @@ import {
  * with a scripted sender instead of HTTP and Kafka output captured in memory.
  */
 describe('DeliveryEngine on PostgreSQL', () => {
-  let dbUrl: string;
-  let pool: Pool;
+  const db = useMigratedDatabase();
   let teamId: string;
   let endpoints: WebhookEndpointsRepository;
   const engines: DeliveryEngine[] = [];
   const directories: EndpointDirectory[] = [];
 
   beforeAll(async () => {
-    dbUrl = await createTestDatabase(sharedInfra().pgUrl);
-    await prepareDatabase(dbUrl);
-    pool = createPool(dbUrl, 4);
-    teamId = (await new TeamsRepository(pool).create(`team ${randomBytes(3).toString('hex')}`)).id;
-    endpoints = new WebhookEndpointsRepository(pool, new SecretBox(randomBytes(32)));
+    teamId = (await new TeamsRepository(db.pool).create(`team ${randomBytes(3).toString('hex')}`)).id;
+    endpoints = new WebhookEndpointsRepository(db.pool, new SecretBox(randomBytes(32)));
   });
 
   // One engine per test: engines share the database, and another test's engine (whose
@@ -41,11 +36,6 @@ describe('DeliveryEngine on PostgreSQL', () => {
   afterEach(async () => {
     for (const e of engines.splice(0)) await e.stop();
     for (const d of directories.splice(0)) d.stop();
-  });
-
-  afterAll(async () => {
-    await pool?.end();
-    if (dbUrl) await dropTestDatabase(dbUrl);
   });
 
   const createEndpoint = async (overrides: Record<string, unknown> = {}) => {
@@ -83,12 +73,12 @@ describe('DeliveryEngine on PostgreSQL', () => {
     const sent: string[] = [];
     const produced: OutputRecord[] = [];
     const metrics = new RelayMetrics('dispatcher-test');
-    const changes = staleDirectory ? { currentMany: async () => new Map<string, { seq: number }>() } : new TeamChanges(pool);
+    const changes = staleDirectory ? { currentMany: async () => new Map<string, { seq: number }>() } : new TeamChanges(db.pool);
     const directory = new EndpointDirectory(endpoints.forDispatch(), changes, 60000);
     await directory.start();
     directories.push(directory);
     const engine = new DeliveryEngine({
-      store: new PendingStore(pool, 60000),
+      store: new PendingStore(db.pool, 60000),
       directory,
       endpoints,
       sender: {
@@ -126,7 +116,7 @@ describe('DeliveryEngine on PostgreSQL', () => {
     await engine.accept([{ ...d }, fresh]);
     await eventually(async () => (sent.includes(fresh.delivery_id) ? true : undefined), 10000, 20);
     await engine.flush();
-    const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM webhook_pending WHERE delivery_id = $1', [d.delivery_id]);
+    const { rows } = await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM webhook_pending WHERE delivery_id = $1', [d.delivery_id]);
     expect(rows[0]?.n).toBe('0');
     expect(sent.filter((id) => id === d.delivery_id)).toHaveLength(1);
   });
@@ -149,7 +139,7 @@ describe('DeliveryEngine on PostgreSQL', () => {
       attempts: 0,
     });
     await engine.flush();
-    const { rows } = await pool.query<{ outcome: string; error: string }>('SELECT outcome, error FROM webhook_attempts WHERE delivery_id = $1', [
+    const { rows } = await db.pool.query<{ outcome: string; error: string }>('SELECT outcome, error FROM webhook_attempts WHERE delivery_id = $1', [
       d.delivery_id,
     ]);
     expect(rows).toEqual([{ outcome: 'dead', error: expect.stringMatching(/^ENDPOINT_NOT_FOUND/) }]);
@@ -166,7 +156,7 @@ describe('DeliveryEngine on PostgreSQL', () => {
     await engine.accept([d]);
     await eventually(
       async () => {
-        const { rows } = await pool.query<{ last_error: string | null }>('SELECT last_error FROM webhook_pending WHERE delivery_id = $1', [d.delivery_id]);
+        const { rows } = await db.pool.query<{ last_error: string | null }>('SELECT last_error FROM webhook_pending WHERE delivery_id = $1', [d.delivery_id]);
         return rows[0]?.last_error === 'endpoint not found yet' ? true : undefined;
       },
       10000,
@@ -212,21 +202,21 @@ describe('DeliveryEngine on PostgreSQL', () => {
     expect(last?.outcome).toBe('dead');
     expect(last?.error).toMatch(/^(ENDPOINT_DISABLED: endpoint is auto-disabled \(the receiver answered 410 Gone\)|ENDPOINT_GONE)/);
     await engine.flush();
-    const { rows } = await pool.query<{ delivery_id: string }>('SELECT delivery_id FROM webhook_dead WHERE endpoint_id = $1 ORDER BY delivery_id', [
+    const { rows } = await db.pool.query<{ delivery_id: string }>('SELECT delivery_id FROM webhook_dead WHERE endpoint_id = $1 ORDER BY delivery_id', [
       endpoint.id,
     ]);
     expect(rows.map((r) => r.delivery_id).sort()).toEqual([waiting.delivery_id, gone.delivery_id].sort());
-    expect((await pool.query('SELECT 1 FROM webhook_pending WHERE endpoint_id = $1', [endpoint.id])).rowCount).toBe(0);
+    expect((await db.pool.query('SELECT 1 FROM webhook_pending WHERE endpoint_id = $1', [endpoint.id])).rowCount).toBe(0);
   });
 
   it('forgets finished deliveries after the dedupe window (pruned)', async () => {
     const endpoint = await createEndpoint();
     const d = delivery(endpoint.id);
-    const store = new PendingStore(pool, 60000, 1);
+    const store = new PendingStore(db.pool, 60000, 1);
     expect([...(await store.accept([d], new Set()))]).toEqual([d.delivery_id]);
     await store.complete([{ kind: 'dead', job: { delivery: d, attempts: 0 }, attempt: null, reason: 'test' }], 3600000);
     expect([...(await store.accept([d], new Set()))]).toEqual([]);
-    await pool.query(`UPDATE webhook_finished SET finished_at = now() - interval '1 second' WHERE delivery_id = $1`, [d.delivery_id]);
+    await db.pool.query(`UPDATE webhook_finished SET finished_at = now() - interval '1 second' WHERE delivery_id = $1`, [d.delivery_id]);
     await store.prune(30 * 24 * 3600 * 1000);
     expect([...(await store.accept([d], new Set()))]).toEqual([d.delivery_id]);
   });
