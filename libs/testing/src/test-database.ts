@@ -1,8 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll } from '@jest/globals';
+import type { afterAll as jestAfterAll, beforeAll as jestBeforeAll } from '@jest/globals';
 import { Client, type Pool } from 'pg';
 import { createPool, prepareDatabase } from '@relay/control-plane';
 import { DEFAULT_PG_URL } from './stack';
+
+// Jest's hooks, from the test environment's globals: `@jest/globals` refuses to load outside
+// Jest, and this module is also loaded by tools (the bench) that never call them.
+declare const beforeAll: typeof jestBeforeAll;
+declare const afterAll: typeof jestAfterAll;
 
 const TEST_DB = /^relay_test_[a-z0-9_]+$/;
 
