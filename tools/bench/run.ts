@@ -670,8 +670,8 @@ interface Results {
   paced: { load: LoadResult; phase: PipelinePhase; rate: number; ceiling: PacedProducerCeiling } | null;
   subscription: Percentiles | null;
   kafka: KafkaPhase;
-  /** Resident memory per process at the end: peak over the whole run, and now. */
-  memory: Map<string, { peakMiB: number; nowMiB: number }>;
+  /** Resident memory per process: once the pipeline was up, before any load; peak over the whole run; at the end. */
+  memory: Map<string, { startMiB: number | undefined; peakMiB: number; nowMiB: number }>;
 }
 
 function summarize(r: Results, problems: string[]): void {
@@ -791,7 +791,8 @@ function summarize(r: Results, problems: string[]): void {
   console.log('');
   console.log("Resident memory (MiB; peak = the kernel's high-water mark over the whole run, all phases):");
   for (const [name, m] of [...r.memory].sort((a, b) => b[1].peakMiB - a[1].peakMiB)) {
-    console.log(`  ${name.padEnd(12)} peak ${fmt(m.peakMiB).padStart(5)}, at the end ${fmt(m.nowMiB).padStart(5)}`);
+    const start = m.startMiB === undefined ? '-' : fmt(m.startMiB);
+    console.log(`  ${name.padEnd(12)} before load ${start.padStart(5)}, peak ${fmt(m.peakMiB).padStart(5)}, at the end ${fmt(m.nowMiB).padStart(5)}`);
   }
   const services = [...r.memory].filter(([name]) => PIPELINE_SERVICES.has(name));
   const pipelinePeakMiB = services.reduce((sum, [, m]) => sum + m.peakMiB, 0);
@@ -874,6 +875,7 @@ function summarize(r: Results, problems: string[]): void {
     ['kafka_history_rows_per_event', k.phase.historyRowsPerEvent],
     ['kafka_other_cores', k.phase.coresDuringDrain?.others ?? k.phase.coresDuringLoad.others ?? Number.NaN],
     ...[...r.memory].map(([name, m]): [string, number] => [`rss_peak_mib_${name}`, m.peakMiB]),
+    ...[...r.memory].map(([name, m]): [string, number] => [`rss_before_load_mib_${name}`, m.startMiB ?? Number.NaN]),
     ['rss_peak_mib_pipeline', pipelinePeakMiB],
     ['bench_wall_s', (performance.now() - startedAt) / 1000],
   );
@@ -984,6 +986,8 @@ async function main(): Promise<boolean> {
   await createEventType(relay.gatewayUrl, p.teamB.apiKey);
   say('  event type store_purchase created for the HTTP team and the direct-Kafka team');
 
+  const measuredPids = new Map([...p.pids].filter(([name]) => name !== LOAD_GENERATOR));
+  const beforeLoad = memoryOf(measuredPids);
   const problems: string[] = [];
   if (S.warmupS > 0) {
     say(`HTTP warmup: ${S.warmupS} s (not measured)`);
@@ -1010,7 +1014,8 @@ async function main(): Promise<boolean> {
   const kafka = await kafkaPhase(p, stack.brokers, stack.registryUrl);
   checkPhase(kafka.phase, problems);
 
-  const memory = memoryOf(new Map([...p.pids].filter(([name]) => name !== LOAD_GENERATOR)));
+  const end = memoryOf(measuredPids);
+  const memory = new Map([...end].map(([name, m]) => [name, { ...m, startMiB: beforeLoad.get(name)?.nowMiB }]));
   summarize({ ceilings, http, paced, subscription, kafka, memory }, problems);
   return problems.length === 0;
 }
