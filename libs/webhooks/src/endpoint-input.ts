@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CODE_NAME_PATTERN } from '@relay/event-schema';
 import { RATE_LIMIT_MAX_REQUESTS, rateLimitPeriodMs } from './rate-limit';
-import { RELAY_KINDS, contactFieldErrors, type EndpointInput, type EndpointPatch, type Environment } from './endpoints';
+import { RELAY_KINDS, contactFieldErrors, type EndpointInput, type Environment } from './endpoints';
 
 const intBetween = (field: string, min: number, max: number) => {
   const message = `${field} must be an integer between ${min} and ${max}`;
@@ -100,27 +100,6 @@ export const endpointCreateSchema = z
 
 export type EndpointCreateBody = z.output<typeof endpointCreateSchema>;
 export type EndpointPatchBody = z.output<typeof endpointPatchSchema>;
-
-type Parsed<T> = { ok: true; value: T } | { ok: false; errors: string[] };
-
-/** The messages of a failed parse: the schema's own, `Unknown field: x` for each unknown key. */
-function messages(error: z.ZodError): string[] {
-  return error.issues.flatMap((issue) => (issue.code === 'unrecognized_keys' ? issue.keys.map((key) => `Unknown field: ${key}`) : [issue.message]));
-}
-
-/**
- * Validates a create body (`partial` = false, defaults filled in) or a PATCH body
- * (`partial` = true, only the fields present) with the schemas above; every reason at once.
- */
-export function parseEndpointInput(body: unknown, partial: boolean, defaults: { environment: Environment; timeoutMs: number }): Parsed<EndpointPatch> {
-  if (partial) {
-    const parsed = endpointPatchSchema.safeParse(body);
-    return parsed.success ? { ok: true, value: parsed.data } : { ok: false, errors: messages(parsed.error) };
-  }
-  const parsed = endpointCreateSchema.safeParse(body);
-  if (!parsed.success) return { ok: false, errors: messages(parsed.error) };
-  return { ok: true, value: withDefaults(parsed.data, defaults) };
-}
 
 /** A create body with the defaults that depend on the caller: the key's environment, the configured timeout. */
 export function withDefaults(body: EndpointCreateBody, defaults: { environment: Environment; timeoutMs: number }): EndpointInput {

@@ -18,7 +18,7 @@ export {
   type RelayKind,
   type WebhookEndpoint,
 } from './endpoints';
-export { endpointCreateSchema, endpointPatchSchema, parseEndpointInput, withDefaults, type EndpointCreateBody, type EndpointPatchBody } from './endpoint-input';
+export { endpointCreateSchema, endpointPatchSchema, withDefaults, type EndpointCreateBody, type EndpointPatchBody } from './endpoint-input';
 export {
   deliveryIdFor,
   deliveryItem,

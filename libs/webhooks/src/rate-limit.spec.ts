@@ -1,4 +1,5 @@
-import { parseEndpointInput } from './endpoint-input';
+import { issueMessages } from '@relay/http-api';
+import { endpointCreateSchema, endpointPatchSchema } from './endpoint-input';
 import { EndpointRateLimiters, rateLimitPeriodMs } from './rate-limit';
 
 describe('per-endpoint rate limits', () => {
@@ -9,14 +10,15 @@ describe('per-endpoint rate limits', () => {
     for (const bad of ['1s', 'PT0S', 'PT0.01S', 'P2D', '', 5, null]) expect(rateLimitPeriodMs(bad)).toBeNull();
   });
 
-  it('validates rate_limit on create and PATCH (null clears it)', () => {
-    const defaults = { environment: 'production' as const, timeoutMs: 10000 };
-    const ok = parseEndpointInput({ url: 'https://x.example', events: ['a'], rate_limit: { requests: 5, per: 'PT1S' } }, false, defaults);
-    expect(ok).toMatchObject({ ok: true, value: { rate_limit: { requests: 5, per: 'PT1S' } } });
-    expect(parseEndpointInput({ url: 'https://x.example', events: ['a'] }, false, defaults)).toMatchObject({ ok: true, value: { rate_limit: null } });
-    expect(parseEndpointInput({ rate_limit: null }, true, defaults)).toEqual({ ok: true, value: { rate_limit: null } });
-    const bad = parseEndpointInput({ rate_limit: { requests: 1.5, per: 'soon' } }, true, defaults);
-    expect(bad).toEqual({ ok: false, errors: [expect.stringMatching(/rate_limit.requests/), expect.stringMatching(/rate_limit.per/)] });
+  it('validates rate_limit on create and PATCH (null clears it), with the reasons the API answers', () => {
+    expect(endpointCreateSchema.parse({ url: 'https://x.example', events: ['a'], rate_limit: { requests: 5, per: 'PT1S' } })).toMatchObject({
+      rate_limit: { requests: 5, per: 'PT1S' },
+    });
+    expect(endpointCreateSchema.parse({ url: 'https://x.example', events: ['a'] })).toMatchObject({ rate_limit: null });
+    expect(endpointPatchSchema.parse({ rate_limit: null })).toEqual({ rate_limit: null });
+    const bad = endpointPatchSchema.safeParse({ rate_limit: { requests: 1.5, per: 'soon' } });
+    expect(bad.success).toBe(false);
+    expect(issueMessages(bad.error!)).toEqual([expect.stringMatching(/rate_limit.requests/), expect.stringMatching(/rate_limit.per/)]);
   });
 
   it('grants `requests` per window per endpoint, then says how long to wait; endpoints are independent', async () => {

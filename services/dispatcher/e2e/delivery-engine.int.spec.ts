@@ -10,8 +10,8 @@ import {
   PendingStore,
   SecretBox,
   WebhookEndpointsRepository,
-  parseEndpointInput,
-  type EndpointInput,
+  endpointCreateSchema,
+  withDefaults,
   type SendResult,
 } from '@relay/webhooks';
 
@@ -39,12 +39,8 @@ describe('DeliveryEngine on PostgreSQL', () => {
   });
 
   const createEndpoint = async (overrides: Record<string, unknown> = {}) => {
-    const parsed = parseEndpointInput({ url: 'https://receiver.example.com/hook', events: ['purchase'], ...overrides }, false, {
-      environment: 'production',
-      timeoutMs: 5000,
-    });
-    if (!parsed.ok) throw new Error(parsed.errors.join('; '));
-    return (await endpoints.create(teamId, parsed.value as EndpointInput)).endpoint;
+    const body = endpointCreateSchema.parse({ url: 'https://receiver.example.com/hook', events: ['purchase'], ...overrides });
+    return (await endpoints.create(teamId, withDefaults(body, { environment: 'production', timeoutMs: 5000 }))).endpoint;
   };
 
   const delivery = (endpointId: string, createdAt = Date.now()): WebhookDelivery => ({
