@@ -24,7 +24,7 @@ import { cpus } from 'node:os';
 import path from 'node:path';
 import { Kafka, Partitioners, logLevel, type Admin, type Message } from 'kafkajs';
 import { v7 as uuidv7 } from 'uuid';
-import { gatewayConfigSchema, loadConfig, testStackConfigSchema } from '@relay/config';
+import { gatewayConfigSchema, historyConfigSchema, loadConfig, testStackConfigSchema } from '@relay/config';
 import { ContractRegistry } from '@relay/contracts';
 import { ensureKafka, getFreePort, spawnManaged, tailFile, type ManagedProcess } from '@relay/local-stack';
 import {
@@ -948,7 +948,13 @@ async function main(): Promise<boolean> {
   // The subscription phase's receiver runs on this machine: allowed by its exact host:port.
   const subscriptionReceiver = await startSubscriptionReceiver();
   onCleanup('subscription receiver', () => subscriptionReceiver.close());
-  const relayStarting = startRelay({ env: { RELAY_WEBHOOK_ALLOWED_TARGETS: `127.0.0.1:${subscriptionReceiver.port}` } });
+  // History's insert window as a deployment has it (the test harness shortens it to 50 ms so
+  // that specs see rows sooner): one chDB insert costs 8–18 ms of CPU whatever its size.
+  const historyFlushMs = historyConfigSchema.shape.RELAY_HISTORY_FLUSH_MS.parse(process.env.RELAY_HISTORY_FLUSH_MS);
+  say(`  history insert window: ${historyFlushMs} ms (RELAY_HISTORY_FLUSH_MS)`);
+  const relayStarting = startRelay({
+    env: { RELAY_WEBHOOK_ALLOWED_TARGETS: `127.0.0.1:${subscriptionReceiver.port}`, RELAY_HISTORY_FLUSH_MS: String(historyFlushMs) },
+  });
   let relayStarted = false;
   onCleanup('pipeline services, test database, chDB dir', async () => {
     if (!relayStarted) guard.terminateChildren(); // interrupted while starting: fail the start now
