@@ -19,7 +19,7 @@ export interface CoalesceOptions {
  * other records, unlike history's outcome wait). When a combined call throws, each call is
  * handled again on its own, so every caller gets the answer its own messages earn: the
  * stage consumer's retries and poison bisection keep working on one batch's messages.
- * The grouping itself is {@link GroupedCalls}'.
+ * The grouping is {@link GroupedCalls}'s.
  */
 export function coalesceBatches<T>(handler: BatchHandler<T>, options: CoalesceOptions = {}): BatchHandler<T> {
   const calls = new GroupedCalls<InboundMessage<T>[], MessageOutcome[]>({

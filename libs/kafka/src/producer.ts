@@ -71,11 +71,10 @@ export class DurableProducer {
       allowAutoTopicCreation: false,
       // murmur2 on the key, the Java client's partitioner (kafkajs's, with a fast hash): records
       // keyed by team+target land on the same partition whether a Relay service or a Java
-      // producer wrote them. Wrapped
-      // to remember where each message went, and to keep a message where it first went when
-      // kafkajs partitions it again for a retry: a retry must resend the very batches of the
-      // first attempt (same records under the same sequence numbers), which a keyless
-      // message's round-robin would reshuffle.
+      // producer wrote them. Wrapped to remember where each message went, and to keep a
+      // message where it first went when kafkajs partitions it again for a retry: a retry must
+      // resend the very batches of the first attempt (same records under the same sequence
+      // numbers), which a keyless message's round-robin would reshuffle.
       createPartitioner: () => {
         const partitioner = JavaCompatiblePartitioner();
         return (args) => {
