@@ -262,11 +262,10 @@ describe('LingeringProducer bounds', () => {
     const refused = await lingering.send('t', { value: 'c' }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(ProduceError);
     expect((refused as ProduceError).code).toBe('PRODUCER_QUEUE_FULL');
-    // 'b' waited for the answer to 'a' (one request in flight at a time), then went alone.
-    expect(open).toHaveLength(1);
+    expect(open).toHaveLength(2); // both handed on at once; DurableProducer groups them
     open[0]?.resolve();
     await first;
-    expect(open).toHaveLength(2);
+    expect(lingering.pendingCount).toBe(1);
     open[1]?.resolve();
     await expect(second).resolves.toBeUndefined();
     const third = lingering.send('t', { value: 'd' });
@@ -288,21 +287,21 @@ describe('LingeringProducer bounds', () => {
 });
 
 describe('LingeringProducer grouping', () => {
-  it('sends at once when nothing is in flight, and groups what arrives meanwhile into one request when it is answered', async () => {
-    const { producer, open } = heldProducer();
-    const lingering = new LingeringProducer(producer, { lingerMs: 0, sendTimeoutMs: 60000 });
-    const first = lingering.send('t', { value: 'a' });
-    expect(open).toHaveLength(1); // no linger at idle
-    const later = [lingering.send('t', { value: 'b' }), lingering.send('t', { value: 'c' }), lingering.send('u', { value: 'd' })];
-    expect(open).toHaveLength(1); // waiting for the request in flight
-    open[0]?.resolve();
+  it('on a DurableProducer: sends at once when nothing is in flight, and what arrives meanwhile as one request', async () => {
+    const { kafka, requests } = heldKafka();
+    const lingering = new LingeringProducer(new DurableProducer(kafka), { lingerMs: 0, sendTimeoutMs: 60000 });
+    const first = lingering.send('t', { key: 'a', value: 'a' });
+    await tick();
+    expect(requests).toHaveLength(1); // no linger at idle
+    const later = [lingering.send('t', { key: 'b', value: 'b' }), lingering.send('t', { key: 'c', value: 'c' }), lingering.send('u', { key: 'd', value: 'd' })];
+    await tick();
+    expect(requests).toHaveLength(1); // waiting for the request in flight
+    requests[0]!.answer();
     await first;
-    expect(open).toHaveLength(2);
-    expect(open[1]?.messages).toEqual([
-      { topic: 't', messages: [{ value: 'b' }, { value: 'c' }] },
-      { topic: 'u', messages: [{ value: 'd' }] },
-    ]);
-    open[1]?.resolve();
+    await tick();
+    expect(requests).toHaveLength(2);
+    expect(requests[1]!.messages.map((m) => m.value)).toEqual(['b', 'c', 'd']);
+    requests[1]!.answer();
     await expect(Promise.all(later)).resolves.toEqual([undefined, undefined, undefined]);
   });
 

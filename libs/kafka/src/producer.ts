@@ -210,12 +210,11 @@ interface Pending {
 
 export interface LingeringProducerOptions {
   /**
-   * How long an idle producer (no produce request in flight) waits to group concurrent sends
-   * before one produce request (linger.ms); 0 sends at once. While a request is in flight,
-   * sends are grouped until it is answered, whatever this says.
+   * How long sends are held to be handed on together (linger.ms); 0 hands each on at once.
+   * Either way DurableProducer groups what arrives while a produce is in flight.
    */
   lingerMs: number;
-  /** Records per produce request at most. Default 1000. */
+  /** Records handed on together at most (a full group does not wait for the linger). Default 1000. */
   maxBatch?: number;
   /**
    * Records queued or awaiting their acknowledgement at most; a send beyond it is refused
@@ -232,16 +231,15 @@ export interface LingeringProducerOptions {
 }
 
 /**
- * Groups concurrent sends into one produce request, the role of `linger.ms` in the Java
- * client (kafkajs sends one request per call and has no linger of its own). Grouping costs
- * no wait at idle: a send goes at once (after `lingerMs`, 0 by default in the gateway) when
- * no request is in flight, and the sends that arrive while one is in flight go together as
- * soon as it is answered. They would wait for it anyway: the idempotent producer has one
- * request in flight per broker (kafkajs's broker lock), so a fixed linger only added its
- * delay to every request at idle (2 ms of a ~4 ms produce) without grouping more under load. Each caller's
- * promise settles only when the whole group is acknowledged by all in-sync replicas — or
- * is refused: the number of records waiting is bounded and so is the time a caller waits
- * (kafkajs's own request timeout and retries can take minutes against a frozen broker).
+ * The gateway's producer: what `linger.ms`, `buffer.memory` and `delivery.timeout.ms` are to
+ * the Java client, on top of DurableProducer. A send goes at once by default (`lingerMs` 0):
+ * DurableProducer sends it now when no produce is in flight, and otherwise with every send
+ * that arrives meanwhile, as one request — they would wait for that request anyway (the
+ * idempotent producer has one in flight per broker), so a fixed linger only added its delay
+ * at idle (2 ms of a ~4 ms produce) without grouping more under load. Each caller's promise
+ * settles only when its records are acknowledged by all in-sync replicas — or refused: the
+ * number of records waiting is bounded and so is the time a caller waits (kafkajs's own
+ * request timeout and retries can take minutes against a frozen broker).
  */
 export class LingeringProducer {
   private queue: Pending[] = [];
@@ -290,11 +288,9 @@ export class LingeringProducer {
         resolve: () => settle(resolve),
         reject: (e) => settle(() => reject(e instanceof Error ? e : new Error(String(e)))),
       });
-      if (this.queue.length >= this.maxBatch) {
-        this.flush();
-      } else if (this.inFlight.size > 0) {
-        // Goes with the group sent when the request in flight is answered (see flush()).
-      } else if (this.lingerMs === 0) {
+      if (this.queue.length >= this.maxBatch || this.lingerMs === 0) {
+        // Handed on at once: DurableProducer sends it now or, while a produce is in flight,
+        // with everything else that arrives meanwhile.
         this.flush();
       } else if (!this.timer) {
         this.timer = setTimeout(() => this.flush(), this.lingerMs);
@@ -304,7 +300,6 @@ export class LingeringProducer {
 
   /** Sends what is queued now; resolves when every group sent so far is settled. */
   async drain(): Promise<void> {
-    // A group queued behind a request in flight is sent when that one settles: wait for it too.
     while (this.queue.length > 0 || this.inFlight.size > 0) {
       this.flush();
       await Promise.allSettled([...this.inFlight]);
@@ -322,12 +317,10 @@ export class LingeringProducer {
     const batch = new TopicBatch();
     for (const p of group) batch.add(p.topic, p.message);
     // Counted until Kafka settles the group, not until callers gave up: the bound is on what
-    // the broker still owes, which is what grows when it is slow. What queued up while this
-    // request was in flight goes next, as one request (before the callers hear back).
+    // the broker still owes, which is what grows when it is slow.
     const settled = () => {
       this.pending -= group.length;
       this.inFlight.delete(sending);
-      if (this.inFlight.size === 0 && this.queue.length > 0) this.flush();
     };
     const sending: Promise<void> = batch.send(this.producer).then(
       () => {
