@@ -16,8 +16,8 @@
  * Prints p50/p99/max in µs per request, the store round trips, and `metric <name> <value>` lines.
  */
 import { randomUUID } from 'node:crypto';
-import { DEFAULT_MAX_BLOCK, RateLimits, createPool, prepareDatabase, type RateLimitSubject } from '@relay/control-plane';
-import { DEFAULT_PG_URL, createTestDatabase, dropTestDatabase } from '@relay/testing';
+import { DEFAULT_MAX_BLOCK, RateLimits, createPool, type RateLimitSubject } from '@relay/control-plane';
+import { DEFAULT_PG_URL, createMigratedDatabase, dropTestDatabase } from '@relay/testing';
 
 const N = 5000;
 
@@ -80,10 +80,9 @@ async function paced(name: string, total: number, rate: number, once: () => Prom
 }
 
 async function main(): Promise<void> {
-  const url = await createTestDatabase(DEFAULT_PG_URL);
+  const url = await createMigratedDatabase(DEFAULT_PG_URL);
   const pool = createPool(url, 10);
   try {
-    await prepareDatabase(url);
     for (const [mode, maxBlock] of [
       ['exact', 1],
       ['block', DEFAULT_MAX_BLOCK],

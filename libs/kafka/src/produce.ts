@@ -13,15 +13,15 @@ export class TopicBatch {
     else this.byTopic.set(topic, [message]);
   }
 
-  /**
-   * Resolves once every message is acknowledged (see DurableProducer.sendBatch); then
-   * `onSent` is told how many messages went to each topic (for the `produced` counter).
-   */
   /** The messages, one entry per topic, in the order they were added. */
   topicMessages(): TopicMessages[] {
     return [...this.byTopic].map(([topic, messages]) => ({ topic, messages }));
   }
 
+  /**
+   * Resolves once every message is acknowledged (see DurableProducer.sendBatch); then
+   * `onSent` is told how many messages went to each topic (for the `produced` counter).
+   */
   async send(producer: Pick<DurableProducer, 'sendBatch'>, onSent?: (topic: string, count: number) => void): Promise<void> {
     await producer.sendBatch(this.topicMessages());
     if (onSent) for (const [topic, messages] of this.byTopic) onSent(topic, messages.length);

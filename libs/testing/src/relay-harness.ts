@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ApiKeysRepository, TeamsRepository, createPool, prepareDatabase } from '@relay/control-plane';
+import { ApiKeysRepository, TeamsRepository, createPool } from '@relay/control-plane';
 import { SERVICE_NAMES, startRelayServices, type RelayServiceName, type RelayServices, type RestartPolicy } from '@relay/local-stack';
 import { callJson } from './http';
-import { createTestDatabase, dropTestDatabase } from './test-database';
+import { createMigratedDatabase, dropTestDatabase } from './test-database';
 
 export const REPO_ROOT = path.resolve(__dirname, '../../..');
 
@@ -83,8 +83,7 @@ export async function startRelay(
 ): Promise<RelayUnderTest> {
   const infra = sharedInfra();
   const topicPrefix = `t${randomBytes(5).toString('hex')}`;
-  const pgUrl = await createTestDatabase(infra.pgUrl);
-  await prepareDatabase(pgUrl);
+  const pgUrl = await createMigratedDatabase(infra.pgUrl);
   const chdbDir = mkdtempSync(path.join(tmpdir(), 'relay-chdb-'));
   const logDir = mkdtempSync(path.join(tmpdir(), 'relay-logs-'));
 

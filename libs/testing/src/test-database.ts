@@ -34,6 +34,21 @@ export async function createTestDatabase(baseUrl: string): Promise<string> {
   return withDatabase(baseUrl, name);
 }
 
+/**
+ * A fresh relay_test_* database with Relay's schema (migrations applied); returns its URL.
+ * Dropped again if the migrations fail.
+ */
+export async function createMigratedDatabase(baseUrl: string): Promise<string> {
+  const url = await createTestDatabase(baseUrl);
+  try {
+    await prepareDatabase(url);
+  } catch (error) {
+    await dropTestDatabase(url).catch(() => undefined);
+    throw error;
+  }
+  return url;
+}
+
 /** Drops a test database; refuses anything not named relay_test_* (never a real one). */
 export async function dropTestDatabase(url: string): Promise<void> {
   const name = decodeURIComponent(new URL(url).pathname.slice(1));
@@ -50,8 +65,7 @@ export function useMigratedDatabase(poolSize = 4): { readonly url: string; reado
   let url: string | undefined;
   let pool: Pool | undefined;
   beforeAll(async () => {
-    url = await createTestDatabase(process.env.RELAY_PG_URL || DEFAULT_PG_URL);
-    await prepareDatabase(url);
+    url = await createMigratedDatabase(process.env.RELAY_PG_URL || DEFAULT_PG_URL);
     pool = createPool(url, poolSize);
   });
   afterAll(async () => {
