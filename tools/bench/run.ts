@@ -24,7 +24,7 @@ import { cpus } from 'node:os';
 import path from 'node:path';
 import { Kafka, Partitioners, logLevel, type Admin, type Message } from 'kafkajs';
 import { v7 as uuidv7 } from 'uuid';
-import { gatewayConfigSchema, historyConfigSchema, loadConfig, testStackConfigSchema } from '@relay/config';
+import { gatewayConfigSchema, historyConfigSchema } from '@relay/config';
 import { ContractRegistry } from '@relay/contracts';
 import { ensureKafka, getFreePort, spawnManaged, tailFile, type ManagedProcess } from '@relay/local-stack';
 import {
@@ -928,9 +928,7 @@ async function main(): Promise<boolean> {
   const pgUrl = process.env.RELAY_PG_URL ?? DEFAULT_PG_URL;
 
   say('starting Kafka and Apicurio Registry (startTestStack)');
-  const { RELAY_KAFKA_JIT } = loadConfig('npm run bench', testStackConfigSchema);
-  say(`Kafka JIT: ${RELAY_KAFKA_JIT} (RELAY_KAFKA_JIT)`);
-  const stackStarting = startTestStack({ pgUrl, log: (l) => say(`  ${l}`), kafkaJit: RELAY_KAFKA_JIT });
+  const stackStarting = startTestStack({ pgUrl, log: (l) => say(`  ${l}`) });
   onCleanup('Kafka, Apicurio and their temp state', async () => (await stackStarting.catch(() => undefined))?.stop());
   const stack = await stackStarting;
   say(`  Kafka ${stack.brokers.join(',')}, registry ${stack.registryUrl}`);

@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { Client } from 'pg';
-import { loadConfig, testStackConfigSchema } from '@relay/config';
 import { ContractRegistry } from '@relay/contracts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -82,8 +81,7 @@ export async function startChaosStack(options: { onProgress?: (line: string) => 
   // Under Jest the global setup already runs Kafka and the registry: reuse them.
   const shared = process.env.RELAY_KAFKA_BROKERS && process.env.RELAY_REGISTRY_URL && process.env.JEST_WORKER_ID;
   const kafkaNodes = process.env.RELAY_CHAOS_KAFKA_NODES === '3' ? 3 : 1;
-  const { RELAY_KAFKA_JIT } = loadConfig('npm run chaos', testStackConfigSchema);
-  const infra: TestStack | undefined = shared ? undefined : await startTestStack({ pgUrl: pgBase, log, kafkaNodes, kafkaJit: RELAY_KAFKA_JIT });
+  const infra: TestStack | undefined = shared ? undefined : await startTestStack({ pgUrl: pgBase, log, kafkaNodes });
   try {
     return await startOn(infra, pgBase, options);
   } catch (error) {

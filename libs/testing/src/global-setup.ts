@@ -1,6 +1,5 @@
 // Must stay the first import: it lets the next ones resolve @relay/* (see aliases.ts).
 import './aliases';
-import { loadConfig, testStackConfigSchema } from '@relay/config';
 import { DEFAULT_PG_URL, startTestStack, type TestStack } from './stack';
 
 /** Handed to global-teardown.ts: Jest runs both in the same process, in separate module registries. */
@@ -20,10 +19,8 @@ export const STACK_KEY = '__RELAY_TEST_STACK__';
 export default async function globalSetup(): Promise<void> {
   process.stderr.write('\n');
   const started = Date.now();
-  const { RELAY_KAFKA_NODES, RELAY_KAFKA_JIT } = loadConfig('integration tests', testStackConfigSchema);
+  // Kafka's node count and JIT: RELAY_KAFKA_NODES / RELAY_KAFKA_JIT, read by startTestStack.
   const stack: TestStack = await startTestStack({
-    kafkaNodes: RELAY_KAFKA_NODES,
-    kafkaJit: RELAY_KAFKA_JIT,
     pgUrl: process.env.RELAY_PG_URL || DEFAULT_PG_URL,
     cacheDir: process.env.RELAY_CACHE_DIR || undefined,
     keepState: process.env.RELAY_KEEP_TEST_STATE === '1',

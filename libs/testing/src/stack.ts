@@ -15,6 +15,8 @@ import {
   type PostgresConnection,
 } from '@relay/local-stack';
 
+import { loadConfig, testStackConfigSchema } from '@relay/config';
+
 export const DEFAULT_PG_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** Per-run registry databases: relay_it_registry_<owner pid>_<random>. */
@@ -27,9 +29,12 @@ export interface TestStackOptions {
   cacheDir?: string | undefined;
   /** Keep the temp dir (logs, Kafka data) and the registry database after stop(). */
   keepState?: boolean;
-  /** 1 (default) or 3 Kafka nodes (replication factor 3, min.insync.replicas 2). */
+  /**
+   * 1 or 3 Kafka nodes (replication factor 3, min.insync.replicas 2). Default
+   * RELAY_KAFKA_NODES (1).
+   */
   kafkaNodes?: 1 | 3;
-  /** The brokers' JIT (startKafka's `jit`). Default c1. */
+  /** The brokers' JIT (startKafka's `jit`). Default RELAY_KAFKA_JIT (c1). */
   kafkaJit?: 'c1' | 'tiered';
   log?: Logger;
 }
@@ -104,14 +109,18 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const root = mkdtempSync(path.join(tmpdir(), options.keepState ? 'relay-it-kept-' : `${ROOT_PREFIX}${process.pid}-`));
   const database = `${options.keepState ? 'relay_it_kept_' : REGISTRY_DB_PREFIX}${process.pid}_${randomBytes(4).toString('hex')}`;
   const common = { ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}), log };
+  const config = loadConfig('the test stack', testStackConfigSchema);
+  const kafkaNodes = options.kafkaNodes ?? config.RELAY_KAFKA_NODES;
+  const jit = options.kafkaJit ?? config.RELAY_KAFKA_JIT;
+  log(`Kafka: ${kafkaNodes} node(s), JIT ${jit} (RELAY_KAFKA_NODES, RELAY_KAFKA_JIT)`);
   const [kafka, registry] = await Promise.allSettled([
     startKafka({
       ...common,
-      nodes: options.kafkaNodes ?? 1,
-      ...(options.kafkaJit ? { jit: options.kafkaJit } : {}),
+      nodes: kafkaNodes,
+      jit,
       dataDir: path.join(root, 'kafka'),
       logDir: path.join(root, 'logs', 'kafka'),
-      heapMb: (options.kafkaNodes ?? 1) === 1 ? 512 : 384,
+      heapMb: kafkaNodes === 1 ? 512 : 384,
     }),
     startApicurio({ ...common, dataDir: path.join(root, 'apicurio'), logDir: path.join(root, 'logs', 'apicurio'), postgres: { ...pg, database } }),
   ]);
