@@ -79,7 +79,8 @@ export class DurableProducer {
         const partitioner = JavaCompatiblePartitioner();
         return (args) => {
           const known = this.partitionOf.get(args.message);
-          if (known !== undefined && args.partitionMetadata.some((p) => p.partitionId === known)) return known;
+          // Partition ids are 0..n-1 and a topic's partitions are never removed.
+          if (known !== undefined && known < args.partitionMetadata.length) return known;
           const partition = partitioner(args);
           this.partitionOf.set(args.message, partition);
           return partition;
@@ -166,9 +167,14 @@ export class DurableProducer {
     let pending = topicMessages.filter((t) => t.messages.length > 0);
     for (let round = 1; pending.length > 0; round++) {
       const answered = await this.producer.sendBatch({ topicMessages: pending, acks: -1, compression: CompressionTypes.None });
-      const acked = new Set(answered.map((r) => `${r.topicName}\u0000${r.partition}`));
+      const acked = new Map<string, Set<number>>();
+      // Acknowledged partitions by topic: one lookup per message, no key string built for each.
+      for (const r of answered) acked.set(r.topicName, (acked.get(r.topicName) ?? new Set<number>()).add(r.partition));
       pending = pending
-        .map((t) => ({ topic: t.topic, messages: t.messages.filter((m) => !acked.has(`${t.topic}\u0000${this.partitionOf.get(m)}`)) }))
+        .map((t) => {
+          const partitions = acked.get(t.topic);
+          return { topic: t.topic, messages: t.messages.filter((m) => !partitions?.has(this.partitionOf.get(m)!)) };
+        })
         .filter((t) => t.messages.length > 0);
       if (pending.length > 0 && round >= MAX_SEND_ROUNDS) {
         throw new Error(`kafkajs acknowledged ${answered.length} partitions but not those of ${pending.reduce((n, t) => n + t.messages.length, 0)} messages`);
