@@ -1,5 +1,5 @@
 import { GroupedCalls } from './grouped-calls';
-import type { BatchHandler, InboundMessage, MessageOutcome } from './outcome';
+import type { DurableBatchHandler, InboundMessage, MessageOutcome } from './outcome';
 
 export interface CoalesceOptions {
   /** Messages handled in one call at most. Default 2000. */
@@ -21,7 +21,7 @@ export interface CoalesceOptions {
  * stage consumer's retries and poison bisection keep working on one batch's messages.
  * The grouping is {@link GroupedCalls}'s.
  */
-export function coalesceBatches<T>(handler: BatchHandler<T>, options: CoalesceOptions = {}): BatchHandler<T> {
+export function coalesceBatches<T>(handler: DurableBatchHandler<T>, options: CoalesceOptions = {}): DurableBatchHandler<T> {
   const calls = new GroupedCalls<InboundMessage<T>[], MessageOutcome[]>({
     units: (messages) => messages.length,
     maxUnits: options.maxMessages ?? 2000,

@@ -1,7 +1,20 @@
 export { createKafka, type KafkaClientOptions } from './client';
 export { ensureTopics, prepareWire, replicationFor, waitForTopicLeaders, type Replication, type TopicProvisionResult } from './topics';
 export { DurableProducer, LingeringProducer, ProduceError, type LingeringProducerOptions } from './producer';
-export { ok, dlq, drop, inboundMessage, type OutputRecord, type MessageOutcome, type InboundMessage, type BatchHandler } from './outcome';
+export {
+  ok,
+  dlq,
+  drop,
+  deferred,
+  inboundMessage,
+  type OutputRecord,
+  type MessageOutcome,
+  type InboundMessage,
+  type BatchHandler,
+  type DurableBatchHandler,
+  type DeferredOutcomes,
+  type HandlerResult,
+} from './outcome';
 export { TopicBatch, produceRecords } from './produce';
 export { coalesceBatches, type CoalesceOptions } from './coalesce';
 export { StageConsumer, StageConsumerError, type StageConsumerOptions } from './stage-consumer';

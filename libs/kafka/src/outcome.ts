@@ -46,5 +46,30 @@ export function inboundMessage<T>(value: T, fields: Partial<Omit<InboundMessage<
   return { topic: 't', partition: 0, offset: '0', key: null, headers: {}, timestamp: '0', schemaId: 1, ...fields, value };
 }
 
+/**
+ * Outcomes whose effects become durable later, e.g. rows a store writes in time-window
+ * batches. The runner produces the outputs and dead letters at once, goes on with the
+ * partition's next chunk without waiting, and commits these offsets only once `durable`
+ * resolves (in partition order). If `durable` rejects, the partition is rewound to the chunk
+ * and read again after a backoff: its effects may then happen twice, which the handler's
+ * store must absorb (at-least-once, as for any redelivery).
+ */
+export interface DeferredOutcomes {
+  readonly outcomes: MessageOutcome[];
+  readonly durable: Promise<void>;
+}
+
+export function deferred(outcomes: MessageOutcome[], durable: Promise<void>): DeferredOutcomes {
+  // The runner acts on a rejection when it comes; until it looks, it is not an unhandled one.
+  durable.catch(() => undefined);
+  return { outcomes, durable };
+}
+
+/** What a handler returns: one outcome per message, in the same order, durable now or {@link DeferredOutcomes later}. */
+export type HandlerResult = MessageOutcome[] | DeferredOutcomes;
+
 /** A stage's handler: one outcome per message, in the same order. Pure of Kafka. */
-export type BatchHandler<T> = (messages: InboundMessage<T>[]) => Promise<MessageOutcome[]>;
+export type BatchHandler<T> = (messages: InboundMessage<T>[]) => Promise<HandlerResult>;
+
+/** A handler whose outcomes are durable when it returns (the validator's, the matcher's). */
+export type DurableBatchHandler<T> = (messages: InboundMessage<T>[]) => Promise<MessageOutcome[]>;

@@ -3,7 +3,7 @@ import { ContractError, type ContractRegistry, type DeadLetter, type TopicKey, t
 import type { Logger, RelayMetrics } from '@relay/observability';
 import type { DurableProducer } from './producer';
 import type { BatchHandler, InboundMessage, MessageOutcome } from './outcome';
-import { handleIsolatingPoison } from './poison';
+import { defaultBackoff, handleIsolatingPoison } from './poison';
 import { TopicBatch } from './produce';
 
 export interface StageConsumerOptions {
@@ -37,6 +37,12 @@ export interface StageConsumerOptions {
   handlerAttempts?: number;
   /** Pause before retry n of a failing handler call; default 200 ms doubling, at most 5 s. */
   handlerBackoffMs?: (attempt: number) => number;
+  /**
+   * Messages of chunks handed on whose effects are not durable yet ({@link DeferredOutcomes}),
+   * over all partitions, past which the consumer waits for the oldest before it takes more.
+   * Default 10 × batchMax.
+   */
+  deferredMaxMessages?: number;
   fromBeginning?: boolean;
   /**
    * A group this one was split from (see StageServerOptions.ownGroups): when this group has
@@ -76,6 +82,29 @@ export class StageConsumerError extends Error {
   }
 }
 
+/** A chunk of one partition whose offsets wait to be committed, oldest first. */
+interface LaneChunk {
+  /** First offset of the chunk: where the partition is rewound to if its effects fail. */
+  readonly first: string;
+  /** Offset to commit once it and every chunk before it are durable. */
+  readonly next: string;
+  readonly size: number;
+  done: boolean;
+  /** Rewound or revoked: whatever becomes of its effects, its offset is never committed. */
+  dropped: boolean;
+}
+
+/** One partition's chunks in flight. `epoch` changes on a rewind or a revocation. */
+interface Lane {
+  readonly topic: string;
+  readonly partition: number;
+  epoch: number;
+  chunks: LaneChunk[];
+  /** Failed deferred writes in a row (backoff), and when the partition may be read again. */
+  failures: number;
+  retryAt: number;
+}
+
 /**
  * Runs one stage: consumes its topics in batches, decodes with the registry, hands the
  * decoded messages to the stage's handler, produces the outputs and dead letters with
@@ -98,8 +127,15 @@ export class StageConsumerError extends Error {
  *   nothing is dead-lettered: the error propagates, the chunk stays uncommitted and kafkajs
  *   fetches it again after its retry backoff (a lone poison record is isolated as soon as
  *   another record arrives behind it — until then it blocks nothing).
+ * - A handler may return {@link DeferredOutcomes} (history: rows written in time-window
+ *   batches): the outputs are produced as usual, the partition goes on to its next chunk at
+ *   once, and the offsets are committed in partition order as the chunks' effects become
+ *   durable. A chunk whose effects fail rewinds its partition to it (`seek`; later chunks of
+ *   the partition are dropped and read again) after a backoff, retried until the store is
+ *   back; at most `deferredMaxMessages` wait at once.
  * - On rebalance (stale batch) or shutdown, the current chunk finishes and commits; the
- *   rest of the batch is left to the next owner.
+ *   rest of the batch is left to the next owner. Shutdown waits (up to the session timeout)
+ *   for deferred effects to be durable and commits them.
  */
 export class StageConsumer {
   private consumer: Consumer | null = null;
@@ -110,6 +146,11 @@ export class StageConsumer {
   private readonly pendingOffsets = new Map<string, { topic: string; partition: number; offset: string }>();
   private lastCommitAt = 0;
   private commitTimer: NodeJS.Timeout | null = null;
+  // Chunks waiting for their commit, per `topic|partition`.
+  private readonly lanes = new Map<string, Lane>();
+  // Deferred chunks not settled yet: their messages, and one promise each that never rejects.
+  private deferredMessages = 0;
+  private readonly deferredSettling = new Set<Promise<void>>();
 
   constructor(private readonly options: StageConsumerOptions) {
     this.log = options.logger.child({ component: 'stage-consumer', stage: options.stage });
@@ -240,6 +281,8 @@ export class StageConsumer {
     this.state = 'stopped';
     const consumer = this.consumer;
     if (consumer) {
+      // Deferred effects still on their way: their offsets are committed as they become durable.
+      await this.settleDeferred(this.sessionTimeoutMs);
       // Durable work done while idle; the batch in progress commits its own when it sees the stop.
       await this.commitPending().catch((error: unknown) => this.log.warn({ err: error }, 'commit on stop failed; the next owner replays'));
       this.consumer = null;
@@ -261,6 +304,99 @@ export class StageConsumer {
     if (!assignment) return;
     for (const [key, { topic, partition }] of this.pendingOffsets) {
       if (!assignment[topic]?.includes(partition)) this.pendingOffsets.delete(key);
+    }
+    for (const [key, lane] of this.lanes) {
+      if (assignment[lane.topic]?.includes(lane.partition)) continue;
+      this.dropFrom(lane, 0);
+      this.lanes.delete(key);
+    }
+  }
+
+  private lane(topic: string, partition: number): Lane {
+    const key = `${topic}|${partition}`;
+    let lane = this.lanes.get(key);
+    if (!lane) {
+      lane = { topic, partition, epoch: 0, chunks: [], failures: 0, retryAt: 0 };
+      this.lanes.set(key, lane);
+    }
+    return lane;
+  }
+
+  /** Drops chunks `from`.. of a lane: their offsets will not be committed (they are read again). */
+  private dropFrom(lane: Lane, from: number): void {
+    for (const chunk of lane.chunks.splice(from)) chunk.dropped = true;
+    lane.epoch++;
+  }
+
+  /** Commits (by the usual schedule) the offset past the lane's leading durable chunks. */
+  private async advance(lane: Lane, flushNow: boolean): Promise<void> {
+    let next: string | undefined;
+    while (lane.chunks[0]?.done) next = lane.chunks.shift()?.next;
+    if (next !== undefined) await this.offsetDurable(lane.topic, lane.partition, next, flushNow);
+  }
+
+  /** Follows a deferred chunk's effects: commit once durable, rewind the partition if they fail. */
+  private followDeferred(lane: Lane, chunk: LaneChunk, durable: Promise<void>): void {
+    this.deferredMessages += chunk.size;
+    const settling: Promise<void> = durable
+      .then(
+        async () => {
+          if (chunk.dropped) return;
+          chunk.done = true;
+          lane.failures = 0;
+          await this.advance(lane, this.stopRequested || this.commitIntervalMs === 0);
+        },
+        (error: unknown) => {
+          if (!chunk.dropped) this.rewind(lane, chunk, error);
+        },
+      )
+      .catch((error: unknown) => this.log.warn({ err: error }, 'offset commit after durable effects failed; retried with the next one'))
+      .finally(() => {
+        this.deferredMessages -= chunk.size;
+        this.deferredSettling.delete(settling);
+      });
+    this.deferredSettling.add(settling);
+  }
+
+  /**
+   * A deferred chunk's effects failed (the store is down): the partition is read again from
+   * that chunk, after a backoff that grows while failures go on; chunks after it are dropped.
+   * Nothing is dead-lettered: a store outage only pauses the partition.
+   */
+  private rewind(lane: Lane, chunk: LaneChunk, error: unknown): void {
+    const { stage, metrics } = this.options;
+    this.dropFrom(lane, Math.max(0, lane.chunks.indexOf(chunk)));
+    lane.failures++;
+    const pause = (this.options.handlerBackoffMs ?? defaultBackoff)(lane.failures);
+    lane.retryAt = Date.now() + pause;
+    metrics.handlerFailures.inc({ stage });
+    this.log.warn(
+      { err: error, topic: lane.topic, partition: lane.partition, offset: chunk.first, attempt: lane.failures, retryInMs: pause },
+      'effects of a chunk could not be made durable; its partition is read again from it',
+    );
+    this.consumer?.seek({ topic: lane.topic, partition: lane.partition, offset: chunk.first });
+  }
+
+  /** Waits while more deferred messages than allowed are in flight. */
+  private async boundDeferred(): Promise<void> {
+    const max = this.options.deferredMaxMessages ?? 10 * this.options.batchMax;
+    while (this.deferredMessages > max && this.deferredSettling.size > 0) await Promise.race(this.deferredSettling);
+  }
+
+  /** Waits up to `ms` for every deferred chunk to settle (shutdown). */
+  private async settleDeferred(ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (this.deferredSettling.size > 0 && Date.now() < deadline) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadline - Date.now())));
+      await Promise.race([Promise.race(this.deferredSettling), timeout]);
+      clearTimeout(timer);
+    }
+    if (this.deferredSettling.size > 0) {
+      this.log.warn(
+        { messages: this.deferredMessages },
+        'stopping before some deferred effects were durable: their offsets stay uncommitted and are read again',
+      );
     }
   }
 
@@ -334,13 +470,18 @@ export class StageConsumer {
   private async processBatch(payload: EachBatchPayload, topicKey: TopicKey, handler: BatchHandler<unknown>): Promise<void> {
     const { batch } = payload;
     const { metrics, stage } = this.options;
+    const lane = this.lane(batch.topic, batch.partition);
+    // After a failed deferred write the partition was rewound: wait out its backoff first.
+    const pause = lane.retryAt - Date.now();
+    if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
     for (let start = 0; start < batch.messages.length; start += this.options.batchMax) {
-      if (!payload.isRunning() || payload.isStale()) break;
+      if (!payload.isRunning() || payload.isStale() || this.stopRequested) break;
       const chunk = batch.messages.slice(start, start + this.options.batchMax);
+      const epoch = lane.epoch;
       const startedAt = process.hrtime.bigint();
       metrics.consumed.inc({ stage, topic: batch.topic }, chunk.length);
 
-      const outcomes = await this.process(
+      const { outcomes, durable } = await this.process(
         topicKey,
         batch.topic,
         batch.partition,
@@ -350,13 +491,25 @@ export class StageConsumer {
         () => payload.isRunning() && !payload.isStale(),
       );
       await this.writeOutcomes(batch.topic, batch.partition, chunk, outcomes);
+      // Rewound (an earlier chunk's deferred write failed) or revoked meanwhile: this chunk
+      // is read again from the rewind point, its offset must not be resolved nor committed.
+      if (lane.epoch !== epoch) break;
 
       const last = chunk[chunk.length - 1] as KafkaMessage;
       payload.resolveOffset(last.offset);
       // The committed offset is the next one to read. Committed now when the consumer is
       // stopping or losing the partition, else with the next periodic commit.
       const leaving = this.stopRequested || !payload.isRunning() || payload.isStale();
-      await this.offsetDurable(batch.topic, batch.partition, (BigInt(last.offset) + 1n).toString(), leaving || this.commitIntervalMs === 0);
+      const entry: LaneChunk = {
+        first: (chunk[0] as KafkaMessage).offset,
+        next: (BigInt(last.offset) + 1n).toString(),
+        size: chunk.length,
+        done: !durable,
+        dropped: false,
+      };
+      lane.chunks.push(entry);
+      if (durable) this.followDeferred(lane, entry, durable);
+      await this.advance(lane, leaving || this.commitIntervalMs === 0);
       metrics.batchSeconds.observe({ stage }, Number(process.hrtime.bigint() - startedAt) / 1e9);
       metrics.batchSize.observe({ stage }, chunk.length);
       metrics.consumerLag.set(
@@ -364,6 +517,7 @@ export class StageConsumer {
         Math.max(0, Number(BigInt(batch.highWatermark) - 1n - BigInt(last.offset))),
       );
       await payload.heartbeat();
+      if (durable) await this.boundDeferred();
     }
   }
 
@@ -375,8 +529,9 @@ export class StageConsumer {
     handler: BatchHandler<unknown>,
     heartbeat: () => Promise<void>,
     isRunning: () => boolean,
-  ): Promise<MessageOutcome[]> {
+  ): Promise<{ outcomes: MessageOutcome[]; durable?: Promise<void> }> {
     const outcomes: (MessageOutcome | undefined)[] = chunk.map(() => undefined);
+    let durable: Promise<void> | undefined;
     const decoded: { index: number; message: InboundMessage<unknown> }[] = [];
     for (let i = 0; i < chunk.length; i++) {
       const m = chunk[i] as KafkaMessage;
@@ -402,7 +557,7 @@ export class StageConsumer {
       }
     }
     if (decoded.length > 0) {
-      const results = await this.callHandler(
+      const { outcomes: results, durable: effects } = await this.callHandler(
         handler,
         decoded.map((d) => d.message),
         heartbeat,
@@ -412,8 +567,9 @@ export class StageConsumer {
         throw new StageConsumerError('OUTCOME_MISMATCH', `${this.options.stage} handler returned ${results.length} outcomes for ${decoded.length} messages`);
       }
       decoded.forEach((d, j) => (outcomes[d.index] = results[j]));
+      durable = effects;
     }
-    return outcomes as MessageOutcome[];
+    return { outcomes: outcomes as MessageOutcome[], ...(durable ? { durable } : {}) };
   }
 
   private async callHandler(
@@ -421,9 +577,19 @@ export class StageConsumer {
     messages: InboundMessage<unknown>[],
     heartbeat: () => Promise<void>,
     isRunning: () => boolean,
-  ): Promise<MessageOutcome[]> {
+  ): Promise<{ outcomes: MessageOutcome[]; durable?: Promise<void> }> {
     const { stage, metrics } = this.options;
-    const result = await handleIsolatingPoison(handler, messages, {
+    // Poison isolation may call the handler on parts of the chunk: the chunk is durable once
+    // the effects of every call that succeeded are.
+    const effects: Promise<void>[] = [];
+    const plain = async (part: InboundMessage<unknown>[]): Promise<MessageOutcome[]> => {
+      const result = await handler(part);
+      if (Array.isArray(result)) return result;
+      result.durable.catch(() => undefined); // followed once the whole chunk is handled
+      effects.push(result.durable);
+      return result.outcomes;
+    };
+    const result = await handleIsolatingPoison(plain, messages, {
       attempts: this.options.handlerAttempts ?? 5,
       ...(this.options.handlerBackoffMs ? { backoffMs: this.options.handlerBackoffMs } : {}),
       isRunning,
@@ -439,7 +605,10 @@ export class StageConsumer {
         cause: result.error,
       });
     }
-    return result.outcomes;
+    if (effects.length === 0) return { outcomes: result.outcomes };
+    const durable = Promise.all(effects).then(() => undefined);
+    durable.catch(() => undefined); // acted on by followDeferred once the outputs are produced
+    return { outcomes: result.outcomes, durable };
   }
 
   private async writeOutcomes(topic: string, partition: number, chunk: KafkaMessage[], outcomes: MessageOutcome[]): Promise<void> {

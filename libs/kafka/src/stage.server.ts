@@ -1,7 +1,7 @@
 import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
 import { TOPICS, type TopicKey } from '@relay/contracts';
-import type { BatchHandler, MessageOutcome } from './outcome';
+import type { BatchHandler, HandlerResult } from './outcome';
 import { StageConsumer, type StageConsumerOptions } from './stage-consumer';
 
 export type StageServerOptions = Omit<StageConsumerOptions, 'handlers' | 'seedOffsetsFrom'> & {
@@ -31,6 +31,8 @@ export interface OwnGroup {
  *
  *   @EventPattern('ingested')
  *   handle(messages: InboundMessage<EventEnvelope>[]): Promise<MessageOutcome[]>
+ *
+ * (or `Promise<DeferredOutcomes>` for a handler whose effects become durable later: history).
  */
 export class KafkaStageServer extends Server implements CustomTransportStrategy {
   private consumers: StageConsumer[] = [];
@@ -47,7 +49,7 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
       }
       handlers[pattern as TopicKey] = async (messages) => {
         const result: unknown = await handler(messages);
-        return lastValueFrom(this.transformToObservable(result)) as Promise<MessageOutcome[]>;
+        return lastValueFrom(this.transformToObservable(result)) as Promise<HandlerResult>;
       };
     }
     if (Object.keys(handlers).length === 0) {

@@ -11,7 +11,7 @@ import {
   type TableWriter,
   type WebhookAttemptInput,
 } from '@relay/history-store';
-import { dlq, ok, type InboundMessage, type MessageOutcome } from '@relay/kafka';
+import { deferred, dlq, ok, type DeferredOutcomes, type InboundMessage, type MessageOutcome } from '@relay/kafka';
 import { fromAttempt, fromOutcome, fromRejected, fromValidated, scenarioRunsOf } from './history.mapping';
 import { OutcomeWait } from './outcome-wait';
 
@@ -26,13 +26,18 @@ interface Rows {
  * Writes every stage's records to ClickHouse: event statuses (validated, rejected,
  * matcher outcomes), the scenario runs of each outcome, and webhook attempts. An event
  * normally gets one row: a validated event waits for its outcome ({@link OutcomeWait}) and
- * its own row is written only when no outcome is durable in time. The handler returns once
- * a chunk's rows are durable in every table it touched, so offsets are committed only then;
- * it waits for the writers' next batch (`RELAY_HISTORY_FLUSH_MS`, or as soon as a batch is
- * full) instead of forcing an insert per chunk: the chunks of one window share one insert,
- * which costs about the same for 20 rows as for 200 on chDB. A write failure throws and the
- * chunk is redelivered, which the ReplacingMergeTree tables absorb. A message whose rows the store
- * refuses on validation is dead-lettered alone; the others still land.
+ * its own row is written only when no outcome is durable in time.
+ *
+ * The handlers buffer a chunk's rows in the writers and hand it back at once as
+ * {@link DeferredOutcomes}: the consumer goes on fetching while the rows wait for the writers'
+ * next batch (`RELAY_HISTORY_FLUSH_MS`, or as soon as a batch is full), and commits the
+ * chunk's offsets only once its rows are durable in every table it touched. The chunks of one
+ * window share one insert (about the same cost for 20 rows as for 200 on chDB), and a row
+ * waits for at most one window: before, the next chunk was fetched only once the previous
+ * one's window had closed, so its rows waited up to two. A failed insert rewinds the
+ * partition to the chunk, which is read again; the ReplacingMergeTree tables absorb the
+ * rows written twice. A message whose rows the store refuses on validation is dead-lettered
+ * alone; the others still land.
  */
 @Controller()
 export class HistoryConsumer {
@@ -50,24 +55,28 @@ export class HistoryConsumer {
   }
 
   @EventPattern('rejected')
-  onRejected(messages: InboundMessage<RejectedEvent>[]): Promise<MessageOutcome[]> {
+  async onRejected(messages: InboundMessage<RejectedEvent>[]): Promise<DeferredOutcomes> {
     return this.write(messages.map((m) => () => ({ events: [fromRejected(m.value)] })));
   }
 
   @EventPattern('outcomes')
-  async onOutcome(messages: InboundMessage<EventOutcome>[]): Promise<MessageOutcome[]> {
-    const outcomes = await this.write(messages.map((m) => () => ({ events: [fromOutcome(m.value)], runs: scenarioRunsOf(m.value) })));
-    // Durable now: the validated rows of these events are not needed.
-    this.outcomeWait.settle(messages.filter((_, i) => outcomes[i]?.kind === 'ok').map((m) => m.value));
-    return outcomes;
+  async onOutcome(messages: InboundMessage<EventOutcome>[]): Promise<DeferredOutcomes> {
+    const { outcomes, durable } = this.write(messages.map((m) => () => ({ events: [fromOutcome(m.value)], runs: scenarioRunsOf(m.value) })));
+    const written = messages.filter((_, i) => outcomes[i]?.kind === 'ok').map((m) => m.value);
+    // Once durable, the validated rows of these events are not needed.
+    return deferred(
+      outcomes,
+      durable.then(() => this.outcomeWait.settle(written)),
+    );
   }
 
   @EventPattern('attempts')
-  onAttempt(messages: InboundMessage<WebhookAttempt>[]): Promise<MessageOutcome[]> {
+  async onAttempt(messages: InboundMessage<WebhookAttempt>[]): Promise<DeferredOutcomes> {
     return this.write(messages.map((m) => () => ({ attempts: [fromAttempt(m.value)] })));
   }
 
-  private async write(builders: (() => Rows)[]): Promise<MessageOutcome[]> {
+  /** Buffers each message's rows; durable once every writer touched has written them. */
+  private write(builders: (() => Rows)[]): DeferredOutcomes {
     const outcomes: MessageOutcome[] = [];
     const touched = new Set<{ durable(): Promise<void> }>();
     for (const build of builders) {
@@ -85,8 +94,10 @@ export class HistoryConsumer {
         outcomes.push(dlq(error.code, error.message));
       }
     }
-    await Promise.all([...touched].map((w) => w.durable()));
-    return outcomes;
+    return deferred(
+      outcomes,
+      Promise.all([...touched].map((w) => w.durable())).then(() => undefined),
+    );
   }
 
   private add<T>(writer: TableWriter<T>, rows: T[], touched: Set<{ durable(): Promise<void> }>): void {
