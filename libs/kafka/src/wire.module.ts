@@ -181,7 +181,7 @@ const FATAL_EXIT_GRACE_MS = 5000;
  * the restart (by npm start's supervisor, compose or Kubernetes) resumes where it stopped.
  */
 export async function runStage(options: RunStageOptions): Promise<NestFastifyApplication> {
-  const app = await NestFactory.create<NestFastifyApplication>(options.module, new FastifyAdapter(), { bufferLogs: true });
+  const app = await NestFactory.create<NestFastifyApplication>(options.module, new FastifyAdapter({ skipMiddie: true }), { bufferLogs: true });
   app.useLogger(app.get(Logger));
   const log = createLogger(options.service, options.logLevel);
   app.useGlobalFilters(new ApiErrorFilter({ logError: (err) => log.error({ err }, 'request failed') }));

@@ -98,6 +98,12 @@ export class ObservabilityModule {
           // timed in relay_http_* metrics; failures are logged by the services' error
           // handling, with this logger.
           useExisting: true,
+          // Nor its other middleware: with `useExisting` it only runs each request inside an
+          // AsyncLocalStorage scope holding no logger of its own (PinoLogger falls back to this
+          // one anyway), and any Nest middleware makes Fastify run @fastify/middie on every
+          // request (~8% of the gateway's CPU on the trigger route, docs/benchmarks.md). No
+          // route gets it; the services' Fastify adapters skip middie (`skipMiddie`).
+          forRoutes: [],
         }),
       ],
       controllers: options.metrics ? [HealthController] : [MetricsController, HealthController],

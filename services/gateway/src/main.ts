@@ -23,6 +23,8 @@ async function bootstrap(): Promise<void> {
   await prepareDatabase(config.RELAY_PG_URL, (msg) => log.debug(msg));
 
   const adapter = new FastifyAdapter({
+    // No Nest middleware anywhere (see ObservabilityModule): no Express-style middleware layer.
+    skipMiddie: true,
     bodyLimit: config.RELAY_MAX_BODY_BYTES,
     trustProxy: true,
     // A client has RELAY_REQUEST_TIMEOUT_MS to send its whole request; a slower upload gets
