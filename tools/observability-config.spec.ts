@@ -82,6 +82,7 @@ describe('infra/grafana/relay-pipeline.json', () => {
       'relay_events_ingested_total',
       'relay_events_rejected_total',
       'relay_consumer_lag',
+      'relay_consumer_deferred_messages',
       'relay_dlq_messages_total',
       'relay_matcher_events_total',
       'relay_scheduler_backlog',

@@ -226,13 +226,15 @@ const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('StageConsumer with deferred outcomes (effects durable after the handler returns)', () => {
   it('goes on to the next chunks before the first is durable, and commits in partition order as they become durable', async () => {
-    const { fake, store, consumer } = setupDeferred();
+    const { fake, store, consumer, metrics } = setupDeferred();
     await consumer.start();
 
     // Three chunks of at most 2, all handed to the store without waiting for any write.
     await deliver(fake, 0, 0, 5, 't.outcomes');
     expect(store.writes.map((w) => w.offsets)).toEqual([['0', '1'], ['2', '3'], ['4']]);
     expect(fake.commitOffsets).not.toHaveBeenCalled();
+    const deferredGauge = async () => (await metrics.deferredMessages.get()).values.map((v) => v.value);
+    expect(await deferredGauge()).toEqual([5]);
 
     // The second chunk durable first: nothing can be committed past the first.
     store.writes[1]?.resolve();
@@ -246,6 +248,7 @@ describe('StageConsumer with deferred outcomes (effects durable after the handle
     store.writes[2]?.resolve();
     await turn();
     expect(fake.committed()).toEqual(['0:4', '0:5']);
+    expect(await deferredGauge()).toEqual([0]);
   });
 
   it('rewinds the partition to a chunk whose write failed, never commits it nor the chunks after it, and counts the failure', async () => {

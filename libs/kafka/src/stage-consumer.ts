@@ -337,7 +337,9 @@ export class StageConsumer {
 
   /** Follows a deferred chunk's effects: commit once durable, rewind the partition if they fail. */
   private followDeferred(lane: Lane, chunk: LaneChunk, durable: Promise<void>): void {
+    const { metrics, groupId } = this.options;
     this.deferredMessages += chunk.size;
+    metrics.deferredMessages.set({ group: groupId }, this.deferredMessages);
     const settling: Promise<void> = durable
       .then(
         async () => {
@@ -353,6 +355,7 @@ export class StageConsumer {
       .catch((error: unknown) => this.log.warn({ err: error }, 'offset commit after durable effects failed; retried with the next one'))
       .finally(() => {
         this.deferredMessages -= chunk.size;
+        metrics.deferredMessages.set({ group: groupId }, this.deferredMessages);
         this.deferredSettling.delete(settling);
       });
     this.deferredSettling.add(settling);

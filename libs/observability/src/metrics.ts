@@ -16,6 +16,7 @@ export class RelayMetrics {
   readonly batchSeconds: Histogram<'stage'>;
   readonly batchSize: Histogram<'stage'>;
   readonly consumerLag: Gauge<'group' | 'topic' | 'partition'>;
+  readonly deferredMessages: Gauge<'group'>;
   readonly ingested: Counter<'dialect' | 'outcome'>;
   readonly httpRequests: Counter<'method' | 'route' | 'status_class'>;
   readonly httpSeconds: Histogram<'method' | 'route'>;
@@ -89,6 +90,12 @@ export class RelayMetrics {
       name: 'relay_consumer_lag',
       help: 'Messages between the high watermark and the last processed offset, per partition.',
       labelNames: ['group', 'topic', 'partition'],
+      registers,
+    });
+    this.deferredMessages = new Gauge({
+      name: 'relay_consumer_deferred_messages',
+      help: 'Messages handed on whose effects are not durable yet (history: rows waiting for their insert); their offsets are committed once they are.',
+      labelNames: ['group'],
       registers,
     });
     this.ingested = new Counter({
