@@ -277,6 +277,27 @@ describe('StageConsumer with deferred outcomes (effects durable after the handle
     expect(fake.committed()).toEqual(['0:2', '0:4', '0:6']);
   });
 
+  it('commits nothing more of a partition whose rewind cannot be set, and is fatal (the restart reads from the last commit)', async () => {
+    const onFatal = jest.fn();
+    const { fake, store, consumer } = setupDeferred({ onFatal });
+    await consumer.start();
+    fake.seek.mockImplementation(() => {
+      throw new Error('Consumer group was not initialized');
+    });
+    await deliver(fake, 0, 0, 4, 't.outcomes');
+
+    store.writes[0]?.reject(new Error('ClickHouse unreachable'));
+    await turn();
+    expect(onFatal).toHaveBeenCalledTimes(1);
+    expect(consumer.currentState).toBe('crashed');
+    // A later chunk of the partition becomes durable: its offset would skip the failed one.
+    store.writes[1]?.resolve();
+    await deliver(fake, 0, 4, 2, 't.outcomes');
+    store.writes[2]?.resolve();
+    await turn();
+    expect(fake.commitOffsets).not.toHaveBeenCalled();
+  });
+
   it('keeps the partitions apart: a failure on one rewinds only that one', async () => {
     const { fake, store, consumer } = setupDeferred();
     await consumer.start();

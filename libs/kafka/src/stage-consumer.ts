@@ -103,6 +103,8 @@ interface Lane {
   /** Failed deferred writes in a row (backoff), and when the partition may be read again. */
   failures: number;
   retryAt: number;
+  /** The rewind could not be set: nothing of this partition may be committed any more. */
+  stuck: boolean;
 }
 
 /**
@@ -316,7 +318,7 @@ export class StageConsumer {
     const key = `${topic}|${partition}`;
     let lane = this.lanes.get(key);
     if (!lane) {
-      lane = { topic, partition, epoch: 0, chunks: [], failures: 0, retryAt: 0 };
+      lane = { topic, partition, epoch: 0, chunks: [], failures: 0, retryAt: 0, stuck: false };
       this.lanes.set(key, lane);
     }
     return lane;
@@ -330,6 +332,7 @@ export class StageConsumer {
 
   /** Commits (by the usual schedule) the offset past the lane's leading durable chunks. */
   private async advance(lane: Lane, flushNow: boolean): Promise<void> {
+    if (lane.stuck) return;
     let next: string | undefined;
     while (lane.chunks[0]?.done) next = lane.chunks.shift()?.next;
     if (next !== undefined) await this.offsetDurable(lane.topic, lane.partition, next, flushNow);
@@ -377,7 +380,15 @@ export class StageConsumer {
       { err: error, topic: lane.topic, partition: lane.partition, offset: chunk.first, attempt: lane.failures, retryInMs: pause },
       'effects of a chunk could not be made durable; its partition is read again from it',
     );
-    this.consumer?.seek({ topic: lane.topic, partition: lane.partition, offset: chunk.first });
+    try {
+      this.consumer?.seek({ topic: lane.topic, partition: lane.partition, offset: chunk.first });
+    } catch (seekError) {
+      // Without the rewind the partition would go on past the failed chunk, and committing
+      // anything after it would skip its records: commit nothing more here and let the
+      // process restart from the last commit.
+      lane.stuck = true;
+      this.fatal(seekError instanceof Error ? seekError : new Error(String(seekError)));
+    }
   }
 
   /** Waits while more deferred messages than allowed are in flight. */
