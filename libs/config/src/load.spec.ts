@@ -16,6 +16,15 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(cfg)).toBe(true);
   });
 
+  it("gives history's main consumer fetches of what 100 ms brought, the other stages a fetch per record, each overridable", () => {
+    const history = loadConfig('history', historyConfigSchema, {});
+    expect([history.RELAY_FETCH_MIN_BYTES, history.RELAY_FETCH_MAX_WAIT_MS]).toEqual([1024 * 1024, 100]);
+    const validator = loadConfig('validator', validatorConfigSchema, {});
+    expect([validator.RELAY_FETCH_MIN_BYTES, validator.RELAY_FETCH_MAX_WAIT_MS]).toEqual([1, 500]);
+    const tuned = loadConfig('history', historyConfigSchema, { RELAY_FETCH_MIN_BYTES: '1', RELAY_FETCH_MAX_WAIT_MS: '20' });
+    expect([tuned.RELAY_FETCH_MIN_BYTES, tuned.RELAY_FETCH_MAX_WAIT_MS]).toEqual([1, 20]);
+  });
+
   it('names every bad variable at once and never echoes values', () => {
     let error: unknown;
     try {

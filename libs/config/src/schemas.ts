@@ -116,6 +116,19 @@ export const historyTokenVars = {
   RELAY_HISTORY_TOKEN: z.string().min(16, 'at least 16 characters').max(256).optional(),
 };
 
+/** A consumer's fetch settings, with the defaults of one service. */
+function fetchVars(minBytes: number, maxWaitMs: number) {
+  return {
+    RELAY_FETCH_MIN_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(10 * 1024 * 1024)
+      .default(minBytes),
+    RELAY_FETCH_MAX_WAIT_MS: z.coerce.number().int().min(1).max(10000).default(maxWaitMs),
+  };
+}
+
 const consumerVars = {
   /** Max messages handled per batch by a consumer stage. */
   RELAY_BATCH_MAX: positiveInt(500),
@@ -145,13 +158,7 @@ const consumerVars = {
    * record arrives and cost two fetches a second per idle consumer; batches then grow with
    * the time a stage spends on the previous one (docs/benchmarks.md).
    */
-  RELAY_FETCH_MIN_BYTES: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(10 * 1024 * 1024)
-    .default(1),
-  RELAY_FETCH_MAX_WAIT_MS: z.coerce.number().int().min(1).max(10000).default(500),
+  ...fetchVars(1, 500),
   /** Offsets whose output is durable are committed together at most this often (0: after every chunk). */
   RELAY_COMMIT_INTERVAL_MS: z.coerce.number().int().min(0).max(5000).default(250),
 };
@@ -281,6 +288,14 @@ export const historyConfigSchema = z
     RELAY_HISTORY_PORT: port(3004),
     RELAY_HISTORY_HOST: z.string().default('127.0.0.1'),
     RELAY_HISTORY_FLUSH_MS: positiveInt(200),
+    /**
+     * History's main consumer takes what 100 ms brought (up to 1 MiB) per fetch: its rows wait
+     * for the next insert (RELAY_HISTORY_FLUSH_MS) anyway, and since it fetches on while they
+     * wait, answering each record at once handed it chunks of a dozen rows, each paying a
+     * fetch, a decode pass and its bookkeeping (history's CPU per HTTP event doubled;
+     * docs/benchmarks.md).
+     */
+    ...fetchVars(1024 * 1024, 100),
     ...historyTokenVars,
     /** How long a validated event waits for the matcher's outcome before history writes it as `validated`. */
     RELAY_HISTORY_OUTCOME_WAIT_MS: positiveInt(1500),
