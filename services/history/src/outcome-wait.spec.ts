@@ -85,6 +85,17 @@ describe('OutcomeWait: one history row per event', () => {
     expect(w.added).toEqual(['e1']);
   });
 
+  it('counts an event settled again as recent: the least recently settled one is forgotten', async () => {
+    const w = fakeWriter();
+    const wait = new OutcomeWait(w.writer, { waitMs: 1000, rememberMax: 2 });
+    for (const id of ['e1', 'e2', 'e1', 'e3']) wait.settle([{ team_id: 't1', event_id: id }]);
+    const held = wait.hold([row('e1'), row('e2'), row('e3')]);
+    expect(wait.waiting).toBe(1);
+    await jest.advanceTimersByTimeAsync(1000);
+    await held;
+    expect(w.added).toEqual(['e2']);
+  });
+
   it('rejects when the validated rows cannot be flushed, so the chunk is not committed', async () => {
     const w = fakeWriter({ flushError: new Error('store down') });
     const wait = new OutcomeWait(w.writer, { waitMs: 1000, rememberMax: 10 });
