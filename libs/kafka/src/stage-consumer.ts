@@ -94,12 +94,17 @@ interface LaneChunk {
   dropped: boolean;
 }
 
-/** One partition's chunks in flight. `epoch` changes on a rewind or a revocation. */
+/**
+ * One partition's progress: chunks handed on, oldest first, and the offset past the durable
+ * ones not committed yet. `epoch` changes on a rewind or a revocation.
+ */
 interface Lane {
   readonly topic: string;
   readonly partition: number;
   epoch: number;
   chunks: LaneChunk[];
+  /** Next offset to read, durable and not yet committed (the periodic commit takes it). */
+  committable: string | null;
   /** Failed deferred writes in a row (backoff), and when the partition may be read again. */
   failures: number;
   retryAt: number;
@@ -144,11 +149,9 @@ export class StageConsumer {
   private readonly log: Logger;
   private state: StageConsumerState = 'starting';
   private stopRequested = false;
-  // Offsets (next to read) whose chunk's output is durable, not yet committed: `topic|partition` →.
-  private readonly pendingOffsets = new Map<string, { topic: string; partition: number; offset: string }>();
   private lastCommitAt = 0;
   private commitTimer: NodeJS.Timeout | null = null;
-  // Chunks waiting for their commit, per `topic|partition`.
+  // Each partition's progress (chunks in flight, offset to commit), per `topic|partition`.
   private readonly lanes = new Map<string, Lane>();
   // Deferred chunks not settled yet: their messages, and one promise each that never rejects.
   private deferredMessages = 0;
@@ -298,15 +301,12 @@ export class StageConsumer {
   }
 
   /**
-   * After a rebalance, forgets pending offsets of partitions this member no longer owns: the
-   * new owner replays them from the last commit (at-least-once) rather than this member
-   * committing over its progress.
+   * After a rebalance, forgets the lanes of partitions this member no longer owns (chunks in
+   * flight and offsets not yet committed): the new owner replays them from the last commit
+   * (at-least-once) rather than this member committing over its progress.
    */
   private keepAssigned(assignment: Record<string, number[]> | undefined): void {
     if (!assignment) return;
-    for (const [key, { topic, partition }] of this.pendingOffsets) {
-      if (!assignment[topic]?.includes(partition)) this.pendingOffsets.delete(key);
-    }
     for (const [key, lane] of this.lanes) {
       if (assignment[lane.topic]?.includes(lane.partition)) continue;
       this.dropFrom(lane, 0);
@@ -318,7 +318,7 @@ export class StageConsumer {
     const key = `${topic}|${partition}`;
     let lane = this.lanes.get(key);
     if (!lane) {
-      lane = { topic, partition, epoch: 0, chunks: [], failures: 0, retryAt: 0, stuck: false };
+      lane = { topic, partition, epoch: 0, chunks: [], committable: null, failures: 0, retryAt: 0, stuck: false };
       this.lanes.set(key, lane);
     }
     return lane;
@@ -335,7 +335,9 @@ export class StageConsumer {
     if (lane.stuck) return;
     let next: string | undefined;
     while (lane.chunks[0]?.done) next = lane.chunks.shift()?.next;
-    if (next !== undefined) await this.offsetDurable(lane.topic, lane.partition, next, flushNow);
+    if (next === undefined) return;
+    lane.committable = next;
+    await this.scheduleCommit(flushNow);
   }
 
   /** Follows a deferred chunk's effects: commit once durable, rewind the partition if they fail. */
@@ -414,9 +416,8 @@ export class StageConsumer {
     }
   }
 
-  /** Records a chunk's next offset once its output is durable; commits if the interval has passed. */
-  private async offsetDurable(topic: string, partition: number, nextOffset: string, flushNow: boolean): Promise<void> {
-    this.pendingOffsets.set(`${topic}|${partition}`, { topic, partition, offset: nextOffset });
+  /** Commits what is committable now if asked or if the interval has passed, else one interval later. */
+  private async scheduleCommit(flushNow: boolean): Promise<void> {
     if (flushNow || Date.now() - this.lastCommitAt >= this.commitIntervalMs) {
       await this.commitPending();
       return;
@@ -432,25 +433,24 @@ export class StageConsumer {
   }
 
   /**
-   * Commits every pending offset in one request. Hand-rolled because kafkajs's autoCommit
-   * commits after every batch whatever autoCommitInterval says; this keeps the rule that
-   * only offsets whose output is durable are committed, and groups them by time.
+   * Commits every lane's committable offset in one request. Hand-rolled because kafkajs's
+   * autoCommit commits after every batch whatever autoCommitInterval says; this keeps the
+   * rule that only offsets whose output is durable are committed, and groups them by time.
+   * A revoked partition's lane is gone, so its progress is never committed over the new owner's.
    */
   private async commitPending(): Promise<void> {
     this.clearCommitTimer();
     const consumer = this.consumer;
-    if (!consumer || this.pendingOffsets.size === 0) return;
-    const offsets = [...this.pendingOffsets.values()];
-    this.pendingOffsets.clear();
+    if (!consumer) return;
+    const taken = [...this.lanes.values()].flatMap((lane) => (lane.committable === null ? [] : [{ lane, offset: lane.committable }]));
+    if (taken.length === 0) return;
+    for (const { lane } of taken) lane.committable = null;
     this.lastCommitAt = Date.now();
     try {
-      await consumer.commitOffsets(offsets);
+      await consumer.commitOffsets(taken.map(({ lane, offset }) => ({ topic: lane.topic, partition: lane.partition, offset })));
     } catch (error) {
       // Put back what no newer chunk has replaced, so the next commit carries it.
-      for (const o of offsets) {
-        const key = `${o.topic}|${o.partition}`;
-        if (!this.pendingOffsets.has(key)) this.pendingOffsets.set(key, o);
-      }
+      for (const { lane, offset } of taken) lane.committable ??= offset;
       throw error;
     }
   }
