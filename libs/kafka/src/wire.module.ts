@@ -1,13 +1,13 @@
 import { type DynamicModule, Inject, Module, type OnApplicationShutdown, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Admin, Kafka } from 'kafkajs';
 import { Logger } from 'nestjs-pino';
 import { ContractRegistry } from '@relay/contracts';
 import { ApiErrorFilter } from '@relay/http-api';
 import { ConfigError, loadConfig, describeConfig, type ConfigSchema, type StageConfig, type WireConfig } from '@relay/config';
 import type { z } from 'zod';
-import { ObservabilityModule, Readiness, RelayMetrics, createLogger, type Logger as PinoLogger } from '@relay/observability';
+import { ObservabilityModule, Readiness, RelayMetrics, createLogger, serviceFastifyAdapter, type Logger as PinoLogger } from '@relay/observability';
 import { createKafka } from './client';
 import { DurableProducer } from './producer';
 import { KafkaStageServer, type StageServerOptions } from './stage.server';
@@ -181,7 +181,7 @@ const FATAL_EXIT_GRACE_MS = 5000;
  * the restart (by npm start's supervisor, compose or Kubernetes) resumes where it stopped.
  */
 export async function runStage(options: RunStageOptions): Promise<NestFastifyApplication> {
-  const app = await NestFactory.create<NestFastifyApplication>(options.module, new FastifyAdapter({ skipMiddie: true }), { bufferLogs: true });
+  const app = await NestFactory.create<NestFastifyApplication>(options.module, serviceFastifyAdapter(), { bufferLogs: true });
   app.useLogger(app.get(Logger));
   const log = createLogger(options.service, options.logLevel);
   app.useGlobalFilters(new ApiErrorFilter({ logError: (err) => log.error({ err }, 'request failed') }));

@@ -3,6 +3,9 @@ import { ApiInternalServerErrorResponse, ApiOperation, ApiTags } from '@nestjs/s
 import { ZodAnswer } from '@relay/http-api';
 import { z } from 'zod';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TerminusModule } from '@nestjs/terminus';
+import type { ServerOptions } from 'node:http';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { FastifyServerOptions } from 'fastify';
 import { LoggerModule } from 'nestjs-pino';
 import { createLogger } from './logger';
 import { RelayMetrics } from './metrics';
@@ -102,7 +105,8 @@ export class ObservabilityModule {
           // AsyncLocalStorage scope holding no logger of its own (PinoLogger falls back to this
           // one anyway), and any Nest middleware makes Fastify run @fastify/middie on every
           // request (~8% of the gateway's CPU on the trigger route, docs/benchmarks.md). No
-          // route gets it; the services' Fastify adapters skip middie (`skipMiddie`).
+          // route gets it, and the services' Fastify adapter runs without middie
+          // (serviceFastifyAdapter).
           forRoutes: [],
         }),
       ],
@@ -116,4 +120,13 @@ export class ObservabilityModule {
       exports: [RelayMetrics, Readiness, SERVICE_NAME],
     };
   }
+}
+
+/**
+ * Every Relay service's Fastify adapter. No service installs Nest middleware (see
+ * ObservabilityModule), so Fastify runs without @fastify/middie, the Express-style layer Nest
+ * would otherwise run on every request.
+ */
+export function serviceFastifyAdapter(options: FastifyServerOptions & { http?: ServerOptions } = {}): FastifyAdapter {
+  return new FastifyAdapter({ ...options, skipMiddie: true });
 }

@@ -1,12 +1,12 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
 import { Logger, PinoLogger } from 'nestjs-pino';
 import { ConfigError, describeConfig, gatewayConfigSchema, loadConfig } from '@relay/config';
 import { prepareDatabase } from '@relay/control-plane';
 import { historyTokenFor } from '@relay/http-api';
-import { RelayMetrics, createLogger } from '@relay/observability';
+import { RelayMetrics, createLogger, serviceFastifyAdapter } from '@relay/observability';
 import { secretKeyFor } from '@relay/webhooks';
 import { GatewayModule } from './app.module';
 import { gatewayErrorFilter } from './http/error.filter';
@@ -22,9 +22,7 @@ async function bootstrap(): Promise<void> {
   historyTokenFor(config.RELAY_HISTORY_TOKEN, config.NODE_ENV, (message) => log.warn(message));
   await prepareDatabase(config.RELAY_PG_URL, (msg) => log.debug(msg));
 
-  const adapter = new FastifyAdapter({
-    // No Nest middleware anywhere (see ObservabilityModule): no Express-style middleware layer.
-    skipMiddie: true,
+  const adapter = serviceFastifyAdapter({
     bodyLimit: config.RELAY_MAX_BODY_BYTES,
     trustProxy: true,
     // A client has RELAY_REQUEST_TIMEOUT_MS to send its whole request; a slower upload gets
