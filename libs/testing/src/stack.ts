@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { loadConfig, testStackConfigSchema } from '@relay/config';
 import {
   checkPostgres,
   dropDatabase,
@@ -14,8 +15,6 @@ import {
   type Logger,
   type PostgresConnection,
 } from '@relay/local-stack';
-
-import { loadConfig, testStackConfigSchema } from '@relay/config';
 
 export const DEFAULT_PG_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 

@@ -85,17 +85,13 @@ export class OutcomeWait {
   settle(rows: readonly { team_id: string; event_id: string }[]): void {
     for (const row of rows) {
       const key = keyOf(row);
-      this.#remember(key);
+      this.#settled.set(key, true);
       const held = this.#held.get(key);
       if (held) {
         this.#held.delete(key);
         held.settle(ok());
       }
     }
-  }
-
-  #remember(key: string): void {
-    this.#settled.set(key, true);
   }
 
   // The wait is over: write the rows no outcome superseded, each validated on its own (a
