@@ -26,7 +26,7 @@ import { Kafka, Partitioners, logLevel, type Admin, type Message } from 'kafkajs
 import { v7 as uuidv7 } from 'uuid';
 import { gatewayConfigSchema, historyConfigSchema } from '@relay/config';
 import { ContractRegistry } from '@relay/contracts';
-import { ensureKafka, getFreePort, spawnManaged, tailFile, type ManagedProcess } from '@relay/local-stack';
+import { SERVICE_NAMES, ensureKafka, getFreePort, spawnManaged, tailFile, type ManagedProcess } from '@relay/local-stack';
 import {
   DEFAULT_PG_URL,
   createTestTopic,
@@ -532,7 +532,7 @@ async function startSubscriptionReceiver(): Promise<Pipeline['subscriptionReceiv
 
 const LOAD_GENERATOR = 'bench (load, producer)';
 /** The five Relay services, as named in the pipeline's pids. */
-const PIPELINE_SERVICES = new Set(['gateway', 'validator', 'matcher', 'dispatcher', 'history']);
+const PIPELINE_SERVICES = new Set<string>(SERVICE_NAMES);
 
 const eventRowsWritten = (before: Sample[], after: Sample[]) =>
   sumOf(after, 'relay_history_rows_written_total', { table: 'events' }) - sumOf(before, 'relay_history_rows_written_total', { table: 'events' });
