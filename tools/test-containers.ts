@@ -33,9 +33,9 @@ import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { Webhook } from 'standardwebhooks';
-import { ApiKeysRepository, TeamsRepository, createPool, prepareDatabase } from '@relay/control-plane';
+import { ApiKeysRepository, TeamsRepository, createPool } from '@relay/control-plane';
 import { isProcessAlive, SERVICE_NAMES, type RelayServiceName } from '@relay/local-stack';
-import { callJson, createTestDatabase, dropTestDatabase, eventually, startTestStack, DEFAULT_PG_URL, type TestStack } from '@relay/testing';
+import { callJson, createMigratedDatabase, dropTestDatabase, eventually, startTestStack, DEFAULT_PG_URL, type TestStack } from '@relay/testing';
 import { REPO_ROOT, commandText, environmentOf, isRecord, loadCompose, scalar, type Rec } from './compose-file';
 
 // testcontainers reads this when it first talks to the engine.
@@ -258,9 +258,8 @@ async function main(): Promise<number> {
     stack = await startTestStack({ pgUrl: process.env.RELAY_PG_URL || DEFAULT_PG_URL, cacheDir: process.env.RELAY_CACHE_DIR || undefined });
     const infra = stack;
     const topicPrefix = `c${randomBytes(5).toString('hex')}`;
-    pgUrl = await createTestDatabase(infra.pgUrl);
+    pgUrl = await createMigratedDatabase(infra.pgUrl);
     const servicePgUrl = pgUrl;
-    await prepareDatabase(pgUrl);
     pool = createPool(pgUrl, 2);
     const team = await new TeamsRepository(pool).create('containers');
     const apiKey = (await new ApiKeysRepository(pool, 0).create(team.id, 'production', { name: 'containers' })).key;

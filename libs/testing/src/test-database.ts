@@ -28,7 +28,7 @@ async function admin<T>(baseUrl: string, work: (c: Client) => Promise<T>): Promi
 }
 
 /** A fresh, empty database named relay_test_<random>; returns its URL. */
-export async function createTestDatabase(baseUrl: string): Promise<string> {
+async function createTestDatabase(baseUrl: string): Promise<string> {
   const name = `relay_test_${randomBytes(6).toString('hex')}`;
   await admin(baseUrl, (c) => c.query(`CREATE DATABASE "${name}"`));
   return withDatabase(baseUrl, name);

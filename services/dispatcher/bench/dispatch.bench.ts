@@ -15,9 +15,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { WebhookDelivery } from '@relay/contracts';
-import { TeamChanges, createPool, prepareDatabase } from '@relay/control-plane';
+import { TeamChanges, createPool } from '@relay/control-plane';
 import { createLogger } from '@relay/observability';
-import { DEFAULT_PG_URL, createTestDatabase, dropTestDatabase, freePort } from '@relay/testing';
+import { DEFAULT_PG_URL, createMigratedDatabase, dropTestDatabase, freePort } from '@relay/testing';
 import { DeliveryEngine, EndpointDirectory, PendingStore, SecretBox, WebhookEndpointsRepository, WebhookSender, WebhookTargetPolicy } from '@relay/webhooks';
 
 const N = Number(process.argv[2] ?? 20000);
@@ -46,8 +46,7 @@ function delivery(endpointId: string, teamId: string): WebhookDelivery {
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 async function main(): Promise<void> {
-  const pgUrl = await createTestDatabase(DEFAULT_PG_URL.replace(/\/postgres$/, '/postgres'));
-  await prepareDatabase(pgUrl);
+  const pgUrl = await createMigratedDatabase(DEFAULT_PG_URL);
   const pool = createPool(pgUrl, 10);
   const latencies: number[] = [];
   const server = createServer((req, res) => {

@@ -12,8 +12,8 @@ import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import Fastify from 'fastify';
 import { gatewayConfigSchema, loadConfig } from '@relay/config';
-import { createPool, prepareDatabase, TeamsRepository } from '@relay/control-plane';
-import { createTestDatabase, dropTestDatabase } from '@relay/testing';
+import { createPool, TeamsRepository } from '@relay/control-plane';
+import { createMigratedDatabase, dropTestDatabase } from '@relay/testing';
 import { ContactImporter, writeLine } from '@relay/scenarios';
 
 const config = loadConfig('gateway', gatewayConfigSchema);
@@ -58,8 +58,7 @@ async function post(url: string): Promise<{ ms: number; last: unknown; progress:
 }
 
 async function main(): Promise<void> {
-  const dbUrl = await createTestDatabase(config.RELAY_PG_URL);
-  await prepareDatabase(dbUrl);
+  const dbUrl = await createMigratedDatabase(config.RELAY_PG_URL);
   const pool = createPool(dbUrl, 4);
   const app = Fastify();
   try {

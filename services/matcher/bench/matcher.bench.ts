@@ -13,8 +13,8 @@
 import { randomBytes } from 'node:crypto';
 import { matcherConfigSchema, loadConfig } from '@relay/config';
 import type { ContractRegistry, EventEnvelope, WebhookDelivery } from '@relay/contracts';
-import { createPool, prepareDatabase, TeamChanges, TeamsRepository } from '@relay/control-plane';
-import { createTestDatabase, dropTestDatabase } from '@relay/testing';
+import { createPool, TeamChanges, TeamsRepository } from '@relay/control-plane';
+import { createMigratedDatabase, dropTestDatabase } from '@relay/testing';
 import type { DurableProducer, InboundMessage } from '@relay/kafka';
 import { createLogger } from '@relay/observability';
 import {
@@ -40,8 +40,7 @@ const BATCH = 500;
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
 async function main(): Promise<void> {
-  const dbUrl = await createTestDatabase(config.RELAY_PG_URL);
-  await prepareDatabase(dbUrl);
+  const dbUrl = await createMigratedDatabase(config.RELAY_PG_URL);
   const pool = createPool(dbUrl, 10);
   try {
     const team = await new TeamsRepository(pool).create('bench');
